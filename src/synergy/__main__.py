@@ -1,0 +1,5 @@
+"""``python -m synergy``."""
+
+from synergy.cli import run
+
+run()

@@ -1,0 +1,63 @@
+"""Pieces shared by the subcommands: common options, rendering of tables, writing outputs."""
+
+from __future__ import annotations
+
+import argparse
+import io
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from synergy.graph.spec import parse_input_shape
+
+__all__ = ["add_format_option", "add_input_shape_option", "input_shape_arg", "render_frame"]
+
+
+def input_shape_arg(text: str) -> tuple[tuple[int, ...], ...]:
+    """argparse ``type=`` for ``--input-shape`` (errors become one-line usage errors)."""
+    from synergy.errors import InputShapeError
+
+    try:
+        return parse_input_shape(text)
+    except InputShapeError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def add_input_shape_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--input-shape`` to a subcommand."""
+    parser.add_argument(
+        "--input-shape",
+        type=input_shape_arg,
+        default=None,
+        metavar="S",
+        help="input shape, e.g. 1,3,224,224 (several inputs separated by ';'); default: the model's own",
+    )
+
+
+def add_format_option(parser: argparse.ArgumentParser, choices: tuple[str, ...] = ("table", "csv", "json")) -> None:
+    """Add ``--format`` to a subcommand."""
+    parser.add_argument("--format", choices=choices, default=choices[0], help="output format (default: %(default)s)")
+
+
+def render_frame(frame: pd.DataFrame, title: str | None = None, width: int | None = None) -> str:
+    """Render a data frame as a rich text table (numbers right-aligned, thousands separated)."""
+    table = Table(title=title, show_lines=False, header_style="bold")
+    for column in frame.columns:
+        numeric = pd.api.types.is_numeric_dtype(frame[column])
+        table.add_column(str(column), justify="right" if numeric else "left", overflow="fold")
+    for row in frame.itertuples(index=False):
+        cells = []
+        for value in row:
+            if isinstance(value, bool):
+                cells.append(str(value))
+            elif isinstance(value, int):
+                cells.append(f"{value:,}")
+            elif isinstance(value, float):
+                cells.append(f"{value:,.4g}" if abs(value) < 1e4 else f"{value:,.0f}")
+            else:
+                cells.append(str(value))
+        table.add_row(*cells)
+    buffer = io.StringIO()
+    Console(file=buffer, width=width or 200, force_terminal=False, color_system=None).print(table)
+    return buffer.getvalue()

@@ -1,0 +1,131 @@
+"""The exception tree of SyNERGY.
+
+Every error the library raises on purpose derives from :class:`SynergyError`, so a caller (the CLI
+included) can catch one type. The command line maps each class to an exit code: bad input is 2,
+a failed measurement or check is 1.
+
+::
+
+    SynergyError
+    ├── UsageError                  bad input from the user (exit 2)
+    │   ├── ModelSpecError          a MODEL spec that cannot be resolved or loaded
+    │   ├── InputShapeError         a malformed or impossible --input-shape
+    │   ├── DatasetError            training data that cannot be used
+    │   ├── PredictorFormatError    a corrupt, invalid or future-version predictor file
+    │   └── OutputExistsError       an output path that exists (use --force)
+    ├── GraphError                  a network that cannot be analysed
+    │   └── UnsupportedOpError      an op with no counting formula (raised only on request)
+    ├── SensorError                 a power sensor failed
+    │   ├── SensorUnavailable       the requested sensor is not on this machine
+    │   ├── SensorPermissionError   the sensor exists but cannot be read by this user
+    │   └── SensorReadError         a value could not be read or parsed
+    ├── SamplingError               the background sampler failed
+    ├── AlignmentError              markers and samples cannot be aligned
+    ├── MeasurementError            a measurement failed or did not meet its checks (exit 1)
+    └── NotFittedError              a predictor used before ``fit`` (also ValueError, AttributeError)
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AlignmentError",
+    "DatasetError",
+    "GraphError",
+    "InputShapeError",
+    "MeasurementError",
+    "ModelSpecError",
+    "NotFittedError",
+    "OutputExistsError",
+    "PredictorFormatError",
+    "SamplingError",
+    "SensorError",
+    "SensorPermissionError",
+    "SensorReadError",
+    "SensorUnavailable",
+    "SynergyError",
+    "UnsupportedOpError",
+    "UsageError",
+]
+
+
+class SynergyError(Exception):
+    """Base class of every error raised by SyNERGY on purpose.
+
+    Messages are one line: what failed, and what to do about it.
+    """
+
+    exit_code: int = 1
+
+
+class UsageError(SynergyError):
+    """Bad input from the user: a path, a spec, an option value, a data file."""
+
+    exit_code = 2
+
+
+class ModelSpecError(UsageError):
+    """A MODEL spec that cannot be resolved, imported or loaded."""
+
+
+class InputShapeError(UsageError):
+    """An ``--input-shape`` that is malformed or that the model cannot accept."""
+
+
+class DatasetError(UsageError):
+    """Training or evaluation data that cannot be used (empty, missing columns, bad values)."""
+
+
+class PredictorFormatError(UsageError):
+    """A predictor file that is corrupt, invalid, or written by a newer format version."""
+
+
+class OutputExistsError(UsageError):
+    """An output path exists and ``force`` was not given."""
+
+
+class GraphError(SynergyError):
+    """A network whose graph cannot be analysed."""
+
+    exit_code = 2
+
+
+class UnsupportedOpError(GraphError):
+    """An operator without a counting formula, raised only when the caller asks for strictness."""
+
+
+class SensorError(SynergyError):
+    """A power sensor could not be used."""
+
+    exit_code = 2
+
+
+class SensorUnavailable(SensorError):
+    """The requested sensor does not exist on this machine (or under the given root)."""
+
+
+class SensorPermissionError(SensorError):
+    """The sensor exists but this user may not read it."""
+
+
+class SensorReadError(SensorError):
+    """A sensor value could not be read or parsed."""
+
+
+class SamplingError(SynergyError):
+    """The background sampler failed to start, run or stop."""
+
+
+class AlignmentError(SynergyError):
+    """Layer markers and sensor samples cannot be put on one clock."""
+
+
+class MeasurementError(SynergyError):
+    """A measurement failed, or its checks failed under ``--strict``."""
+
+    exit_code = 1
+
+
+class NotFittedError(SynergyError, ValueError, AttributeError):
+    """A predictor was used before it was fitted."""
+
+    exit_code = 2
