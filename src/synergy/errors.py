@@ -19,6 +19,7 @@ a failed measurement or check is 1.
     │   ├── SensorUnavailable       the requested sensor is not on this machine
     │   ├── SensorPermissionError   the sensor exists but cannot be read by this user
     │   └── SensorReadError         a value could not be read or parsed
+    │       └── ChannelReadError    a context channel value (frequency, temperature, load) is a gap
     ├── SamplingError               the background sampler failed
     ├── AlignmentError              markers and samples cannot be aligned
     ├── MeasurementError            a measurement failed or did not meet its checks (exit 1)
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 __all__ = [
     "AlignmentError",
+    "ChannelReadError",
     "DatasetError",
     "GraphError",
     "InputShapeError",
@@ -109,6 +111,13 @@ class SensorPermissionError(SensorError):
 
 class SensorReadError(SensorError):
     """A sensor value could not be read or parsed."""
+
+
+class ChannelReadError(SensorReadError):
+    """A context channel (frequency, temperature, utilisation, clocks) gave no usable value: a gap.
+
+    Raised for unreadable files and garbage values alike; samplers record a gap and go on.
+    """
 
 
 class SamplingError(SynergyError):

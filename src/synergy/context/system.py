@@ -1,0 +1,185 @@
+"""A snapshot of the machine state that matters for a measurement, taken before (and after) it.
+
+:func:`collect_context` reads, never writes: CPU model, online CPUs, SMT, turbo/boost, cpufreq policies,
+devfreq devices (Jetson GPU and EMC), thermal zones with trip points, the Jetson power mode, load averages,
+the processes that used the CPU recently, and NVIDIA GPUs through NVML. Every part is optional; what could
+not be read is listed in :attr:`SystemContext.notes`. ``to_dict()`` is what a result's metadata records.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from synergy.clock import now_ns
+from synergy.context.base import ChannelNote, read_text
+from synergy.context.cpufreq import (
+    BoostState,
+    CpuFreqPolicy,
+    SmtState,
+    online_cpus,
+    read_boost,
+    read_policies,
+    read_smt,
+)
+from synergy.context.cpuload import ProcessLoad, read_loadavg, top_processes
+from synergy.context.devfreq import DevfreqDevice, read_devfreq_devices
+from synergy.context.nvml import read_nvml_gpus
+from synergy.context.nvpmodel import PowerMode, read_power_mode
+from synergy.context.thermal import ThermalZone, read_thermal_zones
+from synergy.errors import ChannelReadError, SensorUnavailable
+
+__all__ = ["CONTEXT_FORMAT_VERSION", "SystemContext", "collect_context"]
+
+#: Version of :meth:`SystemContext.to_dict`'s layout.
+CONTEXT_FORMAT_VERSION = 1
+
+
+@dataclass
+class SystemContext:
+    """The machine state at one moment (see the module docstring). Frequencies Hz, temperatures °C."""
+
+    root: str
+    t_ns: int
+    kernel: str | None
+    cpu_model: str | None
+    board: str | None
+    l4t: str | None
+    cpus_online: tuple[int, ...]
+    smt: SmtState
+    boost: BoostState
+    policies: list[CpuFreqPolicy]
+    devfreq: list[DevfreqDevice]
+    thermal_zones: list[ThermalZone]
+    power_mode: PowerMode | None
+    loadavg: tuple[float, float, float] | None
+    top_processes: list[ProcessLoad]
+    top_interval_s: float
+    nvml_gpus: list[dict[str, Any]]
+    notes: list[ChannelNote] = field(default_factory=list)
+
+    @property
+    def governors(self) -> dict[str, str | None]:
+        """Policy name → governor."""
+        return {policy.name: policy.governor for policy in self.policies}
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form, with a format version."""
+        return {
+            "format_version": CONTEXT_FORMAT_VERSION,
+            "root": self.root,
+            "t_ns": self.t_ns,
+            "kernel": self.kernel,
+            "cpu_model": self.cpu_model,
+            "board": self.board,
+            "l4t": self.l4t,
+            "cpus_online": list(self.cpus_online),
+            "smt": self.smt.to_dict(),
+            "boost": self.boost.to_dict(),
+            "cpufreq_policies": [p.to_dict() for p in self.policies],
+            "devfreq": [d.to_dict() for d in self.devfreq],
+            "thermal_zones": [z.to_dict() for z in self.thermal_zones],
+            "power_mode": None if self.power_mode is None else self.power_mode.to_dict(),
+            "loadavg": None if self.loadavg is None else list(self.loadavg),
+            "top_processes": [p.to_dict() for p in self.top_processes],
+            "top_interval_s": self.top_interval_s,
+            "nvml_gpus": self.nvml_gpus,
+            "notes": [n.to_dict() for n in self.notes],
+        }
+
+
+def _first_line(path: Path) -> str | None:
+    try:
+        text = read_text(path)
+    except ChannelReadError:
+        return None
+    line = text.replace("\x00", "").strip().splitlines()
+    return line[0].strip() if line else None
+
+
+def _cpu_model(root: Path) -> str | None:
+    try:
+        text = read_text(root / "proc" / "cpuinfo")
+    except ChannelReadError:
+        return None
+    for key in ("model name", "Hardware", "Processor", "cpu model"):
+        for line in text.splitlines():
+            name, _, value = line.partition(":")
+            if name.strip() == key and value.strip():
+                return value.strip()
+    return None
+
+
+def _device_tree_model(root: Path) -> str | None:
+    try:
+        return (root / "proc" / "device-tree" / "model").read_bytes().decode(errors="replace").strip("\x00\n ")
+    except OSError:
+        return None
+
+
+def collect_context(
+    root: Path = Path("/"),
+    *,
+    nvml: Any | None = None,
+    use_nvml: bool = True,
+    top_interval_s: float = 0.5,
+    exclude_pids: frozenset[int] | None = None,
+) -> SystemContext:
+    """Read the machine state under ``root``; never raises for a missing part (it becomes a note).
+
+    Args:
+        root: filesystem root.
+        nvml: the NVML module (``pynvml`` when None and ``use_nvml``).
+        use_nvml: whether to query NVML.
+        top_interval_s: how long to watch other processes' CPU use, seconds (0 skips it).
+        exclude_pids: processes left out of the top list (default: this process).
+    """
+    notes: list[ChannelNote] = []
+    t_ns = now_ns()
+    kernel = _first_line(root / "proc" / "sys" / "kernel" / "osrelease")
+    if kernel is None and root == Path("/"):
+        kernel = platform.release()
+    policies = read_policies(root)
+    if not policies:
+        notes.append(ChannelNote("cpu_freq", "no cpufreq policy: the kernel exposes no CPU frequency scaling here"))
+    devfreq = read_devfreq_devices(root)
+    zones = read_thermal_zones(root)
+    if not zones:
+        notes.append(ChannelNote("thermal", "no thermal zone under sys/class/thermal"))
+    power_mode, reason = read_power_mode(root)
+    if reason is not None:
+        notes.append(ChannelNote("power_mode", reason))
+    top: list[ProcessLoad] = []
+    if top_interval_s > 0:
+        exclude = frozenset({os.getpid()}) if exclude_pids is None else exclude_pids
+        top = top_processes(root, interval_s=top_interval_s, exclude=exclude)
+    gpus: list[dict[str, Any]] = []
+    if use_nvml or nvml is not None:
+        try:
+            gpus = read_nvml_gpus(nvml)
+        except SensorUnavailable as exc:
+            notes.append(ChannelNote("nvml", str(exc)))
+    l4t = _first_line(root / "etc" / "nv_tegra_release")
+    return SystemContext(
+        root=str(root),
+        t_ns=t_ns,
+        kernel=kernel,
+        cpu_model=_cpu_model(root),
+        board=_device_tree_model(root),
+        l4t=l4t.lstrip("# ") if l4t else None,
+        cpus_online=online_cpus(root),
+        smt=read_smt(root),
+        boost=read_boost(root),
+        policies=policies,
+        devfreq=devfreq,
+        thermal_zones=zones,
+        power_mode=power_mode,
+        loadavg=read_loadavg(root),
+        top_processes=top,
+        top_interval_s=top_interval_s,
+        nvml_gpus=gpus,
+        notes=notes,
+    )
