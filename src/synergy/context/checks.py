@@ -125,6 +125,22 @@ def enforce(findings: Sequence[Finding], *, strict: bool) -> None:
 # -- snapshot checks -------------------------------------------------------------------------------------------
 
 
+def _cpu_ranges(cpus: Sequence[int]) -> str:
+    """``0-3,8`` from a CPU list."""
+    if not cpus:
+        return "?"
+    parts: list[str] = []
+    start = previous = cpus[0]
+    for cpu in [*cpus[1:], None]:
+        if cpu is not None and cpu == previous + 1:
+            previous = cpu
+            continue
+        parts.append(str(start) if start == previous else f"{start}-{previous}")
+        if cpu is not None:
+            start = previous = cpu
+    return ",".join(parts)
+
+
 def _ghz(hz: float | None) -> str:
     return "?" if hz is None or math.isnan(hz) else f"{hz / 1e9:.3g} GHz"
 
@@ -132,19 +148,23 @@ def _ghz(hz: float | None) -> str:
 def check_system(context: SystemContext, thresholds: Thresholds = Thresholds()) -> list[Finding]:
     """Findings about the machine state at one moment (see the module docstring)."""
     findings: list[Finding] = []
-    for policy in context.policies:
-        if policy.governor is not None and not policy.fixed:
-            cpus = ",".join(str(c) for c in policy.cpus) or "?"
-            findings.append(
-                Finding(
-                    code="cpu-governor",
-                    subject=policy.name,
-                    message=f"CPU governor of {policy.name} (CPUs {cpus}) is '{policy.governor}': the frequency "
-                    "follows the load, so time and energy depend on what ran before",
-                    remedy="fix the governor to 'performance'",
-                    commands=(_CPU_GOVERNOR_FIX, _CPU_GOVERNOR_FIX_SYSFS),
-                )
+    loose = [p for p in context.policies if p.governor is not None and not p.fixed]
+    if loose:
+        governors = sorted({str(p.governor) for p in loose})
+        where = ", ".join(f"{p.name} (CPUs {_cpu_ranges(p.cpus)})" for p in loose)
+        commands = [_CPU_GOVERNOR_FIX, _CPU_GOVERNOR_FIX_SYSFS]
+        if context.power_mode is not None:
+            commands.append(_JETSON_CLOCKS)
+        findings.append(
+            Finding(
+                code="cpu-governor",
+                subject="cpu_freq",
+                message=f"CPU governor is {' / '.join(repr(g) for g in governors)} on {where}: the frequency "
+                "follows the load, so time and energy depend on what ran before",
+                remedy="fix the governor to 'performance' (or lock min = max)",
+                commands=tuple(commands),
             )
+        )
     if context.boost.enabled and context.boost.disable_command:
         findings.append(
             Finding(

@@ -8,6 +8,7 @@ not be read is listed in :attr:`SystemContext.notes`. ``to_dict()`` is what a re
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from synergy.context.cpufreq import (
     read_smt,
 )
 from synergy.context.cpuload import ProcessLoad, read_loadavg, top_processes
-from synergy.context.devfreq import DevfreqDevice, read_devfreq_devices
+from synergy.context.devfreq import DevfreqDevice, discover_emc_freq, read_devfreq_devices
 from synergy.context.nvml import read_nvml_gpus
 from synergy.context.nvpmodel import PowerMode, read_power_mode
 from synergy.context.thermal import ThermalZone, read_thermal_zones
@@ -59,6 +60,7 @@ class SystemContext:
     top_processes: list[ProcessLoad]
     top_interval_s: float
     nvml_gpus: list[dict[str, Any]]
+    emc: dict[str, Any] | None = None
     notes: list[ChannelNote] = field(default_factory=list)
 
     @property
@@ -87,6 +89,7 @@ class SystemContext:
             "top_processes": [p.to_dict() for p in self.top_processes],
             "top_interval_s": self.top_interval_s,
             "nvml_gpus": self.nvml_gpus,
+            "emc": self.emc,
             "notes": [n.to_dict() for n in self.notes],
         }
 
@@ -100,6 +103,16 @@ def _first_line(path: Path) -> str | None:
     return line[0].strip() if line else None
 
 
+#: (implementer, part) of /proc/cpuinfo → core name, for the Jetson CPUs.
+_ARM_PARTS = {
+    ("0x41", "0xd07"): "Cortex-A57",
+    ("0x41", "0xd42"): "Cortex-A78AE",
+    ("0x41", "0xd4f"): "Neoverse-V2",
+    ("0x4e", "0x004"): "NVIDIA Carmel",
+    ("0x4e", "0x003"): "NVIDIA Denver 2",
+}
+
+
 def _cpu_model(root: Path) -> str | None:
     try:
         text = read_text(root / "proc" / "cpuinfo")
@@ -110,6 +123,14 @@ def _cpu_model(root: Path) -> str | None:
             name, _, value = line.partition(":")
             if name.strip() == key and value.strip():
                 return value.strip()
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(":")
+        fields.setdefault(name.strip(), value.strip())
+    if fields.get("CPU implementer") and fields.get("CPU part"):
+        part = fields["CPU part"]
+        known = _ARM_PARTS.get((fields["CPU implementer"], part))
+        return f"Arm {known}" if known else f"Arm implementer {fields['CPU implementer']} part {part}"
     return None
 
 
@@ -118,6 +139,18 @@ def _device_tree_model(root: Path) -> str | None:
         return (root / "proc" / "device-tree" / "model").read_bytes().decode(errors="replace").strip("\x00\n ")
     except OSError:
         return None
+
+
+def _read_emc(root: Path) -> dict[str, Any] | None:
+    channel, _ = discover_emc_freq(root)
+    if channel is None:
+        return None
+    try:
+        reading = channel.read()
+    except ChannelReadError:
+        return None
+    values = {rail: (None if math.isnan(v) else v) for rail, v in zip(channel.rails, reading.values, strict=True)}
+    return {**values, "source": channel.sources()["emc_freq_hz"]}
 
 
 def collect_context(
@@ -163,6 +196,7 @@ def collect_context(
         except SensorUnavailable as exc:
             notes.append(ChannelNote("nvml", str(exc)))
     l4t = _first_line(root / "etc" / "nv_tegra_release")
+    emc = _read_emc(root)
     return SystemContext(
         root=str(root),
         t_ns=t_ns,
@@ -181,5 +215,6 @@ def collect_context(
         top_processes=top,
         top_interval_s=top_interval_s,
         nvml_gpus=gpus,
+        emc=emc,
         notes=notes,
     )
