@@ -80,6 +80,7 @@ class ContextTree:
         root: the fake filesystem root (pass it as ``root``/``--sysfs-root``).
         cpus: number of CPUs.
         pid: the process whose ``proc/<pid>/stat`` stands for the measured one.
+        building: True while the tree is first made (plain writes); setters then replace files atomically.
     """
 
     root: Path
@@ -90,6 +91,7 @@ class ContextTree:
     emc_rate: str | None = None
     cpu_ticks: list[list[int]] = field(default_factory=list)
     processes: dict[int, _Process] = field(default_factory=dict)
+    building: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def path(self, relative: str) -> Path:
@@ -98,7 +100,13 @@ class ContextTree:
 
     def write(self, relative: str, text: str) -> None:
         """Replace one file atomically (a newline is added as the kernel does)."""
-        _atomic_write(self.root / relative, text if text.endswith("\n") else text + "\n")
+        text = text if text.endswith("\n") else text + "\n"
+        path = self.root / relative
+        if self.building:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="ascii")
+        else:
+            _atomic_write(path, text)
 
     # -- clocks ------------------------------------------------------------------------------------------------
     def _policy_of(self, cpu: int) -> Path:
@@ -175,7 +183,7 @@ class ContextTree:
 
 def _base_tree(root: Path, cpus: int, pid: int | None) -> ContextTree:
     root.mkdir(parents=True, exist_ok=True)
-    tree = ContextTree(root=root, cpus=cpus, pid=os.getpid() if pid is None else pid)
+    tree = ContextTree(root=root, cpus=cpus, pid=os.getpid() if pid is None else pid, building=True)
     tree.cpu_ticks = [[1000, 0, 500, 10000, 10, 0, 5, 0] for _ in range(cpus)]
     tree._write_proc_stat()
     tree.add_process(tree.pid, "python3")
@@ -294,6 +302,7 @@ def make_x86_tree(
         ),
     )
     tree.write("proc/sys/kernel/osrelease", "6.8.0-fake")
+    tree.building = False
     return tree
 
 
@@ -382,6 +391,7 @@ def make_orin_tree(
         ),
     )
     tree.write("proc/sys/kernel/osrelease", "5.15.148-tegra")
+    tree.building = False
     return tree
 
 

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 from context_helpers import NEIGHBOUR_PID
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from synergy.context import CHANNEL_NAMES, ChannelSet, CpuUtilChannel, discover_channels, rail_unit
 from synergy.context.base import FileChannel, probe_file
@@ -448,3 +450,26 @@ def test_removed_tree_mid_run_gives_gaps_not_crashes(tmp_path: Path) -> None:
     for channel in channels:
         with pytest.raises(ChannelReadError):
             channel.read()
+
+
+@pytest.fixture(scope="module")
+def orin_once(tmp_path_factory: pytest.TempPathFactory) -> ContextTree:
+    """One Orin tree for the property test (building a tree per example would be slow)."""
+    return make_orin_tree(tmp_path_factory.mktemp("garbage") / "orin", pid=1000)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=24), st.binary(max_size=24))
+def test_any_bytes_in_sysfs_files_are_values_or_gaps(orin_once: ContextTree, first: bytes, second: bytes) -> None:
+    root = orin_once.root
+    channels = discover_channels(root, use_nvml=False, pid=1000, only=["cpu_freq", "gpu_freq", "thermal", "emc_freq"])
+    (root / "sys/devices/system/cpu/cpufreq/policy0/scaling_cur_freq").write_bytes(first)
+    (root / "sys/devices/system/cpu/cpufreq/policy4/scaling_cur_freq").write_bytes(second)
+    (root / "sys/class/thermal/thermal_zone0/temp").write_bytes(first)
+    (root / "sys/kernel/debug/bpmp/debug/clk/emc/rate").write_bytes(second)
+    for channel in channels:
+        try:
+            values = channel.read().values
+        except ChannelReadError:
+            continue
+        assert all(math.isnan(v) or v >= -273.15 for v in values)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import pytest
@@ -180,3 +181,41 @@ def test_nvpmodel_conf_and_status() -> None:
         parse_nvpmodel_status("garbage")
     with pytest.raises(ChannelReadError):
         parse_nvpmodel_conf("nothing here")
+
+
+# -- garbage never crashes: a parser returns a value or raises ChannelReadError, nothing else ---------------------
+
+
+@given(st.text(max_size=200))
+def test_proc_stat_never_crashes(text: str) -> None:
+    try:
+        parsed = parse_proc_stat(text)
+    except ChannelReadError:
+        return
+    assert "cpu" in parsed and all(t.total_ticks >= 0 for t in parsed.values())
+
+
+@given(st.text(max_size=200))
+def test_process_stat_never_crashes(text: str) -> None:
+    try:
+        stat = parse_process_stat(text)
+    except ChannelReadError:
+        return
+    assert stat.cpu_ticks >= 0
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["trip_point_0_temp", "trip_point_0_type", "trip_point_1_temp", "x"]), st.text(max_size=12)
+    )
+)
+def test_trip_points_never_crash(files: dict[str, str]) -> None:
+    for trip in parse_trip_points(files):
+        assert -273.15 <= trip.temp_c <= 1000.0 and trip.type
+
+
+@given(st.text(max_size=40))
+def test_scalar_parsers_never_crash(text: str) -> None:
+    for parse in (parse_khz, parse_hz, parse_millicelsius, parse_nvpmodel_status, parse_cpu_list):
+        with contextlib.suppress(ChannelReadError):
+            parse(text)
