@@ -68,6 +68,32 @@ class SystemContext:
         """Policy name → governor."""
         return {policy.name: policy.governor for policy in self.policies}
 
+    def summary_line(self) -> str:
+        """One line for a measurement's printed summary: governors, turbo, power mode, device clocks.
+
+        Example: ``CPU governor schedutil (3 policies, not fixed); Jetson power mode 0 MAXN; GPU 17000000.gpu
+        nvhost_podgov, not locked``.
+        """
+        parts = []
+        if self.policies:
+            governors = sorted({str(p.governor) for p in self.policies})
+            fixed = "fixed" if all(p.fixed for p in self.policies) else "not fixed"
+            parts.append(f"CPU governor {'/'.join(governors)} ({len(self.policies)} policies, {fixed})")
+        else:
+            parts.append("CPU governor unknown (no cpufreq)")
+        if self.boost.enabled is not None:
+            parts.append(f"turbo {'on' if self.boost.enabled else 'off'}")
+        if self.power_mode is not None:
+            parts.append(f"Jetson power mode {self.power_mode.id} {self.power_mode.name}")
+        for device in self.devfreq:
+            if device.kind in {"gpu", "emc"}:
+                state = "locked" if device.locked else "not locked"
+                parts.append(f"{device.kind.upper()} {device.name} {device.governor}, {state}")
+        for gpu in self.nvml_gpus:
+            sm = gpu.get("sm_clock_hz")
+            parts.append(f"GPU {gpu['index']} SM {sm / 1e9:.3g} GHz" if sm else f"GPU {gpu['index']}")
+        return "; ".join(parts)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, with a format version."""
         return {

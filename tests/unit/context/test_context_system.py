@@ -86,3 +86,14 @@ def test_snapshot_of_this_machine() -> None:
     assert data["root"] == "/"
     if not Path("/sys/devices/system/cpu/cpu0/cpufreq").exists():
         assert context.policies == [] and any(n.channel == "cpu_freq" for n in context.notes)
+
+
+def test_summary_lines(orin: ContextTree, x86: ContextTree, tmp_path: Path) -> None:
+    line = collect_context(orin.root, use_nvml=False, top_interval_s=0).summary_line()
+    assert line == (
+        "CPU governor schedutil (3 policies, not fixed); Jetson power mode 0 MAXN; "
+        "GPU 17000000.gpu nvhost_podgov, not locked"
+    )
+    line = collect_context(x86.root, use_nvml=False, top_interval_s=0).summary_line()
+    assert line == "CPU governor powersave (4 policies, not fixed); turbo on"
+    assert collect_context(tmp_path, use_nvml=False, top_interval_s=0).summary_line().startswith("CPU governor unknown")
