@@ -97,10 +97,7 @@ class Discovery:
 def _open_backend(name: str, root: Path, nvml_module: Any, options: dict[str, Any]) -> Sensor:
     if name == "nvml":
         if nvml_module is None and root != Path("/"):
-            raise SensorUnavailable(
-                "not probed under a --sysfs-root: NVML talks to the driver, not to sysfs "
-                "(pass nvml_module= to probe a fake)"
-            )
+            raise SensorUnavailable("not probed under --sysfs-root (NVML talks to the NVIDIA driver, not to sysfs)")
         return NvmlSensor(nvml_module=nvml_module, **options)
     return _FACTORIES[name](root=root, **options)
 
