@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from synergy.errors import SensorError, SensorUnavailable, UsageError
+from synergy.sensors._sysfs import display_path
 from synergy.sensors.amdgpu import AmdGpuSensor
 from synergy.sensors.base import NullSensor, Sensor
 from synergy.sensors.jetson import JetsonSensor
@@ -95,6 +96,14 @@ class Discovery:
 
 
 def _open_backend(name: str, root: Path, nvml_module: Any, options: dict[str, Any]) -> Sensor:
+    try:
+        return _construct(name, root, nvml_module, options)
+    except OSError as exc:  # a directory that cannot be listed while probing
+        where = display_path(Path(exc.filename), root) if exc.filename else str(root)
+        raise SensorUnavailable(f"cannot probe {where}: {exc.strerror or exc}") from exc
+
+
+def _construct(name: str, root: Path, nvml_module: Any, options: dict[str, Any]) -> Sensor:
     if name == "nvml":
         if nvml_module is None and root != Path("/"):
             raise SensorUnavailable("not probed under --sysfs-root (NVML talks to the NVIDIA driver, not to sysfs)")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import types
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,6 +16,8 @@ from synergy.sensors.base import NullSensor
 from synergy.sensors.discovery import AUTO_ORDER, discover_sensors, open_sensor
 from synergy.testing.fake_nvml import FakeGPU, FakeNVML
 from synergy.testing.sysfs import build_battery, build_jetson_hwmon, build_rapl, write_atomic
+
+Unprivileged = Callable[[Callable[[], Any]], tuple[str, Any]]
 
 
 def test_root_without_sensors_lists_every_reason(tmp_path: Path) -> None:
@@ -107,3 +112,11 @@ def test_discovery_to_dict(tmp_path: Path) -> None:
         data = found.to_dict()
     assert data["sensors"][0]["name"] == "rapl"
     assert {u["name"] for u in data["unavailable"]} == {"jetson", "nvml", "amdgpu", "power-supply"}
+
+
+def test_unlistable_directory_is_a_reason_not_a_traceback(world_readable_dir: Path, unprivileged: Unprivileged) -> None:
+    build_rapl(world_readable_dir)
+    os.chmod(world_readable_dir / "sys/class/powercap", 0o700)
+    name, reasons = unprivileged(lambda: discover_sensors(world_readable_dir).unavailable)
+    assert name == ""
+    assert reasons["rapl"] == "cannot probe /sys/class/powercap: Permission denied"

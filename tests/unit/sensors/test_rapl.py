@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import os
-import pickle
 import stat
-import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from synergy.errors import SensorPermissionError, SensorReadError, SensorUnavailable
+from synergy.errors import SensorReadError, SensorUnavailable
+from synergy.sensors.discovery import discover_sensors
 from synergy.sensors.rapl import RAPL_UPDATE_PERIOD_S, RaplSensor, find_rapl_zones
 from synergy.testing.sysfs import Constant, SysfsWriter, build_rapl, write_atomic
+
+Unprivileged = Callable[[Callable[[], Any]], tuple[str, Any]]
 
 
 def test_layout_matches_the_kernel(tmp_path: Path) -> None:
@@ -132,59 +134,22 @@ def test_vanished_zone_is_unavailable(tmp_path: Path) -> None:
         sensor.read()
 
 
-@pytest.fixture
-def world_readable_dir() -> Iterator[Path]:
-    """A directory every user can traverse (pytest's tmp_path is 0700 and would hide the file's mode)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        os.chmod(tmp, 0o755)
-        yield Path(tmp)
-
-
-def _open_as_nobody(root: Path) -> tuple[str, str]:
-    """Open RaplSensor(root) in a forked child that dropped root privileges; (error class, message)."""
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child
-        try:
-            os.close(read_end)
-            os.setgroups([])
-            os.setgid(65534)
-            os.setuid(65534)
-            try:
-                RaplSensor(root)
-                result = ("", "")
-            except Exception as exc:
-                result = (type(exc).__name__, str(exc))
-            os.write(write_end, pickle.dumps(result))
-        finally:
-            os._exit(0)
-    os.close(write_end)
-    with os.fdopen(read_end, "rb") as pipe:
-        data = pipe.read()
-    os.waitpid(pid, 0)
-    result: tuple[str, str] = pickle.loads(data)
-    return result
-
-
-def test_root_only_energy_uj_says_why_and_what_to_do(world_readable_dir: Path) -> None:
+def test_root_only_energy_uj_says_why_and_what_to_do(world_readable_dir: Path, unprivileged: Unprivileged) -> None:
     build_rapl(world_readable_dir, energy_mode=0o400)
-    if os.geteuid() == 0:
-        name, message = _open_as_nobody(world_readable_dir)
-    else:
-        try:
-            RaplSensor(world_readable_dir)
-            name, message = "", ""
-        except SensorPermissionError as exc:
-            name, message = type(exc).__name__, str(exc)
+    name, message = unprivileged(lambda: RaplSensor(world_readable_dir).rails)
     assert name == "SensorPermissionError"
     assert "/sys/class/powercap/intel-rapl:0/energy_uj is readable by root only (mode 0400" in message
     assert "run as root" in message and "0444" in message and "perf_event_paranoid" in message
     assert "\n" not in message
 
 
-def test_world_readable_energy_uj_opens_without_root(world_readable_dir: Path) -> None:
+def test_world_readable_energy_uj_opens_without_root(world_readable_dir: Path, unprivileged: Unprivileged) -> None:
     build_rapl(world_readable_dir, energy_mode=0o444)
-    if os.geteuid() == 0:
-        assert _open_as_nobody(world_readable_dir) == ("", "")
-    else:
-        RaplSensor(world_readable_dir)
+    assert unprivileged(lambda: RaplSensor(world_readable_dir).rails)[0] == ""
+
+
+def test_discovery_reports_the_permission_remedy(world_readable_dir: Path, unprivileged: Unprivileged) -> None:
+    build_rapl(world_readable_dir, energy_mode=0o400)
+    name, reasons = unprivileged(lambda: discover_sensors(world_readable_dir).unavailable)
+    assert name == ""
+    assert reasons["rapl"].startswith("/sys/class/powercap/intel-rapl:0/energy_uj is readable by root only")
