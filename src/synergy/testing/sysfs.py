@@ -163,6 +163,9 @@ def _next_hwmon(root: Path) -> int:
 
 
 def _hwmon_dir(root: Path, device_dir: Path, name: str) -> Path:
+    existing = sorted((device_dir / "hwmon").glob("hwmon*"))
+    if existing:  # built again over the same root: one hwmon per device, as on a real machine
+        return existing[0]
     index = _next_hwmon(root)
     directory = device_dir / "hwmon" / f"hwmon{index}"
     directory.mkdir(parents=True, exist_ok=True)
