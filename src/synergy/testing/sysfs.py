@@ -17,6 +17,10 @@ read appears. It runs in a thread, in a spawned process (so it does not share th
 or is stepped by hand (:meth:`SysfsWriter.step`) for deterministic tests; :meth:`SysfsWriter.inject` and
 :meth:`SysfsWriter.vanish` write a half-written value or make a file disappear.
 
+A background writer is a Python loop: on a loaded machine it wakes late, and a file then jumps several
+updates at once (each written value is still exact for the update time it stands for). Tests that need
+exact values step the writer by hand.
+
 Example:
     >>> import tempfile
     >>> from pathlib import Path
