@@ -1,7 +1,9 @@
 """Cost of one sensor read per backend, on fake trees driven by a writer process.
 
 Reports, per backend, the time one ``read()`` takes (p50 and p99, µs) and the read rate it allows, and
-how closely a RAPL counter read through the real reader follows the power the writer was given. Run:
+how closely a fake RAPL counter follows the power its writer process was given over 0.5 s windows: the
+reader is exact, so that error is the writer's wake-up lag on this machine (it bounds what a sampler
+benchmark on fake trees can show). Run:
 ``python benchmarks/sensor_reads.py [--reads N]``. Numbers depend on the machine and its load; compare
 backends within one run.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import tempfile
 import time
@@ -84,16 +87,21 @@ def main() -> None:
                 time.sleep(0.5)
                 second = rapl.read()
                 windows.append(((second.t_ns - first.t_ns) / 1e9, second.values[0] - first.values[0]))
-    print(f"{platform.node()} {platform.machine()} python {platform.python_version()}, {args.reads} reads each")
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(
+        f"{platform.machine()}, {os.cpu_count()} CPUs, load average {load}, python {platform.python_version()}, "
+        f"{args.reads} reads each"
+    )
     print(f"{'sensor':45s} {'p50 µs':>8s} {'p99 µs':>8s} {'max Hz':>8s}")
     for row in results:
         print(f"{row['sensor']:45s} {row['read_p50_us']:8.1f} {row['read_p99_us']:8.1f} {row['max_rate_hz']:8.0f}")
     for elapsed_s, energy_j in windows:
         print(
-            f"fake RAPL at 10 W through the reader: {energy_j:.4f} J over {elapsed_s:.4f} s = "
+            f"writer pace, fake RAPL at 10 W: {energy_j:.4f} J over {elapsed_s:.4f} s = "
             f"{energy_j / elapsed_s:.3f} W ({(energy_j / elapsed_s / 10.0 - 1) * 100:+.2f} %)"
         )
-    print(json.dumps({"format_version": 1, "results": results}))
+    metadata = {"machine": platform.machine(), "cpus": os.cpu_count(), "load_average": os.getloadavg()}
+    print(json.dumps({"format_version": 1, "metadata": metadata, "results": results}))
 
 
 if __name__ == "__main__":

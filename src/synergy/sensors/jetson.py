@@ -429,8 +429,14 @@ class JetsonSensor(Sensor):
             vin = tuple(c.rail for c in self.channels if c.driver == "ina238")
             if vin:
                 return vin, "AGX Thor: the carrier's INA238 input"
-        if self.model is not None and all(rail in self.rails for rail in self.model.total):
-            return self.model.total, f"{self.model.display} default"
+        if self.model is not None and self.model.total:
+            model, default = self.model.display, " + ".join(self.model.total)
+            if all(rail in self.rails for rail in self.model.total):
+                return self.model.total, f"{model} default"
+            part = tuple(rail for rail in self.rails if rail in self.model.total)
+            if part:
+                return part, f"the chosen rails inside the {model} total ({default})"
+            return self.rails, f"the chosen rails; the {model} total ({default}) is not among them"
         inputs = tuple(rail for rail in self.rails if rail in ("VDD_IN", "POM_5V_IN") or rail.startswith("VIN"))
         if len(inputs) == 1:
             return inputs, "the board input rail"
