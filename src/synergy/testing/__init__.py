@@ -1,1 +1,7 @@
-"""Public fakes for tests of code built on SyNERGY: fake kernel trees and the writers that change them."""
+"""Public test doubles: fake kernel trees and the writers that change them, and a fake NVML module.
+
+They let tests, benchmarks and users without the hardware run SyNERGY's real reading code against
+files laid out exactly as the kernel lays them out (:mod:`synergy.testing.sysfs` for power sensors,
+:mod:`synergy.testing.context` for clocks, temperatures and CPU load), and its NVML backend against a
+module with nvidia-ml-py's names and error codes (:mod:`synergy.testing.fake_nvml`).
+"""
