@@ -1,0 +1,36 @@
+"""PyTorch eager runtime: leaf-module marks on the monotonic clock."""
+
+from __future__ import annotations
+
+import torch
+
+from synergy.alignment.events import LayerEvents
+from synergy.runtime.base import MeasureSettings
+from synergy.runtime.torch_eager import TorchEagerRuntime
+
+
+class _Net(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 8, 3)
+        self.act = torch.nn.ReLU()
+        self.head = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(8 * 14 * 14, 10))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.act(self.conv(x))
+        return self.head(self.act(y + 1))
+
+
+def test_leaf_modules_are_marked_in_order() -> None:
+    runtime = TorchEagerRuntime(_Net(), (1, 3, 16, 16))
+    assert runtime.layers == ("conv", "act", "head.0", "head.1")
+    records = runtime.measure(MeasureSettings(runs=3, warmup=1, pause_s=(0.0, 0.0)))
+    events = LayerEvents.from_runs(runtime.layers, records)
+    assert events.n_runs == 3
+    first = events.to_frame().query("run == 0")
+    assert list(first["name"]) == ["conv", "act", "act", "head.0", "head.1"]  # a reused module is marked twice
+    assert (first["duration_s"] > 0).all()
+    assert events.duration_matrix_s().shape == (3, 4)
+    assert runtime.describe()["marks"].startswith("forward pre/post hooks")
+    runtime.close()
+    assert runtime._handles == []
