@@ -1,0 +1,51 @@
+"""``synergy sensors``: the table, the JSON, and bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from synergy.cli import main
+from synergy.testing.sysfs import Constant, SysfsWriter, build_jetson_hwmon, build_rapl
+
+
+def test_no_sensors_prints_the_reasons_and_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sensors", "--sysfs-root", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "no usable power sensor" in out
+    for name in ("jetson", "nvml", "rapl", "amdgpu", "power-supply"):
+        assert name in out
+    assert "no intel-rapl zone under /sys/class/powercap" in out
+
+
+def test_missing_sysfs_root_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["sensors", "--sysfs-root", str(tmp_path / "nope")])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("error: argument --sysfs-root:") and "is not a directory" in err
+
+
+def test_fake_agx_orin_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tree = build_jetson_hwmon(tmp_path, "agx_orin")
+    SysfsWriter(tree, {"VDD_GPU_SOC": Constant(9.7)}, default=Constant(1.5)).step(0.0)
+    assert main(["sensors", "--sysfs-root", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "jetson rails" in out and "VDDQ_VDD2_1V8AO" in out
+    assert "board: Jetson AGX Orin" in out
+    assert "box 430 ms" in out
+
+
+def test_json_with_an_energy_counter(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    build_rapl(tmp_path)
+    assert main(["sensors", "--sysfs-root", str(tmp_path), "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["format_version"] == 1
+    (rapl,) = data["sensors"]
+    assert rapl["name"] == "rapl" and rapl["unit"] == "J" and rapl["readable"] is True
+    assert rapl["power_w"]["package-0"] == 0.0  # nothing drives the counters
+    assert rapl["update_period_s"] == pytest.approx(976e-6)
+    assert {u["name"] for u in data["unavailable"]} == {"jetson", "nvml", "amdgpu", "power-supply"}
