@@ -265,7 +265,7 @@ class _Store:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        values = np.asarray(self.v, dtype=np.float64).reshape(-1, self.n_rails)
+        values = np.asarray(self.v, dtype=np.float64).reshape(len(self.t), self.n_rails)
         columns: dict[str, Any] = {"t_ns": np.asarray(self.t, np.int64), "t_prev_ns": np.asarray(self.tp, np.int64)}
         for j in range(self.n_rails):
             columns[f"v{j}"] = values[:, j]
@@ -285,7 +285,7 @@ class _Store:
             vs.append(np.column_stack([table.column(f"v{j}").to_numpy() for j in range(self.n_rails)]))
         ts.append(np.asarray(self.t, np.int64))
         tps.append(np.asarray(self.tp, np.int64))
-        vs.append(np.asarray(self.v, np.float64).reshape(-1, self.n_rails))
+        vs.append(np.asarray(self.v, np.float64).reshape(len(self.t), self.n_rails))
         return np.concatenate(ts), np.concatenate(tps), np.concatenate(vs)
 
 

@@ -161,12 +161,10 @@ class Timeline:
     ) -> None:
         self.kind = kind
         self.rails = tuple(str(r) for r in rails)
-        if not self.rails:
-            raise ValueError("a timeline needs at least one rail")
         t = np.array(t_ns, dtype=np.int64).reshape(-1)
         vals = np.array(values, dtype=np.float64)
         if vals.ndim == 1:
-            vals = vals.reshape(-1, 1) if len(self.rails) == 1 else vals.reshape(-1, len(self.rails))
+            vals = vals.reshape(t.shape[0], len(self.rails))
         if vals.shape != (t.shape[0], len(self.rails)):
             raise ValueError(f"values have shape {vals.shape}, expected ({t.shape[0]}, {len(self.rails)})")
         tp = t.copy() if t_prev_ns is None else np.array(t_prev_ns, dtype=np.int64).reshape(-1)

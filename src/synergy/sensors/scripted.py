@@ -126,7 +126,8 @@ class ScriptedSensor(Sensor):
         self._lock = threading.Lock()
         self._k = 0  # last integrated boundary index
         self._energy = [0.0] * len(self._functions)  # integral of p up to boundary _k, per rail
-        self._last_period_j = [0.0] * len(self._functions)  # energy of period (_k-1, _k]
+        # energy of period (_k-1, _k]; before the first latch the register holds p(0)
+        self._last_period_j = [_simpson(f, -self.period_s, self.period_s, self.substeps) for f in self._functions]
         self._unwrappers = [CounterUnwrapper(wrap_j) for _ in self._functions] if wrap_j else None
         self._closed = False
 
@@ -135,25 +136,18 @@ class ScriptedSensor(Sensor):
         """Integrate ``p`` boundary by boundary up to the last boundary before ``t_s``."""
         k_now = math.floor(t_s / self.period_s)
         T = self.period_s
-        n = self.substeps
-        h = T / n
         while self._k < k_now:
             a = self._k * T
             for r, f in enumerate(self._functions):
-                acc = 0.0
-                for j in range(n):
-                    x = a + j * h
-                    acc += f(x) + 4.0 * f(x + 0.5 * h) + f(x + h)
-                e = acc * h / 6.0
+                e = _simpson(f, a, T, self.substeps)
                 self._energy[r] += e
                 self._last_period_j[r] = e
             self._k += 1
 
-    def energy_at_j(self, t_s: float) -> tuple[float, ...]:
-        """The true (unquantised, unwrapped) counter at time ``t_s`` since the origin, per rail."""
-        with self._lock:
-            self._advance(t_s)
-            return tuple(self._energy)
+    def true_energy_j(self, t0_s: float, t1_s: float, *, panels: int = 10_000) -> tuple[float, ...]:
+        """The integral of ``p`` over ``[t0_s, t1_s]`` (seconds since the origin), per rail: the truth to compare
+        a measurement with (Simpson's rule, independent of the hardware model)."""
+        return tuple(_simpson(f, t0_s, t1_s - t0_s, panels) for f in self._functions)
 
     def _raw(self, t_ns: int) -> tuple[float, ...]:
         t_s = (t_ns - self.origin_ns) / 1e9
@@ -204,6 +198,16 @@ class ScriptedSensor(Sensor):
             "resolution_j": self.resolution_j,
             "wrap_j": self.wrap_j,
         }
+
+
+def _simpson(f: PowerFunction, a: float, width: float, panels: int) -> float:
+    """Integral of ``f`` over ``[a, a + width]`` by Simpson's rule on ``panels`` panels."""
+    h = width / panels
+    acc = 0.0
+    for j in range(panels):
+        x = a + j * h
+        acc += f(x) + 4.0 * f(x + 0.5 * h) + f(x + h)
+    return acc * h / 6.0
 
 
 def _as_function(f: PowerFunction | float) -> PowerFunction:
