@@ -481,7 +481,7 @@ def align_trace(
             f"the trace covers {span:.3g} s, shorter than the {length_s:.3g} s sync pattern; start the meter's "
             "log before the measurement and stop it after, or give offset_s"
         )
-    step = max(min(meter_dt, shortest / 10), span / max_points)
+    step = max(min(meter_dt / 4, shortest / 20), span / max_points)
     grid = np.arange(t_s[0], t_s[-1], step)
     x = np.interp(grid, t_s, p_w)
     ref = record.level(record.edges_ns[0] + np.round(np.arange(0.0, length_s, step) * 1e9).astype(np.int64))

@@ -95,7 +95,9 @@ def test_point_model_is_trapezoid_with_interpolated_edges() -> None:
 
 
 def test_change_instant_is_bracket_midpoint() -> None:
-    tl = Timeline(kind=SensorKind.ENERGY, rails=("r",), t_ns=[100, 200, 300], t_prev_ns=[100, 150, 200], values=[0, 1, 2])
+    tl = Timeline(
+        kind=SensorKind.ENERGY, rails=("r",), t_ns=[100, 200, 300], t_prev_ns=[100, 150, 200], values=[0, 1, 2]
+    )
     assert list(tl.t_change_ns) == [100, 175, 250]
     assert list(tl.bracket_ns) == [0, 50, 100]
 
