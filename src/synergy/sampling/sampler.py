@@ -684,6 +684,7 @@ class Sampler:
                 sensor=sensor,
                 end_reason=ch.end_reason,
                 unit=getattr(src, "unit", None) if kind is None else None,
+                update_period_s=period,
             )
             iv = ch.intervals[: min(ch.n_intervals, _INTERVAL_RING)] / 1e9
             span_s = (ch.last_poll_ns - ch.first_poll_ns) / 1e9

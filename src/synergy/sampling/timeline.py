@@ -8,10 +8,13 @@ Each row ``i`` carries two times:
 * ``t_ns[i]``: the first read that returned the new value;
 * ``t_prev_ns[i]``: the last read before it, which still returned the previous value.
 
-The sensor changed its value somewhere in ``(t_prev_ns[i], t_ns[i]]``; the timeline takes the midpoint,
-:attr:`Timeline.t_change_ns`, as the change instant (the error is at most half the bracket, i.e. half a
-poll interval). The first row only anchors the timeline: its bracket is empty (``t_prev_ns[0] ==
-t_ns[0]``) and the window its value describes lies before sampling started.
+The sensor latched the value read at ``t_ns[i]`` somewhere in ``(t_prev_ns[i], t_ns[i]]``, and, when the
+hardware updates every ``update_period_s`` (``U``), no earlier than ``t_ns[i] - U`` (a later update would
+have replaced it). The timeline takes the midpoint of ``(max(t_prev_ns[i], t_ns[i] - U), t_ns[i]]`` as the
+change instant, :attr:`Timeline.t_change_ns`: the error is at most half a poll interval, and a poll that
+came late (a busy machine) costs at most half an update period. The first row only anchors the timeline:
+its bracket is empty (``t_prev_ns[0] == t_ns[0]``) and the window its value describes lies before
+sampling started.
 
 How a row's value relates to energy depends on the :attr:`Timeline.model`:
 
@@ -141,6 +144,7 @@ class Timeline:
         sensor: the channel's description (:meth:`Sensor.describe`).
         end_reason: why sampling ended early (the sensor vanished), or ``None``.
         unit: unit of a ``kind=None`` quantity (``MHz``, ``degC``), informative.
+        update_period_s: the hardware update period, seconds, when known: it narrows wide brackets.
     """
 
     def __init__(
@@ -158,8 +162,10 @@ class Timeline:
         sensor: Mapping[str, Any] | None = None,
         end_reason: str | None = None,
         unit: str | None = None,
+        update_period_s: float | None = None,
     ) -> None:
         self.kind = kind
+        self.update_period_s = update_period_s if update_period_s and update_period_s > 0 else None
         self.rails = tuple(str(r) for r in rails)
         t = np.array(t_ns, dtype=np.int64).reshape(-1)
         vals = np.array(values, dtype=np.float64)
@@ -193,10 +199,11 @@ class Timeline:
         self.sensor: dict[str, Any] = dict(sensor or {})
         self.end_reason = end_reason
         self.unit = unit if unit is not None else _UNITS.get(kind, "")
-        mid = tp + (t - tp) // 2
+        lower = tp if self.update_period_s is None else np.maximum(tp, t - int(self.update_period_s * 1e9))
+        mid = lower + (t - lower) // 2
         mid.flags.writeable = False
         self.t_change_ns: IntArray = mid
-        """Estimated change instants, ns: the midpoints of the brackets ``(t_prev_ns, t_ns]``."""
+        """Estimated change instants, ns: midpoints of the brackets, narrowed by the update period."""
         self._cum: FloatArray | None = None
 
     # ------------------------------------------------------------------ basic properties
@@ -293,6 +300,7 @@ class Timeline:
             return np.stack([np.interp(x, knots, cum[:, j]) for j in range(cum.shape[1])], axis=-1)
         k = np.clip(np.searchsorted(c, t, side="right") - 1, 0, len(self) - 2)
         h = knots[k + 1] - knots[k]
+        h = np.where(h > 0, h, 1.0)
         s = x - knots[k]
         v0 = self.values[k]
         v1 = self.values[k + 1]
@@ -405,6 +413,7 @@ class Timeline:
             "gaps": self.gaps,
             "sensor": self.sensor,
             "end_reason": self.end_reason,
+            "update_period_s": self.update_period_s,
         }
         kwargs.update(changes)
         return Timeline(**kwargs)
@@ -461,6 +470,7 @@ class Timeline:
             "gaps": [g.to_dict() for g in self.gaps],
             "sensor": self.sensor,
             "end_reason": self.end_reason,
+            "update_period_s": self.update_period_s,
         }
 
     def to_frame(self) -> pd.DataFrame:
@@ -503,6 +513,7 @@ class Timeline:
                 sensor=meta.get("sensor"),
                 end_reason=meta.get("end_reason"),
                 unit=meta.get("unit"),
+                update_period_s=meta.get("update_period_s"),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise DatasetError(f"timeline data is invalid ({exc}); write it with Timeline.to_parquet") from exc

@@ -219,3 +219,18 @@ def test_invalid_construction() -> None:
         Timeline(kind=SensorKind.POWER, rails=("r",), t_ns=[0, 1], values=[1.0, float("nan")])
     with pytest.raises(ValueError, match="t_prev_ns"):
         Timeline(kind=SensorKind.POWER, rails=("r",), t_ns=[0, 10], t_prev_ns=[0, 11], values=[1.0, 1.0])
+
+
+def test_update_period_narrows_a_late_poll() -> None:
+    # A poll 10 ms late on a 1 ms counter: the value it read was latched within the last millisecond.
+    tl = Timeline(
+        kind=SensorKind.ENERGY,
+        rails=("r",),
+        t_ns=[0, 11_000_000],
+        t_prev_ns=[0, 1_000_000],
+        values=[0.0, 1.0],
+        update_period_s=0.001,
+    )
+    assert list(tl.t_change_ns) == [0, 10_500_000]
+    wide = Timeline(kind=SensorKind.ENERGY, rails=("r",), t_ns=[0, 11_000_000], t_prev_ns=[0, 1_000_000], values=[0, 1])
+    assert list(wide.t_change_ns) == [0, 6_000_000]
