@@ -11,7 +11,8 @@ Rows:
 * nodes that compute on constants only (``Constant``, an ``Identity`` of an initializer, shape arithmetic
   on static shapes...) get no row: every runtime folds them before the first inference;
 * ``module`` is the enclosing PyTorch module when the exporter recorded it: the TorchScript exporter
-  encodes the module path in the node name (``/layer1/layer1.0/conv1/Conv``), the dynamo exporter in the
+  encodes the module path in the node name (``/layer1/layer1.0/conv1/Conv``; each component relative to
+  the nearest enclosing module that is not a container), the dynamo exporter in the
   ``pkg.torch.onnx.name_scopes`` metadata. The innermost scope is the leaf module that ran the op
   (``layer1.0.conv1``); ``module`` is its parent (``layer1.0``), as in the PyTorch frontend. When the
   innermost scope holds other scopes (an ``Add`` written in ``layer1.0``'s ``forward``), it is the
@@ -276,14 +277,14 @@ def _scope(node: onnx.NodeProto) -> str | None:
             return None
     if not node.name.startswith("/"):
         return None
-    qualified = ""
+    # TorchScript names: each component is relative to the nearest enclosing module that is not a
+    # container: ``/features/features.1/conv/conv.0/Conv`` is ``features.1.conv.0``.
+    qualified = base = previous = ""
     for part in node.name.strip("/").split("/")[:-1]:
-        if not qualified:
-            qualified = part
-        elif part.startswith(qualified + "."):
-            qualified = part
-        else:
-            qualified = f"{qualified}.{part}"
+        if not (previous and part.startswith(previous + ".")):
+            base = f"{qualified}." if qualified else ""
+        qualified = base + part
+        previous = part
     return qualified
 
 

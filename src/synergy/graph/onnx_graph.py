@@ -173,10 +173,10 @@ def _light_copy(model: onnx.ModelProto, base_dir: Path) -> tuple[onnx.ModelProto
             declared.add(name)
 
     for tensor in graph.initializer:
-        if _tensor_elements(tensor) <= SMALL_CONSTANT_ELEMENTS:
+        if _needs_values(tensor):
             try:
                 array = numpy_helper.to_array(tensor, base_dir=str(base_dir))
-            except (OSError, ValueError, TypeError) as exc:
+            except Exception as exc:  # onnx raises ValidationError, OSError, ValueError...
                 raise ModelSpecError(
                     f"cannot read the external data of tensor {tensor.name!r}: keep the model's data files "
                     f"beside it ({exc})"
@@ -198,6 +198,17 @@ def _light_copy(model: onnx.ModelProto, base_dir: Path) -> tuple[onnx.ModelProto
                 values[node.output[0]] = numpy_helper.to_array(tensor)
         lg.node.append(node)
     return light, values
+
+
+def _needs_values(tensor: onnx.TensorProto) -> bool:
+    """Whether a tensor's values are worth reading: small integer tensors (shapes, axes), scalars, and small
+    tensors already inside the file. Weight vectors kept in external data are left on disk."""
+    elements = _tensor_elements(tensor)
+    if elements > SMALL_CONSTANT_ELEMENTS:
+        return False
+    if tensor.data_location != onnx.TensorProto.EXTERNAL:
+        return True
+    return tensor.data_type not in _float_types() or elements <= 16
 
 
 def _real_inputs(model: onnx.ModelProto) -> list[onnx.ValueInfoProto]:
@@ -234,7 +245,7 @@ def _pin_inputs(
         if given is None:
             if dims is None or not all(isinstance(d, int) for d in dims):
                 shown = _dims_text(dims) if dims is not None else "unknown"
-                example = ",".join(str(d) if isinstance(d, int) else "1" for d in dims) if dims else "1,3,224,224"
+                example = _example_shape(dims)
                 raise InputShapeError(
                     f"model input {vi.name!r} has dynamic dimensions ({shown}): {_INPUT_SHAPE_HINT}, "
                     f"e.g. --input-shape {example}"
@@ -260,6 +271,13 @@ def _pin_inputs(
             shape_proto.dim.add().dim_value = int(size)
         pinned.append(tuple(given))
     return tuple(pinned)
+
+
+def _example_shape(dims: list[int | str] | None) -> str:
+    """An ``--input-shape`` suggestion: static dims kept, a dynamic batch 1, other dynamic dims 224."""
+    if not dims:
+        return "1,3,224,224"
+    return ",".join(str(d) if isinstance(d, int) else "1" if axis == 0 else "224" for axis, d in enumerate(dims))
 
 
 def _run_inference(light: onnx.ModelProto, strict: bool) -> onnx.ModelProto:
