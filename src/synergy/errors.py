@@ -23,6 +23,8 @@ a failed measurement or check is 1.
     ├── AlignmentError              markers and samples cannot be aligned
     ├── MeasurementError            a measurement failed or did not meet its checks (exit 1)
     └── NotFittedError              a predictor used before ``fit`` (also ValueError, AttributeError)
+
+Warnings the library emits derive from :class:`SynergyWarning` (a ``UserWarning``).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ __all__ = [
     "SensorReadError",
     "SensorUnavailable",
     "SynergyError",
+    "SynergyWarning",
     "UnsupportedOpError",
     "UsageError",
 ]
@@ -129,3 +132,7 @@ class NotFittedError(SynergyError, ValueError, AttributeError):
     """A predictor was used before it was fitted."""
 
     exit_code = 2
+
+
+class SynergyWarning(UserWarning):
+    """A result that holds but deserves attention (an op counted as unknown, a shape left dynamic...)."""
