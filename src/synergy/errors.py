@@ -24,7 +24,10 @@ a failed measurement or check is 1.
     ├── MeasurementError            a measurement failed or did not meet its checks (exit 1)
     └── NotFittedError              a predictor used before ``fit`` (also ValueError, AttributeError)
 
-Warnings the library emits derive from :class:`SynergyWarning` (a ``UserWarning``).
+Warnings derive from :class:`SynergyWarning` (a ``UserWarning``)::
+
+    SynergyWarning
+    └── UnsupportedOpWarning        ops met without a counting formula (their work is not counted)
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ __all__ = [
     "SynergyError",
     "SynergyWarning",
     "UnsupportedOpError",
+    "UnsupportedOpWarning",
     "UsageError",
 ]
 
@@ -136,3 +140,7 @@ class NotFittedError(SynergyError, ValueError, AttributeError):
 
 class SynergyWarning(UserWarning):
     """A result that holds but deserves attention (an op counted as unknown, a shape left dynamic...)."""
+
+
+class UnsupportedOpWarning(SynergyWarning):
+    """Ops without a counting formula were met: their work is missing from the counts, not zero."""
