@@ -38,13 +38,22 @@ from synergy.alignment.design import (
     Timeline,
     build_design,
     build_timeline,
+    observations_from_changes,
     observations_from_samples,
 )
 from synergy.alignment.events import LayerEvents
 from synergy.errors import AlignmentError
-from synergy.sensors.base import FilterModel
+from synergy.sampling.timeline import Timeline as SensorTimeline
+from synergy.sensors.base import FilterModel, SensorKind
 
-__all__ = ["Attribution", "attribute", "direct_inference_energy_j", "solve_powers"]
+__all__ = [
+    "Attribution",
+    "attribute",
+    "attribute_observations",
+    "attribute_timeline",
+    "direct_inference_energy_j",
+    "solve_powers",
+]
 
 FloatArray = npt.NDArray[np.floating[Any]]
 
@@ -314,7 +323,7 @@ def attribute(
     bootstrap: int = 0,
     seed: int = 0,
 ) -> Attribution:
-    """Give every layer its power and energy from the layer events and the sensor's readings.
+    """Give every layer its power and energy from the layer events and every polled sensor value.
 
     Args:
         events: layer events and run windows of every measured run, monotonic ns.
@@ -333,11 +342,79 @@ def attribute(
     t = np.asarray(t_ns, dtype=np.int64)
     if events.n_runs == 0:
         raise AlignmentError("no runs were recorded")
+    if len(t) == 0:
+        raise AlignmentError("no sensor reading was taken")
     origin = int(min(t.min(), events.run_start_ns.min()))
-    timeline = build_timeline(events, origin)
     obs = observations_from_samples(
         t, values, counter=counter, filter_model=filter_model, update_period_s=update_period_s, origin_ns=origin
     )
+    return attribute_observations(events, obs, origin, update_period_s, ridge=ridge, bootstrap=bootstrap, seed=seed)
+
+
+def attribute_timeline(
+    events: LayerEvents, timeline: SensorTimeline, *, ridge: float = 0.0, bootstrap: int = 0, seed: int = 0
+) -> Attribution:
+    """Give every layer its power and energy from a sampler's timeline (the sum of its total rails).
+
+    Args:
+        events: layer events and run windows of every measured run, monotonic ns.
+        timeline: what the sampler saw of the sensor (changes only, with their brackets).
+        ridge: Tikhonov weight pulling powers towards the mean (0: plain NNLS).
+        bootstrap: number of run-resampling replicates for the standard errors (0: analytic).
+        seed: seed of the resampling.
+
+    Raises:
+        AlignmentError: no runs, too few readings, or a timeline that is neither power nor energy.
+    """
+    if timeline.kind is None:
+        raise AlignmentError("the timeline holds neither power nor energy; attribute a power or energy sensor")
+    if events.n_runs == 0:
+        raise AlignmentError("no runs were recorded")
+    if len(timeline) < 2:
+        raise AlignmentError("fewer than two sensor readings were taken; run longer or poll faster")
+    cols = [timeline.rails.index(r) for r in timeline.total_rails]
+    values = timeline.values[:, cols].sum(axis=1)
+    origin = int(min(int(timeline.t_ns[0]), int(events.run_start_ns.min())))
+    counter = timeline.kind is SensorKind.ENERGY
+    period = timeline.update_period_s
+    obs = observations_from_changes(
+        timeline.t_ns,
+        timeline.t_prev_ns,
+        values,
+        t_end_ns=timeline.t_end_ns,
+        counter=counter,
+        filter_model=timeline.filter_model,
+        update_period_s=period,
+        origin_ns=origin,
+    )
+    return attribute_observations(events, obs, origin, period, ridge=ridge, bootstrap=bootstrap, seed=seed)
+
+
+def attribute_observations(
+    events: LayerEvents,
+    obs: Observations,
+    origin_ns: int,
+    update_period_s: float | None,
+    *,
+    ridge: float = 0.0,
+    bootstrap: int = 0,
+    seed: int = 0,
+) -> Attribution:
+    """Solve for every layer's power from window observations already on the events' time axis.
+
+    Args:
+        events: layer events and run windows, monotonic ns.
+        obs: the sensor's observations, seconds since ``origin_ns``.
+        origin_ns: the monotonic ns of the observations' time 0.
+        update_period_s: the sensor's update period (reported only).
+        ridge: Tikhonov weight pulling powers towards the mean (0: plain NNLS).
+        bootstrap: number of run-resampling replicates for the standard errors (0: analytic).
+        seed: seed of the resampling.
+    """
+    if events.n_runs == 0:
+        raise AlignmentError("no runs were recorded")
+    origin = origin_ns
+    timeline = build_timeline(events, origin)
     A, y = build_design(timeline, obs)
     power, power_se, rms, cond = solve_powers(A, y, ridge=ridge)
     method = "nnls+ridge" if ridge > 0 else "nnls"

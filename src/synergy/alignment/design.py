@@ -30,7 +30,14 @@ from synergy.alignment.events import LayerEvents
 from synergy.errors import AlignmentError
 from synergy.sensors.base import FilterModel
 
-__all__ = ["Observations", "Timeline", "build_design", "build_timeline", "observations_from_samples"]
+__all__ = [
+    "Observations",
+    "Timeline",
+    "build_design",
+    "build_timeline",
+    "observations_from_changes",
+    "observations_from_samples",
+]
 
 FloatArray = npt.NDArray[np.floating[Any]]
 
@@ -167,18 +174,17 @@ class Observations:
         return len(self.value)
 
 
-def _latch_times(
-    t_s: FloatArray, changed: npt.NDArray[np.intp], period_s: float | None
-) -> tuple[FloatArray, FloatArray | None]:
+def _latch_times(t_now: FloatArray, t_prev: FloatArray, period_s: float | None) -> tuple[FloatArray, FloatArray | None]:
     """Estimate the instant each observed change happened.
 
     The change lies in ``(max(t_prev, t − P), t]``. Sensors latch on a regular hardware period (RAPL ticks,
     INA3221 conversion cycles), so the latches are fitted to a local grid ``φ + nP`` (least squares over
     chunks of consecutive changes) and each estimate is the grid time clipped into its interval; where the
     changes are not periodic (the grid falls outside most intervals), the interval midpoint is used.
+
+    Returns:
+        ``(latch times, grid tick numbers or None)``.
     """
-    t_now = t_s[changed]
-    t_prev = t_s[changed - 1]
     lower = t_prev if period_s is None or period_s <= 0 else np.maximum(t_prev, t_now - period_s)
     middle = np.asarray(0.5 * (lower + t_now), dtype=np.float64)
     fit = _periodic_fit(middle, lower, t_now)
@@ -214,39 +220,87 @@ def _periodic_fit(
     return np.asarray(np.clip(fitted, lower, upper), dtype=np.float64), n
 
 
-def _fill_grid(
-    t_s: FloatArray, v: FloatArray, latch: FloatArray, latch_value: FloatArray, n: FloatArray
-) -> tuple[FloatArray, FloatArray]:
+@dataclass(frozen=True)
+class _Changes:
+    """Value changes as a sampler sees them (seconds since the origin).
+
+    ``t_now[i]``: first read of value ``value[i]``; ``t_prev[i]``: last read of the previous value;
+    ``first_t``/``first_value``: the first read and its value (before any change); ``last_t``: the last read.
+    """
+
+    t_now: FloatArray
+    t_prev: FloatArray
+    value: FloatArray
+    first_t: float
+    first_value: float
+    last_t: float
+
+
+def _fill_grid(ch: _Changes, latch: FloatArray, n: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Add the latches that repeated the previous value (invisible as changes) on a fitted grid.
 
     Between two observed changes ``Δn`` ticks apart the sensor latched ``Δn − 1`` times without changing
-    its value; before the first and after the last change it latched on the same grid. Each added latch
-    takes the value of the first poll in the second half of its period (the fitted time may be a little
-    early); latches without such a poll are not added.
+    its value; before the first and after the last change it latched on the same grid. An added latch keeps
+    the value held at that time, and is added only when reads of that value continue at least half a period
+    after it (the fitted time may be a little early) and began no later than a period after it.
     """
     period = float(np.median(np.diff(latch) / np.diff(n)))
-    times = [latch]
+    pieces = [latch]
+    segment = [np.arange(len(latch))]  # index of the value held just after each latch (-1: initial value)
     gaps = np.diff(n).astype(np.int64)
     for m in np.flatnonzero(gaps > 1):
         k = np.arange(1, gaps[m])
-        times.append(latch[m] + k * (latch[m + 1] - latch[m]) / gaps[m])
-    before = np.arange(1, int((latch[0] - t_s[0]) / period) + 1)
-    times.append(latch[0] - before * period)
-    after = np.arange(1, int((t_s[-1] - latch[-1]) / period) + 1)
-    times.append(latch[-1] + after * period)
-    observed = np.zeros(sum(len(x) for x in times), dtype=bool)
+        pieces.append(latch[m] + k * (latch[m + 1] - latch[m]) / gaps[m])
+        segment.append(np.full(len(k), m))
+    before = np.arange(1, int((latch[0] - ch.first_t) / period) + 1)
+    pieces.append(latch[0] - before * period)
+    segment.append(np.full(len(before), -1))
+    after = np.arange(1, int((ch.last_t - latch[-1]) / period) + 1)
+    pieces.append(latch[-1] + after * period)
+    segment.append(np.full(len(after), len(latch) - 1))
+    grid = np.concatenate(pieces)
+    seg = np.concatenate(segment)
+    observed = np.zeros(len(grid), dtype=bool)
     observed[: len(latch)] = True
-    grid = np.concatenate(times)
-    order = np.argsort(grid, kind="stable")
-    grid, observed = grid[order], observed[order]
-    poll = np.searchsorted(t_s, grid + 0.5 * period, side="left")
-    ok = poll < len(t_s)
-    ok[ok] &= t_s[poll[ok]] < grid[ok] + period
-    value = np.concatenate([latch_value, np.zeros(len(grid) - len(latch))])[order]
-    keep = observed | ok
-    fill = ~observed & ok
-    value[fill] = v[poll[fill]]
-    return grid[keep], value[keep]
+    # Reads of the value held in each segment span [hold_start, hold_end].
+    hold_start = np.where(seg >= 0, ch.t_now[np.clip(seg, 0, None)], ch.first_t)
+    next_prev = np.concatenate([ch.t_prev[1:], [ch.last_t]])
+    hold_end = np.where(seg >= 0, next_prev[np.clip(seg, 0, None)], ch.t_prev[0])
+    value = np.where(seg >= 0, ch.value[np.clip(seg, 0, None)], ch.first_value)
+    confirmed = (grid + 0.5 * period <= hold_end) & (grid + period >= hold_start)
+    keep = observed | confirmed
+    order = np.argsort(grid[keep], kind="stable")
+    return grid[keep][order], value[keep][order]
+
+
+def _observations(
+    ch: _Changes, *, counter: bool, filter_model: FilterModel, update_period_s: float | None
+) -> Observations:
+    kind = "counter" if counter else filter_model.kind
+    if kind == "counter":
+        if len(ch.t_now) < 2:
+            raise AlignmentError("the energy counter changed fewer than twice; run longer")
+        latch, _ = _latch_times(ch.t_now, ch.t_prev, update_period_s)
+        return Observations(
+            "counter", latch[:-1], latch[1:], np.diff(ch.value), knot_t_s=latch, knot_value=ch.value.copy()
+        )
+    if len(ch.t_now) < 1:
+        raise AlignmentError("the power sensor never changed its value; run longer or check the sensor")
+    window = filter_model.window_s or update_period_s or 0.0
+    if window <= 0:
+        raise AlignmentError(f"the {kind} filter needs a window or time constant; give the sensor's window")
+    period = update_period_s if update_period_s else window
+    latch, ticks = _latch_times(ch.t_now, ch.t_prev, period)
+    value: FloatArray = ch.value
+    if ticks is not None:
+        latch, value = _fill_grid(ch, latch, ticks)
+    if kind == "box":
+        return Observations("box", latch - window, latch, value, knot_t_s=latch, knot_value=value)
+    if kind == "ema":
+        return Observations(
+            "ema", latch - EMA_SPAN * window, latch, value, tau_s=window, knot_t_s=latch, knot_value=value
+        )
+    raise AlignmentError(f"unknown sensor filter kind {kind!r}; use counter, box, ema or instant")
 
 
 def observations_from_samples(
@@ -258,7 +312,7 @@ def observations_from_samples(
     update_period_s: float | None,
     origin_ns: int,
 ) -> Observations:
-    """Turn polled sensor values into window observations.
+    """Turn every polled value (repeats included) into window observations.
 
     Args:
         t_ns: monotonic ns of each poll (increasing).
@@ -285,40 +339,50 @@ def observations_from_samples(
         keep = np.r_[True, np.diff(t) > 0]
         t, v = t[keep], v[keep]
     t_s = (t - origin_ns) * 1e-9
-    kind = "counter" if counter else filter_model.kind
-    if kind == "instant":
+    if not counter and filter_model.kind == "instant":
         return Observations("instant", t_s, t_s, v, knot_t_s=t_s, knot_value=v)
     changed = np.flatnonzero(np.diff(v) != 0) + 1
-    if kind == "counter":
-        if len(changed) < 2:
-            raise AlignmentError("the energy counter changed fewer than twice; run longer")
-        latch, _ = _latch_times(t_s, changed, update_period_s)
-        cumulative = v[changed]
-        return Observations(
-            "counter",
-            latch[:-1],
-            latch[1:],
-            np.diff(cumulative),
-            knot_t_s=latch,
-            knot_value=cumulative,
-        )
-    if len(changed) < 1:
-        raise AlignmentError("the power sensor never changed its value; run longer or check the sensor")
-    window = filter_model.window_s or update_period_s or 0.0
-    if window <= 0:
-        raise AlignmentError(f"the {kind} filter needs a window or time constant; give the sensor's window")
-    period = update_period_s if update_period_s else window
-    latch, ticks = _latch_times(t_s, changed, period)
-    value: FloatArray = v[changed]
-    if ticks is not None:
-        latch, value = _fill_grid(t_s, v, latch, value, ticks)
-    if kind == "box":
-        return Observations("box", latch - window, latch, value, knot_t_s=latch, knot_value=value)
-    if kind == "ema":
-        return Observations(
-            "ema", latch - EMA_SPAN * window, latch, value, tau_s=window, knot_t_s=latch, knot_value=value
-        )
-    raise AlignmentError(f"unknown sensor filter kind {kind!r}; use counter, box, ema or instant")
+    changes = _Changes(t_s[changed], t_s[changed - 1], v[changed], float(t_s[0]), float(v[0]), float(t_s[-1]))
+    return _observations(changes, counter=counter, filter_model=filter_model, update_period_s=update_period_s)
+
+
+def observations_from_changes(
+    t_ns: npt.ArrayLike,
+    t_prev_ns: npt.ArrayLike,
+    values: npt.ArrayLike,
+    *,
+    t_end_ns: int,
+    counter: bool,
+    filter_model: FilterModel,
+    update_period_s: float | None,
+    origin_ns: int,
+) -> Observations:
+    """Window observations from a changes-only series (what :class:`synergy.sampling.Sampler` stores).
+
+    Args:
+        t_ns: first read of each value, ns; row 0 is the first read of all (it anchors the series).
+        t_prev_ns: last read of the previous value, ns (row 0: equal to ``t_ns[0]``).
+        values: the total value of each row.
+        t_end_ns: the last good read, ns.
+        counter: whether the values are a cumulative energy counter.
+        filter_model: how a power value relates to the true power (ignored for counters).
+        update_period_s: the hardware update period, s, or ``None``.
+        origin_ns: monotonic ns of time 0.
+
+    Raises:
+        AlignmentError: fewer than two rows.
+    """
+    t = np.asarray(t_ns, dtype=np.int64)
+    tp = np.asarray(t_prev_ns, dtype=np.int64)
+    v = np.asarray(values, dtype=np.float64)
+    if len(t) < 2:
+        raise AlignmentError("fewer than two sensor readings were taken; run longer or poll faster")
+    t_s = (t - origin_ns) * 1e-9
+    tp_s = (tp - origin_ns) * 1e-9
+    if not counter and filter_model.kind == "instant":
+        return Observations("instant", t_s, t_s, v, knot_t_s=t_s, knot_value=v)
+    changes = _Changes(t_s[1:], tp_s[1:], v[1:], float(t_s[0]), float(v[0]), (t_end_ns - origin_ns) * 1e-9)
+    return _observations(changes, counter=counter, filter_model=filter_model, update_period_s=update_period_s)
 
 
 def build_design(timeline: Timeline, obs: Observations) -> tuple[FloatArray, FloatArray]:
