@@ -179,8 +179,9 @@ def _latch_times(t_now: FloatArray, t_prev: FloatArray, period_s: float | None) 
 
     The change lies in ``(max(t_prev, t − P), t]``. Sensors latch on a regular hardware period (RAPL ticks,
     INA3221 conversion cycles), so the latches are fitted to a local grid ``φ + nP`` (least squares over
-    chunks of consecutive changes) and each estimate is the grid time clipped into its interval; where the
-    changes are not periodic (the grid falls outside most intervals), the interval midpoint is used.
+    chunks of consecutive changes) and each estimate is the grid time, never later than the first read of
+    the value; where the changes are not periodic (the grid falls outside most intervals), the interval
+    midpoint is used.
 
     Returns:
         ``(latch times, grid tick numbers or None)``.
@@ -214,10 +215,12 @@ def _periodic_fit(
         x, y = n[lo:hi], middle[lo:hi]
         slope, intercept = np.polyfit(x - x[0], y, 1)
         fitted[lo:hi] = intercept + slope * (x - x[0])
-    inside = (fitted > lower) & (fitted <= upper)
-    if np.mean(inside) < 0.9:
+    # A value may be published after the window it describes ended (a driver that writes late), so a grid
+    # time a little before the bracket is kept; one after the first read of the value is impossible.
+    plausible = (fitted > lower - 0.5 * period0) & (fitted <= upper)
+    if np.mean(plausible) < 0.9:
         return None
-    return np.asarray(np.clip(fitted, lower, upper), dtype=np.float64), n
+    return np.asarray(np.minimum(fitted, upper), dtype=np.float64), n
 
 
 @dataclass(frozen=True)
