@@ -143,7 +143,7 @@ class AnnouncedPower:
     def __call__(self, t_s: float) -> float:
         if self._board is None:
             self._board = AnnounceBoard(name=self.board_name)
-        state = self._board.state_at(int(round(t_s * 1e9)))
+        state = self._board.state_at(round(t_s * 1e9))
         if state == IDLE:
             return self.idle_w
         if state == OVERHEAD:
