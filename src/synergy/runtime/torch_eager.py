@@ -2,9 +2,10 @@
 
 A forward pre-hook and a forward hook on every leaf module (a module without children) read
 :func:`synergy.clock.now_ns` when the module starts and ends, so the measured layers are the leaf modules'
-qualified names (``layer1.0.conv1``), the names the analysis of a PyTorch model uses. Work done outside any
-leaf module (functional calls in ``forward`` such as the residual ``+=`` or ``torch.flatten``) falls in the
-gaps between layers and is attributed to the runtime's overhead.
+qualified names (``layer1.0.conv1``), the names the analysis of a PyTorch model uses; the second and later
+calls of a module within one inference are layers of their own, ``layer1.0.relu#2``, as in the analysis.
+Work done outside any leaf module (functional calls in ``forward`` such as the residual ``+=`` or
+``torch.flatten``) falls in the gaps between layers and is attributed to the runtime's overhead.
 
 On CUDA the device is synchronised in every hook before the clock is read, so a mark is the moment the
 layer's kernels have finished; this perturbs the workload (no overlap of launches and execution) but puts
@@ -50,10 +51,13 @@ class TorchEagerRuntime(Runtime):
         self.input = torch.randn(*input_shape, generator=generator).to(self.device)
         self._sync = torch.cuda.synchronize if self.device.type == "cuda" else None
         leaves = [(name, m) for name, m in self.model.named_modules() if name and not any(True for _ in m.children())]
-        self.layers = tuple(name for name, _ in leaves)
-        self.contains = {name: (name,) for name in self.layers}
+        self._module_names = [name for name, _ in leaves]
+        self._layer_ids: dict[tuple[int, int], int] = {}
+        self.layers = ()
+        self.contains = {}
         self._marks: list[tuple[int, int, int]] = []
         self._open: dict[int, list[int]] = {}
+        self._calls: dict[int, int] = {}
         self._handles = []
         for index, (_, module) in enumerate(leaves):
             self._handles.append(module.register_forward_pre_hook(self._pre_hook(index)))
@@ -75,16 +79,28 @@ class TorchEagerRuntime(Runtime):
                 self._sync()
             end = now_ns()
             start = self._open[index].pop()
-            self._marks.append((index, start, end))
+            call = self._calls.get(index, 0) + 1
+            self._calls[index] = call
+            self._marks.append((self._layer_id(index, call), start, end))
 
         return hook
 
+    def _layer_id(self, module: int, call: int) -> int:
+        key = (module, call)
+        if key not in self._layer_ids:
+            name = self._module_names[module] + (f"#{call}" if call > 1 else "")
+            self._layer_ids[key] = len(self.layers)
+            self.layers = (*self.layers, name)
+            self.contains[name] = (name,)
+        return self._layer_ids[key]
+
     def run_once(self) -> RunRecord:
-        """One inference with marks."""
+        """One inference with marks (layers met for the first time are added to :attr:`layers`)."""
         import torch
 
         self._marks = []
         self._open = {}
+        self._calls = {}
         with torch.inference_mode():
             if self._sync is not None:
                 self._sync()
@@ -102,7 +118,7 @@ class TorchEagerRuntime(Runtime):
         """Warm up, then run with random pauses; records are kept as they complete."""
         rng = np.random.default_rng(settings.seed)
         self._records = []
-        for _ in range(settings.warmup):
+        for _ in range(max(settings.warmup, 1)):
             self.run_once()
         for i in range(settings.runs):
             pause(rng, settings.pause_s)
