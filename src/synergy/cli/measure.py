@@ -79,22 +79,36 @@ def _run(args: argparse.Namespace) -> int:
     )
     out_dir = args.output or default_output_dir(args.model)
     console = Console(file=sys.stderr)
-    with Progress(
-        TextColumn("measuring"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("runs", total=args.runs)
+    bar: Progress | None = None
+    task = None
 
-        def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+    def progress(done: int, total: int) -> None:
+        # Started on the first completed run, so errors before any run stay one clean line.
+        nonlocal bar, task
+        if bar is None:
+            bar = Progress(
+                TextColumn("measuring"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=console,
+                transient=True,
+            )
+            bar.start()
+            task = bar.add_task("runs", total=total)
+        assert task is not None
+        bar.update(task, completed=done, total=total)
 
+    try:
         result = measure(options, out_dir, force=args.force, progress=progress)
+    finally:
+        if bar is not None:
+            bar.stop()
     out = sys.stdout
-    frame = result.layers[[c for c in _TABLE if c in result.layers]]
+    columns = [c for c in _TABLE if c in result.layers]
+    if result.attribution is None:
+        columns = [c for c in columns if not c.startswith(("energy", "power"))]
+    frame = result.layers[columns]
     out.write(render_frame(frame, title=f"{args.model}: {len(frame)} measured layers ({args.runtime})"))
     out.write(render_frame(result.breakdown(), title="by layer type"))
     run = result.run
