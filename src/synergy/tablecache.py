@@ -7,12 +7,14 @@ spreads the rest over worker processes.
 
 The cache folder is ``$SYNERGY_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/synergy`` (``~/.cache/synergy``),
 and the tables live in its ``layer-tables/`` subfolder, one ``<hash>.json.gz`` per network. The hash covers
-the spec, the input shape, the SyNERGY version and, for files, their size and modification time. Deleting
+the spec, the input shape, the SyNERGY version, the source of the analysis code (so a changed frontend
+never serves old tables) and, for files, their size and modification time. Deleting
 the folder is always safe.
 """
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import json
@@ -45,10 +47,22 @@ def default_cache_dir() -> Path:
     return (Path(xdg) if xdg else Path.home() / ".cache") / "synergy"
 
 
+@functools.cache
+def _code_fingerprint() -> str:
+    """Hash of the analysis code (``synergy/graph``, ``layers.py``, ``analysis.py``): tables from other code
+    are never reused."""
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted([*root.joinpath("graph").glob("*.py"), root / "layers.py", root / "analysis.py"]):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def _key(spec: str, shapes: Shapes | None) -> str:
     from synergy import __version__
 
-    parts: list[object] = [CACHE_FORMAT, __version__, spec, [list(s) for s in shapes] if shapes else None]
+    parts: list[object] = [CACHE_FORMAT, __version__, _code_fingerprint(), spec, [list(s) for s in shapes] if shapes else None]
     path = Path(spec)
     if path.suffix.lower() == ".onnx" and path.is_file():
         stat = path.stat()

@@ -275,7 +275,7 @@ def _callable_source(spec: ModelSpec) -> ModelSource:
     return ModelSource(spec.text, build, None)
 
 
-def _nb201_source(spec: ModelSpec) -> ModelSource:
+def _nb201_source(spec: ModelSpec, shapes: Shapes | None = None) -> ModelSource:
     try:
         from synergy.graph.nb201 import build_nb201
     except ImportError as exc:
@@ -284,14 +284,14 @@ def _nb201_source(spec: ModelSpec) -> ModelSource:
         ) from exc
 
     def make() -> nn.Module:
-        module, _ = build_nb201(spec.target)
+        module, _ = build_nb201(spec.target, shapes)
         return module.eval()
 
     def build(on_meta: bool) -> nn.Module:
         return build_on_meta(make) if on_meta else make()
 
-    _, shapes = build_nb201(spec.target)
-    default = tuple(tuple(int(d) for d in s) for s in _as_shapes(shapes))
+    _, used = build_nb201(spec.target, shapes)
+    default = tuple(tuple(int(d) for d in s) for s in _as_shapes(used))
     return ModelSource(spec.text, build, default)
 
 
@@ -312,7 +312,7 @@ def module_input_shapes(module: nn.Module) -> Shapes:
     return (DEFAULT_INPUT_SHAPE,)
 
 
-def resolve_model(spec: ModelSpec) -> ModelSource:
+def resolve_model(spec: ModelSpec, shapes: Shapes | None = None) -> ModelSource:
     """Resolve a ``torchvision``, ``callable`` or ``nb201`` spec into a :class:`ModelSource`.
 
     Raises:
@@ -323,5 +323,5 @@ def resolve_model(spec: ModelSpec) -> ModelSource:
     if spec.kind == "callable":
         return _callable_source(spec)
     if spec.kind == "nb201":
-        return _nb201_source(spec)
+        return _nb201_source(spec, shapes)
     raise ModelSpecError(f"MODEL {spec.text} is not a PyTorch model spec (torchvision:NAME or package.module:callable)")

@@ -160,12 +160,14 @@ class ResidualModel(RegressorMixin, BaseEstimator):
 
     def predict_layers(self, X: LayerData) -> np.ndarray:
         """Per-layer predictions: the baseline's, scaled by the network's correction factor."""
+        self._check_fitted()
         data, _ = _check_data(self, X)
         factors = self.factors(data)
         return np.asarray(self.base_.predict_layers(data) * factors[data.frame["unit"].to_numpy(dtype=int)])
 
     def predict(self, X: LayerData) -> np.ndarray:
         """One prediction per unit."""
+        self._check_fitted()
         data, _ = _check_data(self, X)
         return np.asarray(self.base_.predict(data) * self.factors(data))
 
