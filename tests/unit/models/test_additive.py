@@ -12,7 +12,7 @@ from synergy.models import MODELS, LayerTypeModel, MacLinearModel, OpMeanBaselin
 from synergy.models.data import LayerData
 from synergy.models.evaluate import metrics
 
-from .synthetic import conv, cost, eltwise, linear, networks
+from synthetic_nets import conv, cost, eltwise, linear, networks
 
 
 @pytest.fixture(scope="module")

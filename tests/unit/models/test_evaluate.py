@@ -12,7 +12,7 @@ from synergy.models import LayerTypeModel, OpMeanBaseline
 from synergy.models.data import LayerData
 from synergy.models.evaluate import grouped_cv, metrics, plot_predictions, scores_frame, small_train
 
-from .synthetic import networks
+from synthetic_nets import networks
 
 
 def test_metrics_by_hand() -> None:

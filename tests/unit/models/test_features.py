@@ -5,7 +5,7 @@ from __future__ import annotations
 from synergy.layers import Layer, LayerTable
 from synergy.models.features import FEATURES, kernel_area, layer_frame, op_key, rows_frame
 
-from .synthetic import conv, eltwise
+from synthetic_nets import conv, eltwise
 
 
 def test_kernel_area_and_keys() -> None:
