@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import torch
@@ -205,6 +205,39 @@ class _Row:
 
 _COUNTED, _FREE, _HIDDEN, _UNSUPPORTED = 0, 1, 2, 3
 
+MetaKernel = Callable[[Sequence[Any], dict[str, Any]], Any]
+
+
+def _meta_batch_norm(args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
+    x, weight = args[0], args[1]
+    training = args[5] if len(args) > 5 and isinstance(args[5], bool) else False
+    channels = x.shape[1] if x.dim() > 1 else 1
+    if training or (weight is not None and weight.shape[0] != channels):
+        return NotImplemented  # let PyTorch's own meta kernel compute (or reject) it
+    stat = x.new_empty((channels,))
+    return torch.empty_like(x), stat, x.new_empty((channels,))
+
+
+def _meta_unary(args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
+    return torch.empty_like(args[0])
+
+
+def _meta_unary_(args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
+    return args[0]
+
+
+#: Shortcuts for shape-preserving ops on meta tensors: PyTorch's meta kernels for these are Python
+#: decompositions, and batch norm and activations are a third of a CNN's ops.
+_META_KERNELS: dict[str, MetaKernel] = {
+    "aten.native_batch_norm": _meta_batch_norm,
+    "aten._native_batch_norm_legit_no_training": lambda args, kwargs: _meta_batch_norm(
+        (*args[:5], False, *args[5:]), kwargs
+    ),
+}
+for _name in ("relu", "hardtanh", "silu", "sigmoid", "hardswish", "hardsigmoid", "gelu", "tanh"):
+    _META_KERNELS[f"aten.{_name}"] = _meta_unary
+    _META_KERNELS[f"aten.{_name}_"] = _meta_unary_
+
 
 class _Recorder(TorchDispatchMode):
     """Dispatch mode plus module hooks that build the rows of one forward pass."""
@@ -223,7 +256,8 @@ class _Recorder(TorchDispatchMode):
         self.leaf_depth = 0
         self.actions: list[int] = []
         self.handler_errors: dict[str, str] = {}
-        self._ops: dict[Any, tuple[str, int, OpHandler | None]] = {}
+        self._ops: dict[Any, tuple[str, int, OpHandler | None, MetaKernel | None]] = {}
+        self.on_meta = False
 
     # --- naming -------------------------------------------------------------------------------------
 
@@ -275,7 +309,7 @@ class _Recorder(TorchDispatchMode):
 
     # --- dispatch ---------------------------------------------------------------------------------------
 
-    def _classify(self, func: Any) -> tuple[str, int, OpHandler | None]:
+    def _classify(self, func: Any) -> tuple[str, int, OpHandler | None, MetaKernel | None]:
         packet = str(func.overloadpacket)
         handler = HANDLERS.get(packet)
         if handler is not None:
@@ -286,7 +320,9 @@ class _Recorder(TorchDispatchMode):
             kind = _FREE
         else:
             kind = _UNSUPPORTED
-        info = (packet, kind, handler)
+        # only the default overload: others (out=, ...) have other signatures
+        meta_kernel = _META_KERNELS.get(packet) if func._overloadname == "default" else None
+        info = (packet, kind, handler, meta_kernel)
         self._ops[func] = info
         return info
 
@@ -294,8 +330,12 @@ class _Recorder(TorchDispatchMode):
         self, func: Any, types: Any, args: Sequence[Any] = (), kwargs: dict[str, Any] | None = None
     ) -> Any:
         kwargs = kwargs or {}
-        out = func(*args, **kwargs)
-        packet, kind, handler = self._ops.get(func) or self._classify(func)
+        packet, kind, handler, meta_kernel = self._ops.get(func) or self._classify(func)
+        out = NotImplemented
+        if meta_kernel is not None and self.on_meta and not kwargs:
+            out = meta_kernel(args, kwargs)
+        if out is NotImplemented:
+            out = func(*args, **kwargs)
         if kind == _HIDDEN:
             return out
         cost: OpCost | None = None
@@ -348,6 +388,7 @@ class _ForwardError(Exception):
 
 def _run(model: nn.Module, inputs: Sequence[torch.Tensor], on_meta: bool) -> _Recorder:
     recorder = _Recorder(model)
+    recorder.on_meta = on_meta and all(t.is_meta for t in inputs)
     handles = []
     for module in model.modules():
         handles.append(module.register_forward_pre_hook(recorder.pre_hook, with_kwargs=True))
@@ -497,7 +538,7 @@ def analyze_torch(spec: ModelSpec, shapes: Shapes | None) -> LayerTable:
         InputShapeError: the model cannot run on the given (or default) input shape.
         GraphError: the analysis failed for another reason.
     """
-    source = resolve_model(spec)
+    source = resolve_model(spec, shapes)
     try:
         return _analyze(source, shapes)
     except SynergyError:
