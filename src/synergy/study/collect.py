@@ -1,0 +1,171 @@
+"""From finished measurements to the study's tables.
+
+Each measured layer (a PyTorch leaf module, or an ONNX Runtime node that may hold several fused ONNX nodes)
+gets the features of the prediction models (:mod:`synergy.models.features`): the features of the analysis
+layers it contains, summed, with the op key of its largest member. The study's target is the per-layer
+energy when every network has it, otherwise the per-layer time (``duration_s_median``, the median over
+runs), and it is named so everywhere.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synergy.errors import SynergyError
+from synergy.layers import LayerTable
+from synergy.models.features import FEATURES, LABELS, layer_frame, op_key
+from synergy.zoo import ZooEntry
+
+__all__ = [
+    "BREAKDOWN",
+    "MEASURED_COLUMNS",
+    "TARGETS",
+    "breakdown",
+    "counter_columns",
+    "layer_features",
+    "median_durations",
+    "network_row",
+]
+
+#: The paper's breakdown: every layer category outside conv, pooling and fc counts as other.
+BREAKDOWN: tuple[str, ...] = ("conv", "pooling", "fc", "other")
+
+#: Target column → (label, unit). Time is the per-layer median over the runs: on a shared or noisy machine
+#: a few preempted runs inflate a mean, not a median.
+TARGETS: dict[str, tuple[str, str]] = {"energy_j": ("energy", "J"), "duration_s_median": ("time", "s")}
+
+#: Columns of ``layers.csv`` from ``synergy measure`` that are not hardware or software counters.
+MEASURED_COLUMNS: frozenset[str] = frozenset(
+    {
+        "layer",
+        "op",
+        "category",
+        "contains",
+        "runs",
+        "duration_s",
+        "duration_s_std",
+        "duration_s_median",
+        "energy_j",
+        "energy_j_se",
+        "energy_j_std",
+        "dynamic_energy_j",
+        "power_w",
+        "power_w_se",
+        "macs",
+        "params",
+        "flops",
+        "bytes_moved",
+    }
+)
+
+
+def counter_columns(layers: pd.DataFrame) -> list[str]:
+    """The counter columns of a measured ``layers.csv`` (instructions, task-clock, ...): numeric extras."""
+    return [
+        c
+        for c in layers.columns
+        if c not in MEASURED_COLUMNS and pd.api.types.is_numeric_dtype(layers[c]) and layers[c].notna().any()
+    ]
+
+
+def _analysis(run_dir: Path, entry: ZooEntry, runtime: str) -> LayerTable:
+    from synergy.analysis import analyze
+
+    shapes = (entry.input_shape,) if entry.input_shape is not None else None
+    exported = run_dir / "model.onnx"
+    if runtime == "onnxruntime":
+        return analyze(str(exported) if exported.is_file() else entry.model, shapes)
+    return analyze(entry.model, shapes)
+
+
+def layer_features(run_dir: Path, entry: ZooEntry, runtime: str) -> tuple[pd.DataFrame, str | None]:
+    """The model features of every measured layer of one network.
+
+    Args:
+        run_dir: a finished ``synergy measure`` directory.
+        entry: the network.
+        runtime: the runtime it was measured with (``onnxruntime`` measures the exported ``model.onnx``).
+
+    Returns:
+        One row per row of ``layers.csv``: :data:`~synergy.models.features.LABELS` and
+        :data:`~synergy.models.features.FEATURES`; and a note when the network could not be analysed
+        (features then come from ``layers.csv`` alone).
+    """
+    measured = pd.read_csv(run_dir / "layers.csv")
+    note: str | None = None
+    try:
+        full = layer_frame(_analysis(run_dir, entry, runtime)).drop_duplicates("name").set_index("name")
+    except SynergyError as exc:
+        full = pd.DataFrame(columns=[*LABELS, *FEATURES]).set_index("name")
+        note = f"{entry.name}: the layer table could not be rebuilt ({exc}); features come from layers.csv"
+    rows: list[dict[str, Any]] = []
+    for record in measured.to_dict("records"):
+        name = str(record["layer"])
+        op = str(record.get("op", ""))
+        contains = record.get("contains")
+        members = [m for m in str(contains).split(";") if m] if isinstance(contains, str) and contains else [name]
+        found = full.loc[[m for m in members if m in full.index]]
+        row: dict[str, Any] = {"name": name, "op": op, "category": str(record.get("category", "other"))}
+        if len(found):
+            for feature in FEATURES:
+                row[feature] = float(found[feature].sum())
+            primary = found.iloc[int(np.argmax(found["macs"].to_numpy(dtype=float)))]
+            same = str(primary["op"]) == op
+            row["op_key"] = str(primary["op_key"]) if same else op
+            row["kernel_area"] = float(primary["kernel_area"]) if same else 0.0
+        else:
+            for feature in FEATURES:
+                value = record.get(feature, 0.0)
+                row[feature] = float(value) if isinstance(value, int | float) and np.isfinite(value) else 0.0
+            row["op_key"] = op_key(op, int(row["kernel_area"]))
+        rows.append(row)
+    return pd.DataFrame(rows, columns=[*LABELS, *FEATURES]), note
+
+
+def median_durations(run_dir: Path, layers: pd.DataFrame) -> np.ndarray:
+    """Each measured layer's median time over the runs, s (from ``events.parquet``; a layer that ran
+    twice in one run counts once, with the sum of its calls), in the order of ``layers``."""
+    events = pd.read_parquet(run_dir / "events.parquet", columns=["run", "name", "duration_s"])
+    per_run = events.pivot_table(index="name", columns="run", values="duration_s", aggfunc="sum", fill_value=0.0)
+    median = per_run.median(axis=1)
+    return np.asarray(median.reindex(layers["layer"].astype(str)).to_numpy(dtype=float))
+
+
+def breakdown(layers: pd.DataFrame, target: str) -> dict[str, float]:
+    """Shares of ``target`` and of MACs by layer type (conv / pooling / fc / other), as fractions."""
+    kinds = [c if c in BREAKDOWN[:3] else "other" for c in layers["category"]]
+    frame = pd.DataFrame({"type": kinds, "t": layers[target].to_numpy(dtype=float), "macs": layers["macs"]})
+    sums = frame.groupby("type")[["t", "macs"]].sum()
+    total_t, total_m = float(sums["t"].sum()), float(sums["macs"].sum())
+    out: dict[str, float] = {}
+    for kind in BREAKDOWN:
+        t = float(sums["t"].get(kind, 0.0))
+        m = float(sums["macs"].get(kind, 0.0))
+        out[f"{kind}_share"] = t / total_t if total_t > 0 else float("nan")
+        out[f"{kind}_macs_share"] = m / total_m if total_m > 0 else float("nan")
+    return out
+
+
+def network_row(entry: ZooEntry, layers: pd.DataFrame, run: dict[str, Any], target: str) -> dict[str, Any]:
+    """One row of ``networks.csv``: totals of one network and its shares by layer type."""
+    shape = entry.input_shape
+    return {
+        "network": entry.name,
+        "model": entry.model,
+        "paper": entry.paper,
+        "input_shape": "x".join(map(str, shape)) if shape else "",
+        "layers": len(layers),
+        "macs": float(layers["macs"].sum()),
+        "params": float(layers["params"].sum()),
+        "inference_s": run.get("inference_s"),
+        "layers_s": float(layers["duration_s"].sum()),
+        "energy_j": run.get("energy_j"),
+        "layers_energy_j": float(layers["energy_j"].sum()) if layers["energy_j"].notna().any() else float("nan"),
+        "target_total": float(layers[target].sum()),
+        "runs": run.get("runs"),
+        **breakdown(layers, target),
+    }

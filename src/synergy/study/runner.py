@@ -1,0 +1,434 @@
+"""``run_study``: measure a zoo network by network, keep every finished one, then evaluate and report.
+
+The study directory::
+
+    study.json              format version, options, the zoo, each network's status, the target
+    networks/NAME/          one finished ``synergy measure`` directory per network, plus features.csv
+    networks/.partial-NAME/ the network in progress (removed and measured again on resume)
+    layers.csv              every measured layer of every network, its target and model features
+    networks.csv            per network: totals and shares by layer type
+    evaluation.csv          every model, leave-one-network-out: per-layer and per-network errors
+    evaluation_by_type.csv  per-layer-type errors of every model
+    predictions.csv         every layer's out-of-sample prediction by every model
+    report.html, img/       the report (self-contained HTML; the same images as PNG files)
+
+A network is measured into ``.partial-NAME`` and renamed to ``NAME`` once complete (an atomic rename), so
+an interruption or a crash loses at most the network in progress; ``resume=True`` measures what is
+missing. Measurement settings of a resumed study must be the ones it was started with.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+import warnings
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from synergy.errors import OutputExistsError, SynergyError, UsageError
+from synergy.study.collect import TARGETS, counter_columns, layer_features, median_durations, network_row
+from synergy.study.files import read_json, write_csv, write_json
+from synergy.zoo import ZooEntry
+
+__all__ = ["FORMAT_VERSION", "StudyOptions", "StudyProgress", "StudyResult", "load_options", "run_study"]
+
+#: Version of the ``study.json`` layout.
+FORMAT_VERSION = 1
+
+#: Files and folders a study owns (removed by ``force``; nothing else in the directory is touched).
+_OWNED = (
+    "study.json",
+    "networks",
+    "layers.csv",
+    "networks.csv",
+    "evaluation.csv",
+    "evaluation_by_type.csv",
+    "predictions.csv",
+    "report.html",
+    "img",
+)
+
+
+@dataclass(frozen=True)
+class StudyOptions:
+    """What to measure and how (the settings of every network's ``synergy measure``).
+
+    Attributes:
+        zoo: the networks.
+        zoo_name: the zoo's name or file, for the record.
+        runtime: ``onnxruntime`` or ``torch``.
+        sensor: ``auto``, ``none``, a backend name or ``trace:FILE``.
+        sysfs_root: the directory that replaces ``/`` for sysfs sensors.
+        runs: measured inferences per network.
+        warmup: discarded inferences first.
+        threads: intra-op threads.
+        idle_s: idle time sampled before each network, s.
+        seed: seed of pauses and inputs.
+    """
+
+    zoo: tuple[ZooEntry, ...]
+    zoo_name: str = "default"
+    runtime: str = "onnxruntime"
+    sensor: str = "auto"
+    sysfs_root: Path = Path("/")
+    runs: int = 30
+    warmup: int = 3
+    threads: int = 1
+    idle_s: float = 1.0
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "zoo_name": self.zoo_name,
+            "zoo": [e.to_dict() for e in self.zoo],
+            "runtime": self.runtime,
+            "sensor": self.sensor,
+            "sysfs_root": str(self.sysfs_root),
+            "runs": self.runs,
+            "warmup": self.warmup,
+            "threads": self.threads,
+            "idle_s": self.idle_s,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StudyOptions:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            zoo=tuple(ZooEntry.from_dict(e) for e in data["zoo"]),
+            zoo_name=str(data.get("zoo_name", "")),
+            runtime=str(data["runtime"]),
+            sensor=str(data["sensor"]),
+            sysfs_root=Path(data.get("sysfs_root", "/")),
+            runs=int(data["runs"]),
+            warmup=int(data["warmup"]),
+            threads=int(data["threads"]),
+            idle_s=float(data["idle_s"]),
+            seed=int(data.get("seed", 0)),
+        )
+
+
+class StudyProgress:
+    """Callbacks of a running study (the library never prints: the CLI draws these). All no-ops here."""
+
+    def start(self, total: int, done: int, runs: int) -> None:
+        """The study starts: ``total`` networks, ``done`` of them already stored, ``runs`` per network."""
+
+    def network(self, entry: ZooEntry, index: int) -> None:
+        """Network ``index`` (0-based) starts."""
+
+    def run(self, done: int, total: int) -> None:
+        """A measured inference of the current network finished."""
+
+    def network_done(self, entry: ZooEntry, status: str, wall_s: float, error: str | None) -> None:
+        """The current network finished (``status``: ``done`` or ``failed``)."""
+
+    def phase(self, name: str) -> None:
+        """A phase after measuring starts: ``collect``, ``evaluate MODEL``, ``report``."""
+
+
+@dataclass
+class StudyResult:
+    """What a study produced.
+
+    Attributes:
+        out_dir: the study directory.
+        state: the ``study.json`` content.
+        networks: ``networks.csv``.
+        evaluation: ``evaluation.csv`` (``None`` with fewer than 2 networks).
+        failed: networks that failed, with their errors.
+        notes: things the user should know.
+        report: the report's path.
+    """
+
+    out_dir: Path
+    state: dict[str, Any]
+    networks: pd.DataFrame
+    evaluation: pd.DataFrame | None
+    failed: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    report: Path | None = None
+
+
+def load_options(out_dir: Path) -> StudyOptions:
+    """The options a study directory was started with.
+
+    Raises:
+        UsageError: the directory holds no readable study.
+    """
+    state = _load_state(Path(out_dir))
+    return StudyOptions.from_dict(state["options"])
+
+
+def _load_state(out: Path) -> dict[str, Any]:
+    path = out / "study.json"
+    if not path.is_file():
+        raise UsageError(f"{out} holds no study (no study.json): start one without --resume")
+    try:
+        state = read_json(path)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path} is not readable ({exc}): start a new study with another -o") from exc
+    version = state.get("format_version")
+    if version != FORMAT_VERSION:
+        raise UsageError(
+            f"{path} has format version {version}, this synergy writes {FORMAT_VERSION}: start a new study with -o"
+        )
+    return state
+
+
+def _compatible(stored: StudyOptions, given: StudyOptions) -> None:
+    a, b = stored.to_dict(), given.to_dict()
+    a.pop("zoo_name")
+    b.pop("zoo_name")
+    differ = [k for k in a if a[k] != b[k]]
+    if differ:
+        what = ", ".join(f"{k} {a[k]!r} (given {b[k]!r})" for k in differ if k != "zoo")
+        if "zoo" in differ:
+            what = (what + ", " if what else "") + "a different zoo"
+        raise UsageError(
+            f"the study was started with {what}: resume with its own settings (omit them) or start a new study with -o"
+        )
+
+
+def _prepare(out: Path, options: StudyOptions, resume: bool, force: bool) -> dict[str, Any]:
+    if out.exists() and not out.is_dir():
+        raise OutputExistsError(f"{out} is a file: choose a study directory with -o")
+    if resume:
+        state = _load_state(out)
+        _compatible(StudyOptions.from_dict(state["options"]), options)
+        state["status"] = "running"
+        state["resumed"] = int(state.get("resumed", 0)) + 1
+        return state
+    if out.exists() and any(out.iterdir()):
+        if not force:
+            raise OutputExistsError(
+                f"study directory {out} exists: continue it with --resume, overwrite it with --force, or choose -o"
+            )
+        for name in _OWNED:
+            path = out / name
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    return {
+        "format_version": FORMAT_VERSION,
+        "status": "running",
+        "options": options.to_dict(),
+        "started_unix_s": time.time(),
+        "resumed": 0,
+        "networks": {e.name: {"model": e.model, "status": "pending"} for e in options.zoo},
+    }
+
+
+def _is_done(out: Path, entry: ZooEntry) -> bool:
+    run_dir = out / "networks" / entry.name
+    if not (run_dir / "layers.csv").is_file() or not (run_dir / "features.csv").is_file():
+        return False
+    try:
+        return read_json(run_dir / "run.json").get("status") == "complete"
+    except (OSError, ValueError):
+        return False
+
+
+def _measure_one(out: Path, entry: ZooEntry, options: StudyOptions, progress: StudyProgress) -> list[str]:
+    from synergy.measure import MeasureOptions, measure
+
+    final = out / "networks" / entry.name
+    partial = out / "networks" / f".partial-{entry.name}"
+    if partial.exists():
+        shutil.rmtree(partial)
+    if final.exists():
+        shutil.rmtree(final)
+    measure_options = MeasureOptions(
+        model=entry.model,
+        runtime=options.runtime,
+        sensor=options.sensor,
+        sysfs_root=options.sysfs_root,
+        runs=options.runs,
+        warmup=options.warmup,
+        threads=options.threads,
+        idle_s=options.idle_s,
+        input_shape=(entry.input_shape,) if entry.input_shape is not None else None,
+        seed=options.seed,
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        measure(measure_options, partial, progress=progress.run)
+        features, note = layer_features(partial, entry, options.runtime)
+    write_csv(partial / "features.csv", features)
+    partial.replace(final)
+    notes = [f"{entry.name}: {w.message}" for w in caught]
+    return [*notes, note] if note else notes
+
+
+def _collect(out: Path, options: StudyOptions, done: list[ZooEntry]) -> tuple[pd.DataFrame, str, str | None]:
+    """Join every finished network's layers and features; choose the target."""
+    frames, runs = [], {}
+    for entry in done:
+        run_dir = out / "networks" / entry.name
+        measured = pd.read_csv(run_dir / "layers.csv")
+        features = pd.read_csv(run_dir / "features.csv")
+        runs[entry.name] = read_json(run_dir / "run.json")
+        frame = measured.copy()
+        frame.insert(0, "network", entry.name)
+        position = list(frame.columns).index("duration_s_std") + 1
+        frame.insert(position, "duration_s_median", median_durations(run_dir, measured))
+        for column in features.columns:
+            if column not in ("name", "op", "category"):
+                frame[column] = features[column].to_numpy()
+        frames.append(frame)
+    layers = pd.concat(frames, ignore_index=True)
+    no_energy = [
+        name
+        for name, run in runs.items()
+        if run.get("energy_unavailable")
+        or not pd.to_numeric(layers.loc[layers["network"] == name, "energy_j"]).notna().all()
+    ]
+    if not no_energy:
+        return layers, "energy_j", None
+    reasons = {runs[n].get("energy_unavailable") or "energy could not be attributed" for n in no_energy}
+    why = "; ".join(sorted(str(r) for r in reasons))
+    return layers, "duration_s_median", why
+
+
+def run_study(
+    options: StudyOptions,
+    out_dir: Path,
+    *,
+    resume: bool = False,
+    force: bool = False,
+    progress: StudyProgress | None = None,
+) -> StudyResult:
+    """Measure every network of the zoo, evaluate every predictor leave-one-network-out, write the report.
+
+    Args:
+        options: the zoo and the measurement settings.
+        out_dir: the study directory.
+        resume: continue the study in ``out_dir`` (its settings must match ``options``).
+        force: start afresh in an existing ``out_dir`` (removing only what a study writes).
+        progress: callbacks for a progress display.
+
+    Raises:
+        OutputExistsError: ``out_dir`` exists and neither ``resume`` nor ``force`` is given.
+        UsageError: ``resume`` on a directory without a study, or with other settings.
+        SensorUnavailable, SensorPermissionError: the named sensor is absent or unreadable.
+        KeyboardInterrupt: re-raised once the networks finished so far are stored (``status: partial``).
+    """
+    from synergy.sensors.discovery import open_sensor
+
+    if not options.zoo:
+        raise UsageError("the zoo is empty: give at least one network")
+    if options.runs < 2 or options.warmup < 0 or options.threads < 1:
+        raise UsageError("--runs must be at least 2, --warmup at least 0 and --threads at least 1")
+    open_sensor(options.sensor, root=options.sysfs_root).close()  # fail before touching anything
+    out = Path(out_dir)
+    progress = progress or StudyProgress()
+    state = _prepare(out, options, resume, force)
+    (out / "networks").mkdir(exist_ok=True)
+    write_json(out / "study.json", state)
+    notes: list[str] = []
+    failed: dict[str, str] = {}
+    done = [e for e in options.zoo if _is_done(out, e)]
+    for entry in done:
+        state["networks"][entry.name]["status"] = "done"
+    progress.start(len(options.zoo), len(done), options.runs)
+    started = time.monotonic()
+    try:
+        for index, entry in enumerate(options.zoo):
+            if entry in done:
+                continue
+            progress.network(entry, index)
+            t0 = time.monotonic()
+            record = state["networks"][entry.name]
+            try:
+                notes.extend(_measure_one(out, entry, options, progress))
+            except Exception as exc:  # one network failing must not lose the others
+                message = str(exc) if isinstance(exc, SynergyError) else f"{type(exc).__name__}: {exc}"
+                record.update({"status": "failed", "error": message, "wall_s": time.monotonic() - t0})
+                failed[entry.name] = message
+                write_json(out / "study.json", state)
+                progress.network_done(entry, "failed", time.monotonic() - t0, message)
+                continue
+            record.update({"status": "done", "error": None, "wall_s": time.monotonic() - t0})
+            done.append(entry)
+            write_json(out / "study.json", state)
+            progress.network_done(entry, "done", time.monotonic() - t0, None)
+    except KeyboardInterrupt:
+        state["status"] = "partial"
+        state["measure_wall_s"] = float(state.get("measure_wall_s", 0.0)) + time.monotonic() - started
+        write_json(out / "study.json", state)
+        raise
+    state["measure_wall_s"] = float(state.get("measure_wall_s", 0.0)) + time.monotonic() - started
+    done = [e for e in options.zoo if e in done]
+    return _finish(out, options, state, done, failed, notes, progress)
+
+
+def _finish(
+    out: Path,
+    options: StudyOptions,
+    state: dict[str, Any],
+    done: list[ZooEntry],
+    failed: dict[str, str],
+    notes: list[str],
+    progress: StudyProgress,
+) -> StudyResult:
+    from synergy.study.evaluation import evaluate_models
+    from synergy.study.report import write_report
+
+    if not done:
+        state["status"] = "failed"
+        write_json(out / "study.json", state)
+        return StudyResult(out, state, pd.DataFrame(), None, failed, notes)
+    progress.phase("collect")
+    layers, target, why = _collect(out, options, done)
+    label, unit = TARGETS[target]
+    if why is not None:
+        notes.append(f"the target is the per-layer time (median over runs, duration_s_median), not energy: {why}")
+    runs = {e.name: read_json(out / "networks" / e.name / "run.json") for e in done}
+    networks = pd.DataFrame([network_row(e, layers[layers["network"] == e.name], runs[e.name], target) for e in done])
+    write_csv(out / "layers.csv", layers)
+    write_csv(out / "networks.csv", networks)
+    evaluation = None
+    study_eval = None
+    if len(done) >= 2:
+        study_eval = evaluate_models(layers, target, unit, progress=lambda m: progress.phase(f"evaluate {m}"))
+        evaluation = study_eval.table()
+        write_csv(out / "evaluation.csv", evaluation)
+        by_type = pd.concat(
+            [study_eval.by_type(ev.model).assign(model=ev.model) for ev in study_eval.layers], ignore_index=True
+        )
+        write_csv(out / "evaluation_by_type.csv", by_type[["model", *[c for c in by_type if c != "model"]]])
+        write_csv(out / "predictions.csv", study_eval.predictions())
+        if study_eval.dropped:
+            notes.append(f"{study_eval.dropped} layer(s) with a zero {label} were left out of the evaluation")
+    else:
+        notes.append("the evaluation needs at least 2 measured networks")
+    state.update(
+        {
+            "status": "complete" if not failed and len(done) == len(options.zoo) else "incomplete",
+            "target": target,
+            "target_label": label,
+            "target_unit": unit,
+            "target_reason": why,
+            "counters": sorted(
+                {c for e in done for c in counter_columns(pd.read_csv(out / "networks" / e.name / "layers.csv"))}
+            ),
+            "best_model": study_eval.best() if study_eval is not None else None,
+            "finished_unix_s": time.time(),
+            "notes": notes,
+        }
+    )
+    progress.phase("report")
+    report = write_report(out, state, layers, networks, study_eval, runs)
+    write_json(out / "study.json", state)
+    return StudyResult(out, state, networks, evaluation, failed, notes, report)
+
+
+def with_zoo(options: StudyOptions, zoo: tuple[ZooEntry, ...], name: str) -> StudyOptions:
+    """``options`` with another zoo."""
+    return replace(options, zoo=zoo, zoo_name=name)
