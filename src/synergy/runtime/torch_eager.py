@@ -20,6 +20,7 @@ import numpy as np
 
 from synergy.alignment.events import RunRecord
 from synergy.clock import now_ns
+from synergy.counters import PerfCounters
 from synergy.runtime.base import MeasureSettings, Progress, Runtime, pause
 
 __all__ = ["TorchEagerRuntime"]
@@ -34,15 +35,24 @@ class TorchEagerRuntime(Runtime):
         threads: ``torch.set_num_threads`` (1: one core).
         device: ``cpu`` or ``cuda``.
         seed: seed of the random input.
+        counters: event counters read at every layer boundary (per-layer increments), or ``None``.
     """
 
     name = "torch"
 
     def __init__(
-        self, model: Any, input_shape: tuple[int, ...], *, threads: int = 1, device: str = "cpu", seed: int = 0
+        self,
+        model: Any,
+        input_shape: tuple[int, ...],
+        *,
+        threads: int = 1,
+        device: str = "cpu",
+        seed: int = 0,
+        counters: PerfCounters | None = None,
     ) -> None:
         import torch
 
+        self.counters = counters if counters is not None and counters.names else None
         torch.set_num_threads(threads)
         self.threads = threads
         self.device = torch.device(device)
@@ -57,6 +67,8 @@ class TorchEagerRuntime(Runtime):
         self.contains = {}
         self._marks: list[tuple[int, int, int]] = []
         self._open: dict[int, list[int]] = {}
+        self._open_counts: dict[int, list[tuple[int, ...]]] = {}
+        self._mark_counts: list[tuple[int, ...]] = []
         self._calls: dict[int, int] = {}
         self._handles = []
         for index, (_, module) in enumerate(leaves):
@@ -69,6 +81,8 @@ class TorchEagerRuntime(Runtime):
         def hook(module: Any, args: Any) -> None:
             if self._sync is not None:
                 self._sync()
+            if self.counters is not None:
+                self._open_counts.setdefault(index, []).append(self.counters.read())
             self._open.setdefault(index, []).append(now_ns())
 
         return hook
@@ -78,6 +92,9 @@ class TorchEagerRuntime(Runtime):
             if self._sync is not None:
                 self._sync()
             end = now_ns()
+            if self.counters is not None:
+                after = self.counters.read()
+                self._mark_counts.append(self.counters.delta(self._open_counts[index].pop(), after))
             start = self._open[index].pop()
             call = self._calls.get(index, 0) + 1
             self._calls[index] = call
@@ -99,19 +116,32 @@ class TorchEagerRuntime(Runtime):
         import torch
 
         self._marks = []
+        self._mark_counts = []
         self._open = {}
+        self._open_counts = {}
         self._calls = {}
+        counts_before: tuple[int, ...] = ()
         with torch.inference_mode():
             if self._sync is not None:
                 self._sync()
+            if self.counters is not None:
+                counts_before = self.counters.read()
             before = now_ns()
             self.model(self.input)
             if self._sync is not None:
                 self._sync()
             after = now_ns()
-        marks = sorted(self._marks, key=lambda m: m[1])
+            run_counts = self.counters.delta(counts_before, self.counters.read()) if self.counters else ()
+        order = sorted(range(len(self._marks)), key=lambda i: self._marks[i][1])
+        marks = [self._marks[i] for i in order]
         return RunRecord(
-            before, after, tuple(m[0] for m in marks), tuple(m[1] for m in marks), tuple(m[2] for m in marks)
+            before,
+            after,
+            tuple(m[0] for m in marks),
+            tuple(m[1] for m in marks),
+            tuple(m[2] for m in marks),
+            counters=run_counts,
+            layer_counters=tuple(self._mark_counts[i] for i in order) if self.counters else (),
         )
 
     def measure(self, settings: MeasureSettings, progress: Progress | None = None) -> list[RunRecord]:
@@ -141,6 +171,7 @@ class TorchEagerRuntime(Runtime):
             "mode": "eager, inference_mode",
             "marks": "forward pre/post hooks on leaf modules" + (", synchronised" if self._sync else ""),
             "measured_layers": len(self.layers),
+            "counters": "per layer" if self.counters is not None else None,
         }
 
     def close(self) -> None:
