@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from synergy.alignment.events import RunRecord
+from synergy.alignment.isolation import LoopRecord
 from synergy.clock import now_ns
 from synergy.counters import PerfCounters
 from synergy.runtime.base import MeasureSettings, Progress, Runtime, pause
@@ -70,6 +71,7 @@ class TorchEagerRuntime(Runtime):
         self._open_counts: dict[int, list[tuple[int, ...]]] = {}
         self._mark_counts: list[tuple[int, ...]] = []
         self._calls: dict[int, int] = {}
+        self._recording = True
         self._handles = []
         for index, (_, module) in enumerate(leaves):
             self._handles.append(module.register_forward_pre_hook(self._pre_hook(index)))
@@ -79,6 +81,8 @@ class TorchEagerRuntime(Runtime):
 
     def _pre_hook(self, index: int) -> Any:
         def hook(module: Any, args: Any) -> None:
+            if not self._recording:
+                return
             if self._sync is not None:
                 self._sync()
             if self.counters is not None:
@@ -89,6 +93,8 @@ class TorchEagerRuntime(Runtime):
 
     def _post_hook(self, index: int) -> Any:
         def hook(module: Any, args: Any, output: Any) -> None:
+            if not self._recording:
+                return
             if self._sync is not None:
                 self._sync()
             end = now_ns()
@@ -143,6 +149,62 @@ class TorchEagerRuntime(Runtime):
             counters=run_counts,
             layer_counters=tuple(self._mark_counts[i] for i in order) if self.counters else (),
         )
+
+    def isolate(
+        self, settle_s: float, measure_s: float, layers: list[str] | None = None, progress: Progress | None = None
+    ) -> list[LoopRecord]:
+        """Run each leaf module alone, on the input it receives in the network, for ``settle_s + measure_s``.
+
+        Args:
+            settle_s: looping time before measuring starts, s (≥ 5 sensor time constants).
+            measure_s: measuring time, s.
+            layers: the leaf modules to loop (default: every one, in execution order; a module called
+                several times per inference is looped on its first call's input).
+            progress: called after each layer with (layers done, layers planned).
+        """
+        import torch
+
+        inputs: dict[str, tuple[Any, ...]] = {}
+        names = dict(self.model.named_modules())
+        captures = []
+        for name in self._module_names:
+
+            def capture(module: Any, args: Any, _name: str = name) -> None:
+                inputs.setdefault(_name, args)
+
+            captures.append(names[name].register_forward_pre_hook(capture))
+        try:
+            self.run_once()
+        finally:
+            for handle in captures:
+                handle.remove()
+        wanted = [n for n in self._module_names if n in inputs] if layers is None else list(layers)
+        records = []
+        self._recording = False
+        try:
+            with torch.inference_mode():
+                for done, name in enumerate(wanted, start=1):
+                    module, args = names[name], inputs[name]
+                    start = now_ns()
+                    measure_from = start + int(settle_s * 1e9)
+                    end_at = measure_from + int(measure_s * 1e9)
+                    while now_ns() < measure_from:
+                        module(*args)
+                    calls = 0
+                    begin = now_ns()
+                    while True:
+                        module(*args)
+                        if self._sync is not None:
+                            self._sync()
+                        calls += 1
+                        if now_ns() >= end_at:
+                            break
+                    records.append(LoopRecord(name, start, begin, now_ns(), calls))
+                    if progress is not None:
+                        progress(done, len(wanted))
+        finally:
+            self._recording = True
+        return records
 
     def measure(self, settings: MeasureSettings, progress: Progress | None = None) -> list[RunRecord]:
         """Warm up, then run with random pauses; records are kept as they complete."""
