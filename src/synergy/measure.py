@@ -167,6 +167,7 @@ def _write_text(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w") as fh:
             fh.write(text)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -178,6 +179,7 @@ def _write_frame_parquet(path: Path, frame: pd.DataFrame) -> None:
     os.close(fd)
     try:
         frame.to_parquet(tmp, index=False)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -472,6 +474,13 @@ def measure(
 
     counter_info = _counters(counters, records, events, layers)
     run_s = events.run_duration_s()
+    on_cpu = (counter_info or {}).get("per_inference", {}).get("task_clock_ns")
+    if on_cpu is not None and options.threads == 1 and on_cpu * 1e-9 < 0.8 * float(np.mean(run_s)):
+        notes.append(
+            f"the inference ran on a CPU only {on_cpu * 1e-9 / float(np.mean(run_s)):.0%} of its wall time: "
+            "other work shares the cores (see 'synergy system'); stop it or pin the run with taskset for "
+            "stable times and energies"
+        )
     energy_j: float | None = None
     energy_source = None
     if attribution is not None:
@@ -517,6 +526,7 @@ def measure(
     _write_frame_parquet(out / "runs.parquet", events.runs_frame())
     if timeline is not None and len(timeline) > 0:
         timeline.to_parquet(out / "samples.parquet")
+        os.chmod(out / "samples.parquet", 0o644)
     try:
         from synergy.profile_plot import plot_power_profile
 
