@@ -65,7 +65,8 @@ def _current(sensor: Sensor) -> dict[str, Any]:
     try:
         first = sensor.read()
         if sensor.kind is not SensorKind.ENERGY:
-            return {"readable": True, "values": dict(zip(sensor.rails, first.values, strict=True))}
+            values = dict(zip(sensor.rails, first.values, strict=True))
+            return {"readable": True, "values": values, "total_w": sensor.total(first)}
         time.sleep(max(COUNTER_WINDOW_S, 3 * (sensor.update_period_s or 0.0)))
         second = sensor.read()
     except SensorError as exc:
@@ -76,6 +77,7 @@ def _current(sensor: Sensor) -> dict[str, Any]:
         "readable": True,
         "values": dict(zip(sensor.rails, second.values, strict=True)),
         "power_w": power,
+        "total_w": (sensor.total(second) - sensor.total(first)) / dt_s,
         "window_s": dt_s,
     }
 
@@ -151,6 +153,8 @@ def _render_table(root: Path, entries: list[dict[str, Any]], unavailable: list[d
                     row["power_w"] = e["values"][rail]
                 rows.append(row)
             text.append(render_frame(pd.DataFrame(rows), title=f"{e['name']} rails"))
+            how = f" over {e['window_s']:.3g} s" if "window_s" in e else ""
+            text.append(f"{e['name']}: total {e['total_w']:.4g} W{how} ({' + '.join(e['total_rails'])})\n")
             note = _note(e)
             if note:
                 text.append(f"{e['name']}: {note}\n")

@@ -101,7 +101,7 @@ class AmdGpuSensor(Sensor):
     def read(self) -> Reading:
         """Read every card's power file; watts."""
         t0 = now_ns()
-        values = tuple(read_int(rail.path, self.root) * 1e-6 for rail in self.gpus)
+        values = tuple(read_int(rail.path, self.root) / 1e6 for rail in self.gpus)
         t1 = now_ns()
         return Reading(t_ns=(t0 + t1) // 2, values=values)
 

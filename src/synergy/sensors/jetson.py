@@ -145,7 +145,7 @@ class JetsonChannel:
         device: the I2C device (``1-0040``).
         channel: the driver's channel number (1-based on hwmon, 0-based on IIO).
         files: the files read: (voltage mV, current mA) for ``ina3221``, (power,) otherwise.
-        scale: factor from the file values (their product for two files) to watts.
+        divisor: the file value (the product of both for two files) divided by it is watts.
         update_interval_s: how often the chip updates the value, seconds; ``None`` when not stated.
         samples: the averaging count, when stated.
         directory: the hwmon or IIO directory.
@@ -157,7 +157,7 @@ class JetsonChannel:
     device: str
     channel: int
     files: tuple[Path, ...]
-    scale: float
+    divisor: int
     update_interval_s: float | None
     samples: int | None
     directory: Path
@@ -231,7 +231,7 @@ def _ina3221_hwmon(root: Path, found: _Found) -> None:
                     device=device,
                     channel=number,
                     files=(volt, curr),
-                    scale=1e-6,
+                    divisor=1_000_000,
                     update_interval_s=interval_ms / 1e3 if interval_ms else None,
                     samples=samples,
                     directory=directory,
@@ -260,7 +260,7 @@ def _ina3221x_iio(root: Path, found: _Found) -> None:
                     device=device,
                     channel=number,
                     files=(power,),
-                    scale=1e-3,
+                    divisor=1_000,
                     update_interval_s=delay_ms / 1e3 if delay_ms else None,
                     samples=None,
                     directory=directory,
@@ -286,7 +286,7 @@ def _ina238_hwmon(root: Path, found: _Found) -> None:
                 device=device,
                 channel=1,
                 files=(power,),
-                scale=1e-6,
+                divisor=1_000_000,
                 update_interval_s=interval_ms / 1e3 if interval_ms else None,
                 samples=None,
                 directory=directory,
@@ -304,15 +304,17 @@ def find_jetson_channels(root: Path = Path("/")) -> tuple[list[JetsonChannel], l
     _ina3221_hwmon(root, found)
     _ina3221x_iio(root, found)
     _ina238_hwmon(root, found)
-    counts: dict[str, int] = {}
-    for channel in found.channels:
-        counts[channel.rail] = counts.get(channel.rail, 0) + 1
-    channels = [
-        JetsonChannel(**{**channel.__dict__, "rail": f"{channel.rail}@{channel.device}"})
-        if counts[channel.rail] > 1
-        else channel
-        for channel in found.channels
-    ]
+    channels = found.channels
+    for suffix in (lambda c: c.device, lambda c: f"{c.device}/{c.directory.name}"):
+        counts: dict[str, int] = {}
+        for channel in channels:
+            counts[channel.rail] = counts.get(channel.rail, 0) + 1
+        channels = [
+            JetsonChannel(**{**channel.__dict__, "rail": f"{channel.label}@{suffix(channel)}"})
+            if counts[channel.rail] > 1
+            else channel
+            for channel in channels
+        ]
     return channels, found.skipped
 
 
@@ -410,7 +412,7 @@ class JetsonSensor(Sensor):
             intervals.append(iio_window_s)
         self.update_period_s = max(intervals) if intervals else None
         self.filter_model = FilterModel(filter_kind, self.update_period_s or 0.0)
-        self._plan = tuple((channel.files, channel.scale) for channel in channels)
+        self._plan = tuple((channel.files, channel.divisor) for channel in channels)
         self.running_mode = {
             channel.device: _optional_int(channel.directory / "running_mode")
             for channel in channels
@@ -427,8 +429,14 @@ class JetsonSensor(Sensor):
             vin = tuple(c.rail for c in self.channels if c.driver == "ina238")
             if vin:
                 return vin, "AGX Thor: the carrier's INA238 input"
-        if self.model is not None and all(rail in self.rails for rail in self.model.total):
-            return self.model.total, f"{self.model.display} default"
+        if self.model is not None and self.model.total:
+            model, default = self.model.display, " + ".join(self.model.total)
+            if all(rail in self.rails for rail in self.model.total):
+                return self.model.total, f"{model} default"
+            part = tuple(rail for rail in self.rails if rail in self.model.total)
+            if part:
+                return part, f"the chosen rails inside the {model} total ({default})"
+            return self.rails, f"the chosen rails; the {model} total ({default}) is not among them"
         inputs = tuple(rail for rail in self.rails if rail in ("VDD_IN", "POM_5V_IN") or rail.startswith("VIN"))
         if len(inputs) == 1:
             return inputs, "the board input rail"
@@ -439,11 +447,11 @@ class JetsonSensor(Sensor):
         root = self.root
         t0 = now_ns()
         values = []
-        for files, scale in self._plan:
-            product = 1.0
+        for files, divisor in self._plan:
+            product = 1
             for path in files:
                 product *= read_int(path, root)
-            values.append(product * scale)
+            values.append(product / divisor)
         t1 = now_ns()
         return Reading(t_ns=(t0 + t1) // 2, values=tuple(values))
 

@@ -42,9 +42,9 @@ class PowerSupplyRail:
     directory: Path
 
     @property
-    def scale(self) -> float:
-        """Factor from the file value (or product) to watts."""
-        return 1e-6 if len(self.files) == 1 else 1e-12
+    def divisor(self) -> int:
+        """The file value (or the product of both) divided by it is watts."""
+        return 1_000_000 if len(self.files) == 1 else 1_000_000_000_000
 
 
 def find_power_supplies(root: Path = Path("/"), types: Sequence[str] = ("Battery",)) -> list[PowerSupplyRail]:
@@ -101,17 +101,17 @@ class PowerSupplySensor(Sensor):
         self.supplies = tuple(found)
         self.rails = tuple(rail.rail for rail in found)
         self.total_rails = self.rails
-        self._plan = tuple((rail.files, rail.scale) for rail in found)
+        self._plan = tuple((rail.files, rail.divisor) for rail in found)
 
     def read(self) -> Reading:
         """Read every supply; watts (magnitude, whatever the driver's sign convention)."""
         t0 = now_ns()
         values = []
-        for files, scale in self._plan:
-            product = 1.0
+        for files, divisor in self._plan:
+            product = 1
             for path in files:
                 product *= read_int(path, self.root)
-            values.append(abs(product) * scale)
+            values.append(abs(product) / divisor)
         t1 = now_ns()
         return Reading(t_ns=(t0 + t1) // 2, values=tuple(values))
 

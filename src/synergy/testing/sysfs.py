@@ -17,6 +17,10 @@ read appears. It runs in a thread, in a spawned process (so it does not share th
 or is stepped by hand (:meth:`SysfsWriter.step`) for deterministic tests; :meth:`SysfsWriter.inject` and
 :meth:`SysfsWriter.vanish` write a half-written value or make a file disappear.
 
+A background writer is a Python loop: on a loaded machine it wakes late, and a file then jumps several
+updates at once (each written value is still exact for the update time it stands for). Tests that need
+exact values step the writer by hand.
+
 Example:
     >>> import tempfile
     >>> from pathlib import Path
@@ -163,6 +167,9 @@ def _next_hwmon(root: Path) -> int:
 
 
 def _hwmon_dir(root: Path, device_dir: Path, name: str) -> Path:
+    existing = sorted((device_dir / "hwmon").glob("hwmon*"))
+    if existing:  # built again over the same root: one hwmon per device, as on a real machine
+        return existing[0]
     index = _next_hwmon(root)
     directory = device_dir / "hwmon" / f"hwmon{index}"
     directory.mkdir(parents=True, exist_ok=True)

@@ -185,10 +185,13 @@ def test_rail_is_the_box_average_of_the_last_update_interval(tmp_path: Path) -> 
 
 def test_rails_chosen_by_label(tmp_path: Path) -> None:
     build_jetson_hwmon(tmp_path, "agx_orin")
-    sensor = JetsonSensor(tmp_path, rails=["VDD_GPU_SOC", "VDD_CPU_CV"])
-    assert sensor.rails == ("VDD_GPU_SOC", "VDD_CPU_CV")
+    sensor = JetsonSensor(tmp_path, rails=["VDD_GPU_SOC", "VDD_CPU_CV", "VDDQ_VDD2_1V8AO"])
+    assert sensor.rails == ("VDD_GPU_SOC", "VDD_CPU_CV", "VDDQ_VDD2_1V8AO")
     assert sensor.total_rails == ("VDD_GPU_SOC", "VDD_CPU_CV")
-    assert "unknown board" in sensor.total_note
+    assert sensor.total_note.startswith("the chosen rails inside the Jetson AGX Orin total")
+    outside = JetsonSensor(tmp_path, rails=["VDDQ_VDD2_1V8AO"])
+    assert outside.total_rails == ("VDDQ_VDD2_1V8AO",)
+    assert "is not among them" in outside.total_note
     with pytest.raises(SensorUnavailable, match="VDD_FOO not found; available: VDD_GPU_SOC"):
         JetsonSensor(tmp_path, rails=["VDD_FOO"])
     custom = JetsonSensor(tmp_path, total_rails=["VDDQ_VDD2_1V8AO"])

@@ -73,14 +73,14 @@ def test_thread_writer_runs_at_pace_and_stops_cleanly(tmp_path: Path) -> None:
         assert writer.running
         sensor = RaplSensor(tmp_path)
         first = sensor.read()
-        time.sleep(0.05)
+        time.sleep(0.2)
         second = sensor.read()
     assert not writer.running
     assert _threads() == before
     elapsed_s = (second.t_ns - first.t_ns) / 1e9
-    # constant 10 W: the energy over the window is 10 W x elapsed, to within the counter's 1 ms steps;
-    # a generous bound covers a writer thread delayed by a loaded machine (this is not a timing test)
-    assert (second.values[0] - first.values[0]) == pytest.approx(10.0 * elapsed_s, abs=10.0 * 0.02)
+    # constant 10 W: the energy over the window is 10 W x elapsed, to within the counter's 1 ms steps
+    # plus however late the writer thread wakes on a loaded machine (a generous bound: not a timing test)
+    assert (second.values[0] - first.values[0]) == pytest.approx(10.0 * elapsed_s, abs=10.0 * 0.05)
 
 
 def test_process_writer_drives_jetson_rails_and_stops_cleanly(tmp_path: Path) -> None:
@@ -104,7 +104,9 @@ def test_faults_half_written_value_and_vanished_file(tmp_path: Path) -> None:
         with pytest.raises(SensorReadError, match="energy_uj holds ''"):
             sensor.read()
         writer.release(path)
-        time.sleep(0.01)
+        deadline = time.monotonic() + 10
+        while not path.read_text().strip() and time.monotonic() < deadline:
+            time.sleep(0.001)  # the writer rewrites the file at its next update
         sensor.read()
         writer.vanish(path)
         time.sleep(0.005)
