@@ -17,9 +17,9 @@ instant is bracketed to one poll interval (:mod:`synergy.sampling.timeline`).
 timeline is read back in full by :meth:`Sampler.stop`.
 
 **Failures.** A :class:`~synergy.errors.SensorReadError` is a gap (its time and reason are kept; runs of
-failures are merged); a :class:`~synergy.errors.SensorUnavailable`, or any unexpected exception, ends that
-channel with everything read so far kept and the reason recorded. The sampler never prints: it reports
-through :class:`SamplerResult`.
+failures are merged); a :class:`~synergy.errors.SensorUnavailable` (or any other sensor error, or an
+unexpected exception) ends that channel with everything read so far kept and the reason recorded. The
+sampler never prints: it reports through :class:`SamplerResult`.
 
 **Lifecycle.** :meth:`Sampler.start` starts the thread and waits until every channel has been read once
 (the ready handshake); :meth:`Sampler.stop` sets the stop event, joins the thread with a timeout and
@@ -44,7 +44,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from synergy.clock import now_ns
-from synergy.errors import SamplingError, SensorReadError, SensorUnavailable
+from synergy.errors import SamplingError, SensorError, SensorReadError, SensorUnavailable
 from synergy.sampling.timeline import Gap, Timeline
 from synergy.sensors.base import FilterModel, Reading, SensorKind
 
@@ -374,7 +374,7 @@ class _Channel:
                 self.open_gap[1] = t_call
                 self.open_gap[2] += 1
             self._count_poll(t_call)
-        except SensorUnavailable as exc:
+        except SensorError as exc:  # vanished, or no longer permitted: the channel ends, its data stays
             self.end_reason = str(exc) or type(exc).__name__
         except Exception as exc:  # a bug or an untranslated failure in a reader: end the channel, keep data
             self.end_reason = f"unexpected {type(exc).__name__}: {exc}"
@@ -639,6 +639,16 @@ class Sampler:
         finally:
             self._abort()  # removes a private spool directory
         return self.result
+
+    def timeline(self, name: str | None = None) -> Timeline:
+        """The timeline of channel ``name`` (default: the first) after :meth:`stop`.
+
+        Raises:
+            SamplingError: the sampler has not been stopped yet.
+        """
+        if self.result is None:
+            raise SamplingError("the sampler is still running or was never started; call stop() first")
+        return self.result.timeline(name)
 
     def close(self) -> None:
         """Stop if running and release the spool; idempotent. Prefer :meth:`stop` to get the result."""

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from synergy.clock import now_ns
-from synergy.errors import SamplingError, SensorReadError
+from synergy.errors import SamplingError, SensorPermissionError, SensorReadError
 from synergy.sampling.sampler import Readable, Sampler, poll_period_for, probe_update_period
 from synergy.sensors.base import NullSensor, Reading, SensorKind
 from synergy.sensors.scripted import ScriptedSensor
@@ -276,3 +276,25 @@ def test_poll_period_rule() -> None:
     assert poll_period_for(0.1) == pytest.approx(0.025)
     assert poll_period_for(0.43) == pytest.approx(0.05)  # at least 20 Hz
     assert poll_period_for(None, default_s=0.01) == pytest.approx(0.01)
+
+
+def test_permission_lost_mid_run_ends_the_channel() -> None:
+    class Revoked:
+        name = "revoked"
+        rails = ("x",)
+        update_period_s = 0.005
+        n = 0
+
+        def read(self) -> Reading:
+            self.n += 1
+            if self.n > 5:
+                raise SensorPermissionError("energy_uj is readable by root only; run as root")
+            return Reading(now_ns(), (float(self.n),))
+
+    sampler = Sampler(Revoked())
+    with pytest.raises(SamplingError, match="still running"):
+        sampler.timeline()
+    with sampler:
+        time.sleep(0.1)
+    tl = sampler.timeline("revoked")
+    assert tl.end_reason is not None and "root only" in tl.end_reason and len(tl) >= 5
