@@ -95,6 +95,9 @@ class _Column:
 def _classify(index: int, header: str) -> _Column | None:
     """Recognise a header as time, power or energy, with its unit scale."""
     text = header.strip().strip('"').strip("\ufeff").strip()
+    joined = re.sub(r"[\s_-]+", "", text.lower())
+    if joined in _TIME_NAMES or joined == "timestamp":  # time_stamp, "Time Stamp"
+        return _Column(index, header, "time", 1.0, "s")
     name, unit = text, ""
     m = _BRACKET.match(text)
     if m:

@@ -298,3 +298,14 @@ def test_permission_lost_mid_run_ends_the_channel() -> None:
         time.sleep(0.1)
     tl = sampler.timeline("revoked")
     assert tl.end_reason is not None and "root only" in tl.end_reason and len(tl) >= 5
+
+
+def test_jittered_schedule_still_samples() -> None:
+    sensor = ScriptedSensor(square, update_period_s=0.002)
+    with Sampler(sensor, jitter=0.3, jitter_seed=1) as sampler:
+        time.sleep(0.15)
+    assert sampler.result is not None
+    report = sampler.result.channels["scripted"]
+    assert report.n_polls > 10 and report.end_reason is None
+    with pytest.raises(SamplingError, match="jitter"):
+        Sampler(sensor, jitter=1.5)

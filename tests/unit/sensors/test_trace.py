@@ -26,7 +26,16 @@ from synergy.sensors.trace import (
     read_trace_csv,
 )
 
-TIME_HEADERS = {"t_s": 1.0, "time": 1.0, "timestamp": 1.0, "Time (s)": 1.0, "time_ms": 1e-3, "t [us]": 1e-6, "ms": 1e-3}
+TIME_HEADERS = {
+    "t_s": 1.0,
+    "time": 1.0,
+    "timestamp": 1.0,
+    "Time Stamp": 1.0,
+    "Time (s)": 1.0,
+    "time_ms": 1e-3,
+    "t [us]": 1e-6,
+    "ms": 1e-3,
+}
 POWER_HEADERS = {"power_w": 1.0, "watts": 1.0, "W": 1.0, "Power (mW)": 1e-3, "power [kW]": 1e3, "mW": 1e-3}
 ENERGY_HEADERS = {"energy_j": 1.0, "joules": 1.0, "J": 1.0, "energy_mj": 1e-3, "Energy (Wh)": 3600.0, "kWh": 3.6e6}
 
