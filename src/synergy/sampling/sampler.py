@@ -304,6 +304,10 @@ class _Spool:
             self.private = Path(tempfile.mkdtemp(prefix="synergy-samples-"))
         return self.private / filename
 
+    def where(self) -> str:
+        """The directory chunks go to, for messages."""
+        return str(self.given or self.private or "a temporary directory")
+
     def cleanup(self) -> None:
         if self.private is not None:
             shutil.rmtree(self.private, ignore_errors=True)
@@ -344,7 +348,10 @@ class _Channel:
         """
         self.close_gap()
         if self.last_values is not None and self.last_good_ns > self.last_stored_ns:
-            self.store.append(self.last_good_ns, self.last_good_ns, self.last_values)
+            self.store.t.append(self.last_good_ns)  # stays in memory: no chunk is written for one row
+            self.store.tp.append(self.last_good_ns)
+            self.store.v.append(self.last_values)
+            self.store.n_rows += 1
             self.last_stored_ns = self.last_good_ns
 
     def close_gap(self) -> None:
@@ -381,13 +388,17 @@ class _Channel:
         else:
             self.close_gap()
             t = int(reading.t_ns)
-            if self.last_values is None:
-                self.store.append(t, t, values)
-                self.last_stored_ns = t
-            elif values != self.last_values:
-                t = max(t, self.last_good_ns + 1)  # keep rows ordered even if a reader's stamps are not
-                self.store.append(t, self.last_good_ns, values)
-                self.last_stored_ns = t
+            try:
+                if self.last_values is None:
+                    self.store.append(t, t, values)
+                    self.last_stored_ns = t
+                elif values != self.last_values:
+                    t = max(t, self.last_good_ns + 1)  # keep rows ordered even if a reader's stamps are not
+                    self.store.append(t, self.last_good_ns, values)
+                    self.last_stored_ns = t
+            except Exception as exc:  # the spool cannot be written (disk full): stop this channel, keep rows
+                self.end_reason = f"cannot write samples to {self.store.spool.where()}: {exc}"
+                self.last_stored_ns = max(self.last_stored_ns, self.store.t[-1] if self.store.t else 0)
             self.last_values = values
             self.last_good_ns = max(t, self.last_good_ns)
             self._count_poll(t_call)

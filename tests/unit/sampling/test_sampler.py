@@ -309,3 +309,14 @@ def test_jittered_schedule_still_samples() -> None:
     assert report.n_polls > 10 and report.end_reason is None
     with pytest.raises(SamplingError, match="jitter"):
         Sampler(sensor, jitter=1.5)
+
+
+def test_unwritable_spool_ends_the_channel_and_keeps_rows(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the spool directory should be")
+    sensor = ScriptedSensor(square, update_period_s=0.001)
+    with Sampler(sensor, spool_dir=blocker, chunk_rows=10) as sampler:
+        time.sleep(0.1)
+    tl = sampler.timeline()
+    assert tl.end_reason is not None and "cannot write samples" in tl.end_reason
+    assert len(tl) >= 10
