@@ -238,43 +238,62 @@ class SamplerResult:
 
 # ---------------------------------------------------------------------- per-channel state (thread side)
 class _Store:
-    """Rows of one channel: a bounded in-memory buffer, spilled to Parquet chunks."""
+    """Rows of one channel: a preallocated in-memory buffer of ``chunk_rows`` rows, spilled to Parquet.
+
+    Memory per channel: ``chunk_rows * (16 + 8 * rails)`` bytes (1.5 MiB for one rail at the default).
+    """
 
     def __init__(self, name: str, n_rails: int, chunk_rows: int, spool: _Spool) -> None:
         self.name = name
         self.n_rails = n_rails
         self.chunk_rows = chunk_rows
         self.spool = spool
-        self.t: list[int] = []
-        self.tp: list[int] = []
-        self.v: list[tuple[float, ...]] = []
+        self._t = np.zeros(chunk_rows, np.int64)
+        self._tp = np.zeros(chunk_rows, np.int64)
+        self._v = np.zeros((chunk_rows, n_rails), np.float64)
+        self.n_buffered = 0
         self.chunks: list[Path] = []
         self.n_rows = 0
 
-    def append(self, t_ns: int, t_prev_ns: int, values: tuple[float, ...]) -> None:
-        self.t.append(t_ns)
-        self.tp.append(t_prev_ns)
-        self.v.append(values)
+    @property
+    def last_t_ns(self) -> int | None:
+        """Time of the last buffered row, or ``None`` when the buffer is empty."""
+        return int(self._t[self.n_buffered - 1]) if self.n_buffered else None
+
+    def append(self, t_ns: int, t_prev_ns: int, values: tuple[float, ...], *, spill: bool = True) -> None:
+        """Add a row; write a chunk when the buffer is full (``spill=False``: grow the buffer instead)."""
+        if self.n_buffered == self._t.shape[0]:
+            if spill:
+                self.flush()
+            if self.n_buffered == self._t.shape[0]:  # not spilled (or the write failed): make room
+                self._t = np.concatenate([self._t, np.zeros_like(self._t)])
+                self._tp = np.concatenate([self._tp, np.zeros_like(self._tp)])
+                self._v = np.concatenate([self._v, np.zeros_like(self._v)])
+        i = self.n_buffered
+        self._t[i] = t_ns
+        self._tp[i] = t_prev_ns
+        self._v[i] = values
+        self.n_buffered += 1
         self.n_rows += 1
-        if len(self.t) >= self.chunk_rows:
-            self.flush()
 
     def flush(self) -> None:
-        if not self.t:
+        """Write the buffered rows as one Parquet chunk and empty the buffer."""
+        if not self.n_buffered:
             return
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        values = np.asarray(self.v, dtype=np.float64).reshape(len(self.t), self.n_rails)
-        columns: dict[str, Any] = {"t_ns": np.asarray(self.t, np.int64), "t_prev_ns": np.asarray(self.tp, np.int64)}
+        n = self.n_buffered
+        columns: dict[str, Any] = {"t_ns": self._t[:n], "t_prev_ns": self._tp[:n]}
         for j in range(self.n_rails):
-            columns[f"v{j}"] = values[:, j]
+            columns[f"v{j}"] = self._v[:n, j]
         path = self.spool.path(f"{self.name}.{len(self.chunks):06d}.parquet")
         pq.write_table(pa.table(columns), path)
         self.chunks.append(path)
-        self.t, self.tp, self.v = [], [], []
+        self.n_buffered = 0
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every row: the chunks read back, then the buffer."""
         import pyarrow.parquet as pq
 
         ts, tps, vs = [], [], []
@@ -283,9 +302,10 @@ class _Store:
             ts.append(table.column("t_ns").to_numpy())
             tps.append(table.column("t_prev_ns").to_numpy())
             vs.append(np.column_stack([table.column(f"v{j}").to_numpy() for j in range(self.n_rails)]))
-        ts.append(np.asarray(self.t, np.int64))
-        tps.append(np.asarray(self.tp, np.int64))
-        vs.append(np.asarray(self.v, np.float64).reshape(len(self.t), self.n_rails))
+        n = self.n_buffered
+        ts.append(self._t[:n].copy())
+        tps.append(self._tp[:n].copy())
+        vs.append(self._v[:n].copy().reshape(n, self.n_rails))
         return np.concatenate(ts), np.concatenate(tps), np.concatenate(vs)
 
 
@@ -348,10 +368,7 @@ class _Channel:
         """
         self.close_gap()
         if self.last_values is not None and self.last_good_ns > self.last_stored_ns:
-            self.store.t.append(self.last_good_ns)  # stays in memory: no chunk is written for one row
-            self.store.tp.append(self.last_good_ns)
-            self.store.v.append(self.last_values)
-            self.store.n_rows += 1
+            self.store.append(self.last_good_ns, self.last_good_ns, self.last_values, spill=False)
             self.last_stored_ns = self.last_good_ns
 
     def close_gap(self) -> None:
@@ -398,7 +415,7 @@ class _Channel:
                     self.last_stored_ns = t
             except Exception as exc:  # the spool cannot be written (disk full): stop this channel, keep rows
                 self.end_reason = f"cannot write samples to {self.store.spool.where()}: {exc}"
-                self.last_stored_ns = max(self.last_stored_ns, self.store.t[-1] if self.store.t else 0)
+                self.last_stored_ns = max(self.last_stored_ns, self.store.last_t_ns or 0)
             self.last_values = values
             self.last_good_ns = max(t, self.last_good_ns)
             self._count_poll(t_call)
