@@ -17,7 +17,9 @@ instant is bracketed to one poll interval (:mod:`synergy.sampling.timeline`).
 timeline is read back in full by :meth:`Sampler.stop`.
 
 **Failures.** A :class:`~synergy.errors.SensorReadError` is a gap (its time and reason are kept; runs of
-failures are merged); a :class:`~synergy.errors.SensorUnavailable` (or any other sensor error, or an
+failures are merged), and so is a reading with a non-finite value, except that a channel which is neither
+power nor energy (no ``kind``: a frequency, a temperature) may mark single rails unreadable with NaN and
+keeps the others; a :class:`~synergy.errors.SensorUnavailable` (or any other sensor error, or an
 unexpected exception) ends that channel with everything read so far kept and the reason recorded. The
 sampler never prints: it reports through :class:`SamplerResult`.
 
@@ -338,6 +340,7 @@ class _Spool:
 class _Channel:
     source: Readable
     name: str
+    level: bool
     n_rails: int
     poll_ns: int
     store: _Store
@@ -388,7 +391,9 @@ class _Channel:
             values = tuple(float(v) for v in reading.values)
             if len(values) != self.n_rails:
                 raise SensorReadError(f"{self.name}: {len(values)} values for {self.n_rails} rails")
-            if not all(math.isfinite(v) for v in values):
+            if not all(math.isfinite(v) for v in values) and not (
+                self.level and any(math.isfinite(v) for v in values) and not any(math.isinf(v) for v in values)
+            ):
                 raise SensorReadError(f"{self.name}: non-finite value {values}")
         except SensorReadError as exc:
             self.n_errors += 1
@@ -409,7 +414,7 @@ class _Channel:
                 if self.last_values is None:
                     self.store.append(t, t, values)
                     self.last_stored_ns = t
-                elif values != self.last_values:
+                elif not _same(values, self.last_values):
                     t = max(t, self.last_good_ns + 1)  # keep rows ordered even if a reader's stamps are not
                     self.store.append(t, self.last_good_ns, values)
                     self.last_stored_ns = t
@@ -441,6 +446,11 @@ class _Channel:
         if self.next_due_ns < now - self.poll_ns:
             self.n_late += 1
             self.next_due_ns = now + step
+
+
+def _same(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    """Equal values, NaN equal to NaN (a rail of a level channel that stays unreadable is no change)."""
+    return all(x == y or (x != x and y != y) for x, y in zip(a, b, strict=True))
 
 
 class _State:
@@ -621,7 +631,10 @@ class Sampler:
                 end_reason = str(exc)
             self._plans[source.name] = (period, origin, probe)
             store = _Store(_NAME_RE.sub("_", source.name), len(source.rails), self.chunk_rows, self._spool)
-            ch = _Channel(source, source.name, len(source.rails), int(poll_s * 1e9), store, self.max_gaps, self.jitter)
+            level = not isinstance(getattr(source, "kind", None), SensorKind)
+            ch = _Channel(
+                source, source.name, level, len(source.rails), int(poll_s * 1e9), store, self.max_gaps, self.jitter
+            )
             ch.end_reason = end_reason
             channels.append(ch)
         state = _State(channels, self.jitter_seed)

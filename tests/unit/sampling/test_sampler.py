@@ -320,3 +320,41 @@ def test_unwritable_spool_ends_the_channel_and_keeps_rows(tmp_path: Path) -> Non
     tl = sampler.timeline()
     assert tl.end_reason is not None and "cannot write samples" in tl.end_reason
     assert len(tl) >= 10
+
+
+def test_level_channel_keeps_readable_rails_when_one_is_nan() -> None:
+    class Thermal:
+        name = "thermal"
+        rails = ("cpu_temp_c", "gpu_temp_c")
+        update_period_s = 0.005
+        n = 0
+
+        def read(self) -> Reading:
+            self.n += 1
+            return Reading(now_ns(), (40.0 + self.n % 3, float("nan")))
+
+    with Sampler(Thermal()) as sampler:
+        time.sleep(0.1)
+    tl = sampler.timeline()
+    assert len(tl) > 3 and not tl.gaps
+    assert np.all(np.isfinite(tl.values[:, 0])) and np.all(np.isnan(tl.values[:, 1]))
+    assert np.all(np.diff(tl.values[:-1, 0]) != 0)  # NaN == NaN: only the first rail's changes are stored
+
+
+def test_power_sensor_nan_is_a_gap() -> None:
+    class Glitchy:
+        name = "glitchy"
+        kind = SensorKind.POWER
+        rails = ("in", "cpu")
+        update_period_s = 0.005
+        n = 0
+
+        def read(self) -> Reading:
+            self.n += 1
+            return Reading(now_ns(), (5.0 + self.n, float("nan") if self.n == 4 else 1.0))
+
+    with Sampler(Glitchy()) as sampler:
+        time.sleep(0.1)
+    tl = sampler.timeline()
+    assert len(tl.gaps) == 1 and "non-finite" in tl.gaps[0].reason
+    assert np.all(np.isfinite(tl.values))
