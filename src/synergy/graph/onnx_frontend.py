@@ -127,7 +127,7 @@ class _Counter:
 
     def fold(self, node: onnx.NodeProto) -> bool:
         """Mark the outputs of a constant-only node as constants; whether the node was folded."""
-        if node.op_type in _NONDETERMINISTIC or node.attribute and _has_subgraph(node):
+        if node.op_type in _NONDETERMINISTIC or _has_subgraph(node):
             return False
         present = [name for name in node.input if name]
         if node.op_type != "Constant" and (not present or not all(n in self.constants for n in present)):

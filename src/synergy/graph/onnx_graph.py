@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import onnx.inliner
 from google.protobuf.message import DecodeError
 from onnx import numpy_helper
 
@@ -48,25 +49,21 @@ def load_model(path: str | Path) -> onnx.ModelProto:
         size = path.stat().st_size
         if size == 0:
             raise ModelSpecError(f"model file {path} is empty: export the model again")
-        if size > _SKELETON_ABOVE_BYTES:
-            data = read_model_skeleton(path, SMALL_CONSTANT_ELEMENTS)
-        else:
-            data = path.read_bytes()
+        big = size > _SKELETON_ABOVE_BYTES
+        data = read_model_skeleton(path, SMALL_CONSTANT_ELEMENTS) if big else path.read_bytes()
     except OSError as exc:
         raise ModelSpecError(f"cannot read model file {path}: {exc.strerror or exc}; check its permissions") from exc
     except WireFormatError as exc:
-        raise ModelSpecError(
-            f"{path} is not a valid ONNX file (truncated or corrupt): export the model again"
-        ) from exc
+        raise ModelSpecError(f"{path} is not a valid ONNX file (truncated or corrupt): export the model again") from exc
     model = onnx.ModelProto()
     try:
         model.ParseFromString(data)
     except (DecodeError, RuntimeError, ValueError) as exc:
-        raise ModelSpecError(
-            f"{path} is not a valid ONNX file (truncated or corrupt): export the model again"
-        ) from exc
+        raise ModelSpecError(f"{path} is not a valid ONNX file (truncated or corrupt): export the model again") from exc
     if model.ir_version <= 0 or not model.HasField("graph") or len(model.graph.node) == 0:
         raise ModelSpecError(f"{path} is not an ONNX model (no graph found): give a .onnx file exported from a model")
+    if not model.opset_import:
+        raise ModelSpecError(f"{path} has no opset (the file may be truncated): export the model again")
     return model
 
 
@@ -143,7 +140,8 @@ def _constant_tensor(node: onnx.NodeProto) -> onnx.TensorProto | None:
     """The value of a ``Constant`` node as a tensor (``None`` for sparse or unusual forms)."""
     for attr in node.attribute:
         if attr.name == "value" and attr.HasField("t"):
-            return attr.t
+            tensor: onnx.TensorProto = attr.t
+            return tensor
         if attr.name in ("value_float", "value_int", "value_floats", "value_ints"):
             value = onnx.helper.get_attribute_value(attr)
             dtype = np.float32 if "float" in attr.name else np.int64
@@ -333,7 +331,7 @@ def infer_graph(
             inferred = light
     tensors = _collect_tensors(model, inferred)
     if shapes is not None:
-        _check_positive(inferred.graph, shapes)
+        _check_positive(inferred.graph, tensors, shapes)
     constant_names = {t.name for t in model.graph.initializer}
     for node in model.graph.node:
         if node.op_type == "Constant" and node.domain in ("", "ai.onnx"):
@@ -405,7 +403,40 @@ _SPATIAL_OPS = frozenset(
 )
 
 
-def _check_positive(graph: onnx.GraphProto, shapes: tuple[tuple[int, ...], ...]) -> None:
+def _window_exceeds_input(node: onnx.NodeProto, tensors: dict[str, TensorInfo]) -> bool:
+    """Whether an explicitly padded conv or pooling window is larger than its padded input (ONNX shape
+    inference rounds such outputs up to 1; runtimes refuse them)."""
+    if node.op_type not in _SPATIAL_OPS or not node.input:
+        return False
+    attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    if attrs.get("auto_pad", b"NOTSET") not in (b"NOTSET", b"VALID", "NOTSET", "VALID"):
+        return False
+    x = tensors.get(node.input[0])
+    if x is None or x.shape is None or len(x.shape) < 3:
+        return False
+    kernel = attrs.get("kernel_shape")
+    if kernel is None and len(node.input) > 1 and node.op_type in ("Conv", "ConvInteger", "FusedConv"):
+        w = tensors.get(node.input[1])
+        kernel = list(w.shape[2:]) if w is not None and w.shape is not None else None
+    if not kernel or node.op_type == "ConvTranspose":
+        return False
+    spatial = x.shape[2:]
+    rank = len(spatial)
+    pads = list(attrs.get("pads", [0] * 2 * rank)) if attrs.get("auto_pad", b"NOTSET") in (b"NOTSET", "NOTSET") else []
+    pads = pads or [0] * 2 * rank
+    dilations = list(attrs.get("dilations", [1] * rank))
+    for axis in range(min(rank, len(kernel))):
+        if spatial[axis] < 0:
+            continue
+        padded = spatial[axis] + pads[axis] + pads[axis + rank]
+        if padded < dilations[axis] * (int(kernel[axis]) - 1) + 1:
+            return True
+    return False
+
+
+def _check_positive(
+    graph: onnx.GraphProto, tensors: dict[str, TensorInfo], shapes: tuple[tuple[int, ...], ...]
+) -> None:
     """Reject a pinned input shape that gives a node a negative (or, for a window op, an empty) output.
 
     Raises:
@@ -413,6 +444,13 @@ def _check_positive(graph: onnx.GraphProto, shapes: tuple[tuple[int, ...], ...])
     """
     declared = {vi.name: vi.type for vi in [*graph.value_info, *graph.output]}
     for node in graph.node:
+        where = f"node {node.name or node.op_type!r} ({node.op_type})"
+        if _window_exceeds_input(node, tensors):
+            x = tensors[node.input[0]].shape or ()
+            raise InputShapeError(
+                f"--input-shape {_shapes_text(shapes)} is too small for the model: the window of {where} is larger "
+                f"than its padded input {_dims_text(list(x))}; give a larger input"
+            )
         for name in node.output:
             type_proto = declared.get(name)
             dims = _shape_dims(type_proto) if type_proto is not None else None
@@ -421,6 +459,6 @@ def _check_positive(graph: onnx.GraphProto, shapes: tuple[tuple[int, ...], ...])
             sizes = [d for d in dims if isinstance(d, int)]
             if any(d < 0 for d in sizes) or (node.op_type in _SPATIAL_OPS and any(d == 0 for d in sizes)):
                 raise InputShapeError(
-                    f"--input-shape {_shapes_text(shapes)} is too small for the model: node "
-                    f"{node.name or node.op_type!r} ({node.op_type}) would output {_dims_text(dims)}; give a larger input"
+                    f"--input-shape {_shapes_text(shapes)} is too small for the model: {where} would output "
+                    f"{_dims_text(dims)}; give a larger input"
                 )

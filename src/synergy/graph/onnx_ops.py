@@ -150,9 +150,7 @@ class NodeView:
         return self.attrs.get(name, default)
 
 
-def _known_shape(
-    infos: Sequence[TensorInfo | None], index: int, node: onnx.NodeProto, what: str
-) -> tuple[int, ...]:
+def _known_shape(infos: Sequence[TensorInfo | None], index: int, node: onnx.NodeProto, what: str) -> tuple[int, ...]:
     info = infos[index] if index < len(infos) else None
     if info is None or info.shape is None or not info.known:
         raise ShapeUnknownError(f"{what} {index} of {node.op_type} node {node.name!r} has no known shape")
