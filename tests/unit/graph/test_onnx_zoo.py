@@ -164,3 +164,25 @@ def test_analyze_dispatches_onnx_files(exported: Exporter) -> None:
     assert table.model == str(path)
     assert table.input_shapes == ((1, 3, 224, 224),)
     assert table.macs == analyze_onnx_file(path).macs
+
+
+def test_pinned_dynamic_export_equals_pytorch_at_that_shape(tmp_path: Path) -> None:
+    model, x = _build("resnet18")
+    path = tmp_path / "dynamic.onnx"
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.filterwarnings("ignore", "You are using the legacy TorchScript", DeprecationWarning)
+        torch.onnx.export(
+            model,
+            (x,),
+            str(path),
+            dynamo=False,
+            input_names=["input"],
+            dynamic_axes={"input": {0: "batch", 2: "height", 3: "width"}},
+        )
+    shape = (2, 3, 256, 192)
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        model(torch.zeros(shape))
+    table = analyze_onnx_file(path, (shape,))
+    assert table.input_shapes == (shape,)
+    assert table.macs == counter.get_total_flops() // 2
+    assert table.layers[-1].input_shapes == ((2, 512),)
