@@ -138,7 +138,7 @@ class _Counter:
         return True
 
     def run(self) -> LayerTable:
-        nodes = list(self.g.graph.node)
+        nodes = self.g.nodes
         names = _layer_names(nodes)
         scopes = [_scope(node) for node in nodes]
         modules = _modules(scopes)

@@ -72,7 +72,8 @@ class InferredGraph:
     """A graph with every tensor's shape.
 
     Attributes:
-        graph: the graph whose nodes are analysed (local functions inlined, shapes inferred).
+        graph: the graph shape inference ran on (light copy, local functions inlined, shapes inferred).
+        nodes: the nodes to analyse, in order (as in the file, local functions inlined).
         tensors: tensor name → what is known about it.
         constants: tensor name → values, for the small constants.
         constant_names: names of every constant tensor (initializers and ``Constant`` outputs).
@@ -82,6 +83,7 @@ class InferredGraph:
     """
 
     graph: onnx.GraphProto
+    nodes: list[onnx.NodeProto]
     tensors: dict[str, TensorInfo]
     constants: dict[str, np.ndarray]
     constant_names: set[str]
@@ -209,6 +211,57 @@ def _needs_values(tensor: onnx.TensorProto) -> bool:
     return tensor.data_type not in _float_types() or elements <= 16
 
 
+def _prepare(
+    model: onnx.ModelProto, base_dir: Path
+) -> tuple[onnx.ModelProto, dict[str, np.ndarray], list[onnx.NodeProto]]:
+    """The light copy to run inference on, the small constants' values, and the nodes to analyse.
+
+    Local functions are inlined. Contributed ops that ONNX cannot infer but whose output shape is a
+    standard op's (``com.microsoft`` ``FusedConv`` is a Conv) are swapped for that op in the light copy
+    only, so the shapes of everything downstream resolve.
+    """
+    light, values = _light_copy(model, base_dir)
+    if light.functions:
+        light = onnx.inliner.inline_local_functions(light)
+    nodes = [_copy(node) for node in light.graph.node]
+    for node in light.graph.node:
+        proxy = _shape_proxy(node)
+        if proxy is not None:
+            node.CopyFrom(proxy)
+    return light, values, nodes
+
+
+def _copy(node: onnx.NodeProto) -> onnx.NodeProto:
+    out = onnx.NodeProto()
+    out.CopyFrom(node)
+    return out
+
+
+#: Attributes a shape proxy keeps, per contributed op.
+_PROXY_ATTRS: dict[str, tuple[str, frozenset[str], int]] = {
+    "FusedConv": ("Conv", frozenset({"auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"}), 3),
+    "FusedGemm": ("Gemm", frozenset({"alpha", "beta", "transA", "transB"}), 3),
+    "FusedMatMul": ("MatMul", frozenset(), 2),
+}
+_SAME_SHAPE = frozenset({"Gelu", "FastGelu", "BiasGelu", "QuickGelu", "BiasAdd"})
+
+
+def _shape_proxy(node: onnx.NodeProto) -> onnx.NodeProto | None:
+    """A standard node with the same output shape as a ``com.microsoft`` node, or ``None``."""
+    if node.domain != "com.microsoft":
+        return None
+    if node.op_type in _SAME_SHAPE and node.input and node.output:
+        return onnx.helper.make_node("Identity", [node.input[0]], [node.output[0]], name=node.name)
+    if node.op_type not in _PROXY_ATTRS:
+        return None
+    op_type, keep, inputs = _PROXY_ATTRS[node.op_type]
+    attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    if node.op_type == "FusedMatMul" and any(attrs.get(k) for k in ("transA", "transB", "transBatchA", "transBatchB")):
+        return None
+    kept = {k: v for k, v in attrs.items() if k in keep}
+    return onnx.helper.make_node(op_type, list(node.input[:inputs]), list(node.output[:1]), name=node.name, **kept)
+
+
 def _real_inputs(model: onnx.ModelProto) -> list[onnx.ValueInfoProto]:
     initializers = {t.name for t in model.graph.initializer}
     return [vi for vi in model.graph.input if vi.name not in initializers]
@@ -309,12 +362,10 @@ def infer_graph(
         ModelSpecError: the model's inputs are not tensors, or its external data is missing.
     """
     base_dir = Path(path).resolve().parent
-    light, values = _light_copy(model, base_dir)
+    light, values, nodes = _prepare(model, base_dir)
     inputs = _real_inputs(model)
     pinned = _pin_inputs(light, inputs, shapes)
     notes: list[str] = []
-    if light.functions:
-        light = onnx.inliner.inline_local_functions(light)
     try:
         inferred = _run_inference(light, strict=True)
     except (onnx.shape_inference.InferenceError, onnx.checker.ValidationError, RuntimeError) as exc:
@@ -342,6 +393,7 @@ def infer_graph(
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
     return InferredGraph(
         graph=inferred.graph,
+        nodes=nodes,
         tensors=tensors,
         constants=values,
         constant_names=constant_names,
@@ -365,9 +417,7 @@ def _shapes_text(shapes: tuple[tuple[int, ...], ...]) -> str:
 
 def _infers_without_pinning(model: onnx.ModelProto, base_dir: Path) -> bool:
     """Whether strict inference succeeds on the model's own input shapes (so a failure is the pin's fault)."""
-    light, _ = _light_copy(model, base_dir)
-    if light.functions:
-        light = onnx.inliner.inline_local_functions(light)
+    light, _, _ = _prepare(model, base_dir)
     try:
         _run_inference(light, strict=True)
     except Exception:

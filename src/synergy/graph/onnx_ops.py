@@ -570,7 +570,14 @@ _ACTIVATIONS_1 = (
     "Shrink",
 )
 _register(*_ACTIVATIONS_1)(_per_element("activation", 1))
-_register("Gelu", "FastGelu", "BiasGelu", "QuickGelu", domain="com.microsoft")(_per_element("activation", 1))
+
+
+@_register("Gelu", "FastGelu", "BiasGelu", "QuickGelu", domain="com.microsoft")
+def _ms_gelu(view: NodeView) -> Cost:
+    """ONNX Runtime's fused activations; ``QuickGelu`` with ``alpha = 1`` is SiLU (``x·sigmoid(x)``)."""
+    alpha = float(view.attr("alpha", 1.702))
+    op = "Silu" if view.node.op_type == "QuickGelu" and alpha == 1.0 else "Gelu"
+    return Cost(op=op, activation=_out_numel(view))
 
 
 @_register("Clip")

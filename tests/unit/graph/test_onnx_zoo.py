@@ -186,3 +186,17 @@ def test_pinned_dynamic_export_equals_pytorch_at_that_shape(tmp_path: Path) -> N
     assert table.input_shapes == (shape,)
     assert table.macs == counter.get_total_flops() // 2
     assert table.layers[-1].input_shapes == ((2, 512),)
+
+
+@pytest.mark.parametrize(("name", "exporter"), [("resnet18", "legacy"), ("efficientnet_b0", "dynamo")])
+def test_onnx_runtime_optimised_graph_keeps_the_macs(
+    name: str, exporter: str, exported: Exporter, exact_macs: Callable[[str], int], tmp_path: Path
+) -> None:
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    options.optimized_model_filepath = str(tmp_path / "optimised.onnx")
+    ort.InferenceSession(str(exported(name, exporter)), options, providers=["CPUExecutionProvider"])
+    table = analyze_onnx_file(tmp_path / "optimised.onnx")
+    assert table.unsupported_ops == ()
+    assert "FusedConv" in {layer.kind for layer in table}  # Conv + activation fused by ORT
+    assert table.macs == exact_macs(name)
