@@ -20,7 +20,7 @@ from google.protobuf.message import DecodeError
 from onnx import numpy_helper
 
 from synergy.errors import InputShapeError, ModelSpecError
-from synergy.graph.onnx_ops import TensorInfo
+from synergy.graph.onnx_ops import FLOAT_TYPES, TensorInfo
 from synergy.graph.onnx_wire import WireFormatError, read_model_skeleton
 
 __all__ = ["InferredGraph", "infer_graph", "load_model"]
@@ -208,7 +208,7 @@ def _needs_values(tensor: onnx.TensorProto) -> bool:
         return False
     if tensor.data_location != onnx.TensorProto.EXTERNAL:
         return True
-    return tensor.data_type not in _float_types() or elements <= 16
+    return tensor.data_type not in FLOAT_TYPES or elements <= 16
 
 
 def _prepare(
@@ -388,7 +388,7 @@ def infer_graph(
         if node.op_type == "Constant" and node.domain in ("", "ai.onnx"):
             constant_names.update(node.output)
     stored = sum(
-        _tensor_elements(t) for t in model.graph.initializer if t.data_type in _float_types() and len(t.dims) > 0
+        _tensor_elements(t) for t in model.graph.initializer if t.data_type in FLOAT_TYPES and len(t.dims) > 0
     )
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
     return InferredGraph(
@@ -403,12 +403,6 @@ def infer_graph(
         stored_params=stored,
         notes=notes,
     )
-
-
-def _float_types() -> frozenset[int]:
-    from synergy.graph.onnx_ops import _FLOAT_TYPES
-
-    return _FLOAT_TYPES
 
 
 def _shapes_text(shapes: tuple[tuple[int, ...], ...]) -> str:

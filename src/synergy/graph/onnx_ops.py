@@ -28,6 +28,7 @@ import onnx
 from synergy.graph import formulas as f
 
 __all__ = [
+    "FLOAT_TYPES",
     "ZERO_COST",
     "Cost",
     "NodeView",
@@ -80,10 +81,10 @@ class TensorInfo:
     @property
     def is_float(self) -> bool:
         """Whether the elements are floating point (weights), not integers (shapes, indices)."""
-        return self.elem_type in _FLOAT_TYPES
+        return self.elem_type in FLOAT_TYPES
 
 
-_FLOAT_TYPES = frozenset(
+FLOAT_TYPES: frozenset[int] = frozenset(
     getattr(onnx.TensorProto, name)
     for name in (
         "FLOAT",

@@ -131,3 +131,24 @@ def test_pinned_dynamic_dims(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     data = json.loads(capsys.readouterr().out)
     assert data["input_shapes"] == [[2, 3, 9, 9]]
     assert data["totals"]["macs"] == 2 * 8 * 4 * 4 * 27
+
+
+def test_unsupported_op_is_warned_on_one_line_and_listed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "topk.onnx"
+    k = numpy_helper.from_array(np.array([3], dtype=np.int64), "k")
+    node = helper.make_node("TopK", ["x", "k"], ["values", "indices"], name="top")
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 10])],
+        [helper.make_tensor_value_info("values", TensorProto.FLOAT, None)],
+        initializer=[k],
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)]), path)
+    assert main(["analyze", str(path)]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [
+        "warning: no counting formula for ONNX op TopK (1 node(s): 'top'): its MACs are unknown, not 0; "
+        "it is listed in unsupported_ops"
+    ]
+    assert "unsupported ops (not counted): TopK" in captured.out
