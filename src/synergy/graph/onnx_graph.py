@@ -387,9 +387,7 @@ def infer_graph(
     for node in model.graph.node:
         if node.op_type == "Constant" and node.domain in ("", "ai.onnx"):
             constant_names.update(node.output)
-    stored = sum(
-        _tensor_elements(t) for t in model.graph.initializer if t.data_type in FLOAT_TYPES and len(t.dims) > 0
-    )
+    stored = sum(_tensor_elements(t) for t in model.graph.initializer if t.data_type in FLOAT_TYPES and len(t.dims) > 0)
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
     return InferredGraph(
         graph=inferred.graph,
