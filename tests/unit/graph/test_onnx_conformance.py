@@ -58,3 +58,29 @@ def test_conformance_node_models(tmp_path: Path) -> None:
             checked += 1
     assert analysed > 1800 and refused < 40
     assert checked > 100
+
+
+_LIGHT = Path(onnx.__file__).parent / "backend" / "test" / "data" / "light"
+
+
+@pytest.mark.parametrize(
+    ("file", "macs", "params"),
+    [
+        # Caffe2-converted models (IR 3, opset 9, initializers listed as graph inputs, BatchNorm kept as
+        # its own node). MACs and parameters equal torchvision's for the same architectures.
+        ("light_resnet50.onnx", 4_089_184_256, 25_557_032),
+        ("light_vgg19.onnx", 19_632_062_464, 143_667_240),
+        ("light_squeezenet.onnx", 349_151_936, 1_235_496),
+        ("light_densenet121.onnx", 2_834_161_664, None),
+    ],
+)
+def test_third_party_models(file: str, macs: int, params: int | None) -> None:
+    path = _LIGHT / file
+    if not path.is_file():
+        pytest.skip(f"{file} is not shipped with this onnx build")
+    table = analyze_onnx_file(path)
+    assert table.input_shapes == ((1, 3, 224, 224),)
+    assert table.unsupported_ops == ()
+    assert table.macs == macs
+    if params is not None:
+        assert table.params == params
