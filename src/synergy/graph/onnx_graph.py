@@ -366,9 +366,14 @@ def infer_graph(
     inputs = _real_inputs(model)
     pinned = _pin_inputs(light, inputs, shapes)
     notes: list[str] = []
+    if shapes is not None:
+        # Declared output shapes belong to the export's own input shape: let inference recompute them.
+        for output in light.graph.output:
+            if output.type.WhichOneof("value") == "tensor_type":
+                output.type.tensor_type.ClearField("shape")
     try:
         inferred = _run_inference(light, strict=True)
-    except (onnx.shape_inference.InferenceError, onnx.checker.ValidationError, RuntimeError) as exc:
+    except Exception as exc:  # onnx raises InferenceError, ValidationError, RuntimeError...
         if shapes is not None and _infers_without_pinning(model, base_dir):
             raise InputShapeError(
                 f"--input-shape {_shapes_text(shapes)} does not fit the model ({_first_line(exc)}): give a shape the "
