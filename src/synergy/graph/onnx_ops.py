@@ -475,6 +475,10 @@ def _attention_shapes(
 
 def _attention_cost(view: NodeView, q_heads: int, kv_heads: int) -> Cost:
     q, k, v = _attention_shapes(view.input_shape(0), view.input_shape(1), view.input_shape(2), q_heads, kv_heads)
+    if view.node.op_type == "Attention" and view.has_input(4):  # past_key: the cache joins the keys
+        past = view.input_shape(4)[-2]
+        k = (*k[:-2], k[-2] + past, k[-1])
+        v = (*v[:-2], v[-2] + past, v[-1])
     # Grouped-query attention: every query head reads a key/value head; count per query head.
     k = (*k[:-3], q[-3], k[-2], k[-1])
     v = (*v[:-3], q[-3], v[-2], v[-1])

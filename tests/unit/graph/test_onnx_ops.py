@@ -379,3 +379,25 @@ def test_external_data_is_not_needed_for_weights(tmp_path: Path) -> None:
     )
     (tmp_path / "ext.data").unlink()  # the weights' bytes are never read
     assert analyze_onnx_file(path).macs == 2 * 3 * 36 * 27
+
+
+def test_attention_with_a_key_value_cache(tmp_path: Path) -> None:
+    q, k, v = (1, 2, 1, 8), (1, 2, 1, 8), (1, 2, 1, 8)  # one new token
+    past = (1, 2, 5, 8)  # five cached ones
+    path = tmp_path / "att.onnx"
+    node = helper.make_node(
+        "Attention", ["q", "k", "v", "", "past_k", "past_v"], ["y", "present_k", "present_v"], name="attention"
+    )
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [
+            helper.make_tensor_value_info(n, TensorProto.FLOAT, list(s))
+            for n, s in [("q", q), ("k", k), ("v", v), ("past_k", past), ("past_v", past)]
+        ],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in ("y", "present_k", "present_v")],
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 23)]), path)
+    layer = _only(path)
+    assert layer.output_shapes[1] == (1, 2, 6, 8)
+    assert layer.macs == 1 * 2 * 1 * 6 * (8 + 8)
