@@ -131,7 +131,9 @@ class _Counter:
         if node.op_type in _NONDETERMINISTIC or _has_subgraph(node):
             return False
         present = [name for name in node.input if name]
-        if node.op_type != "Constant" and (not present or not all(n in self.constants for n in present)):
+        # CastLike reads only the dtype of its second input: its value is constant when the first is.
+        values_read = present[:1] if node.op_type == "CastLike" else present
+        if node.op_type != "Constant" and (not values_read or not all(n in self.constants for n in values_read)):
             return False
         self.constants.update(o for o in node.output if o)
         if node.op_type in _ALIASING and present and node.output:

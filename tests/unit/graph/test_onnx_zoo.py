@@ -200,3 +200,19 @@ def test_onnx_runtime_optimised_graph_keeps_the_macs(
     assert table.unsupported_ops == ()
     assert "FusedConv" in {layer.kind for layer in table}  # Conv + activation fused by ORT
     assert table.macs == exact_macs(name)
+
+
+def test_unfolded_batch_norm_export(tmp_path: Path, exact_macs: Callable[[str], int]) -> None:
+    model, x = _build("resnet18")
+    path = tmp_path / "unfolded.onnx"
+    with contextlib.redirect_stdout(io.StringIO()), torch.no_grad():
+        torch.onnx.export(model, (x,), str(path), dynamo=True, optimize=False)  # keeps BatchNormalization
+    table = analyze_onnx_file(path)
+    norms = [layer for layer in table if layer.op == "BatchNorm"]
+    assert len(norms) == 20
+    first = norms[0]
+    assert first.macs == 0 and first.flops_norm == 2 * 64 * 112 * 112  # x·a_c + b_c per element
+    assert first.params == 128 and first.weight_bytes == 4 * 4 * 64  # running statistics are buffers
+    assert table.macs == exact_macs("resnet18")
+    assert table.params == sum(p.numel() for p in model.parameters())  # nothing folded away
+    assert table.unsupported_ops == ()
