@@ -66,13 +66,14 @@ def test_any_truncation_is_a_one_line_error(cut: float) -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "m.onnx"
         path.write_bytes(prefix)
+        default = onnx_graph._SKELETON_ABOVE_BYTES
         for threshold in (0, 1 << 30):  # skeleton reader, then the plain parser
             onnx_graph._SKELETON_ABOVE_BYTES = threshold
             try:
                 with pytest.raises(ModelSpecError):
                     onnx_graph.load_model(path)
             finally:
-                onnx_graph._SKELETON_ABOVE_BYTES = 8 * 1024 * 1024
+                onnx_graph._SKELETON_ABOVE_BYTES = default
 
 
 def test_read_model_skeleton_from_file(tmp_path: Path) -> None:
