@@ -179,7 +179,7 @@ def _light_copy(model: onnx.ModelProto, base_dir: Path) -> tuple[onnx.ModelProto
             except Exception as exc:  # onnx raises ValidationError, OSError, ValueError...
                 raise ModelSpecError(
                     f"cannot read the external data of tensor {tensor.name!r}: keep the model's data files "
-                    f"beside it ({exc})"
+                    f"beside it ({_first_line(exc)})"
                 ) from exc
             values[tensor.name] = array
             if tensor.data_location == onnx.TensorProto.EXTERNAL:

@@ -152,3 +152,21 @@ def test_unsupported_op_is_warned_on_one_line_and_listed(tmp_path: Path, capsys:
         "it is listed in unsupported_ops"
     ]
     assert "unsupported ops (not counted): TopK" in captured.out
+
+
+def test_missing_external_data_that_is_needed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    shape = numpy_helper.from_array(np.array([1, -1], dtype=np.int64), "shape")
+    node = helper.make_node("Reshape", ["x", "shape"], ["y"], name="reshape")
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        initializer=[shape],
+    )
+    path = tmp_path / "m.onnx"
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)])
+    onnx.save(model, path, save_as_external_data=True, location="m.data", size_threshold=0)
+    (tmp_path / "m.data").unlink()  # the shape vector's values are needed for inference
+    line = _error(capsys, ["analyze", str(path)])
+    assert "cannot read the external data of tensor 'shape'" in line
