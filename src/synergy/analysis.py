@@ -34,4 +34,5 @@ def analyze(model: str, input_shape: Sequence[Sequence[int]] | None = None) -> L
         return analyze_onnx(spec, shapes)
     from synergy.graph.torch_frontend import analyze_torch
 
-    return analyze_torch(spec, shapes)
+    table: LayerTable = analyze_torch(spec, shapes)
+    return table
