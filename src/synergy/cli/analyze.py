@@ -80,15 +80,16 @@ def render_table(table: LayerTable, width: int | None = None) -> str:
     kinds.add_column("type")
     for header in ("layers", "MACs", "% MACs", "params", "bytes", "extra"):
         kinds.add_column(header, justify="right", no_wrap=True)
-    for row in table.by_category().itertuples(index=False):
-        extra = row.flops_norm + row.flops_activation + row.flops_pooling + row.flops_elementwise
+    for record in table.by_category().to_dict("records"):
+        count = {key: int(value) for key, value in record.items() if key != "category"}
+        extra = sum(count[f"flops_{kind}"] for kind in ("norm", "activation", "pooling", "elementwise"))
         kinds.add_row(
-            str(row.category),
-            str(row.layers),
-            _si(row.macs),
-            f"{100 * row.macs / macs:.1f}",
-            _si(row.params),
-            _si(row.bytes_moved, "B"),
+            str(record["category"]),
+            str(count["layers"]),
+            _si(count["macs"]),
+            f"{100 * count['macs'] / macs:.1f}",
+            _si(count["params"]),
+            _si(count["bytes_moved"], "B"),
             _si(extra),
         )
     with console.capture() as capture:
@@ -100,9 +101,7 @@ def render_table(table: LayerTable, width: int | None = None) -> str:
         f"(2·MACs + {totals['flops'] - 2 * totals['macs']:,} extra), {totals['bytes_moved']:,} bytes moved\n",
     ]
     if table.unsupported_ops:
-        lines.append(
-            f"unsupported ops, their work not counted (rows marked !): {', '.join(table.unsupported_ops)}\n"
-        )
+        lines.append(f"unsupported ops, their work not counted (rows marked !): {', '.join(table.unsupported_ops)}\n")
     return "".join(lines)
 
 

@@ -242,11 +242,11 @@ for _name in ("relu", "hardtanh", "silu", "sigmoid", "hardswish", "hardsigmoid",
     _META_KERNELS[f"aten.{_name}_"] = _meta_unary_
 
 
-class _Recorder(TorchDispatchMode):
+class _Recorder(TorchDispatchMode):  # type: ignore[no-untyped-call]
     """Dispatch mode plus module hooks that build the rows of one forward pass."""
 
     def __init__(self, model: nn.Module) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.names: dict[int, str] = {id(m): name for name, m in model.named_modules()}
         self.weights: dict[int, torch.Tensor] = {}
         for tensor in [*model.parameters(), *model.buffers()]:
@@ -507,7 +507,9 @@ def _fmt(shapes: Shapes) -> str:
     return ";".join(",".join(str(d) for d in s) for s in shapes)
 
 
-def _shape_error(source: ModelSource, shapes: Shapes, default: Shapes | None, given: bool, error: str) -> InputShapeError:
+def _shape_error(
+    source: ModelSource, shapes: Shapes, default: Shapes | None, given: bool, error: str
+) -> InputShapeError:
     what = f"input shape {_fmt(shapes)}" if given else f"default input shape {_fmt(shapes)}"
     hint = (
         f"the model's default input is {_fmt(default)}; give an --input-shape it accepts"

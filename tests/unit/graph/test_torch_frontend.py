@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
-import torch.nn.functional as F
+import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
 import synergy
@@ -316,7 +316,11 @@ def test_unknown_leaf_takes_op_of_its_work() -> None:
             return x.permute(1, 0)
 
     table = _run(nn.Sequential(Scale(), Permute(), nn.Identity()), (3, 4))
-    assert [(lay.op, lay.kind) for lay in table] == [("MatMul", "Scale"), ("Transpose", "Permute"), ("Identity", "Identity")]
+    assert [(lay.op, lay.kind) for lay in table] == [
+        ("MatMul", "Scale"),
+        ("Transpose", "Permute"),
+        ("Identity", "Identity"),
+    ]
     assert table.layers[0].macs == 3 * 4 * 4
 
 
