@@ -97,8 +97,8 @@ def render_table(table: LayerTable, width: int | None = None) -> str:
         console.print(kinds)
     lines = [
         capture.get(),
-        f"total: {totals['macs']:,} MACs, {totals['params']:,} params, {totals['flops']:,} FLOPs "
-        f"(2·MACs + {totals['flops'] - 2 * totals['macs']:,} extra), {totals['bytes_moved']:,} bytes moved\n",
+        f"total: {totals['macs']:,} MACs, {totals['params']:,} params, {totals['bytes_moved']:,} bytes moved\n"
+        f"       {totals['flops']:,} FLOPs = 2·MACs + {totals['flops'] - 2 * totals['macs']:,} extra\n",
     ]
     if table.unsupported_ops:
         lines.append(f"unsupported ops, their work not counted (rows marked !): {', '.join(table.unsupported_ops)}\n")

@@ -30,6 +30,7 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from synergy.errors import GraphError, InputShapeError, ModelSpecError, SynergyError, UnsupportedOpWarning
+from synergy.graph import formulas as f
 from synergy.graph.spec import ModelSpec
 from synergy.graph.torch_models import ModelSource, module_input_shapes, one_line, resolve_model
 from synergy.graph.torch_ops import FREE_OPS, HANDLERS, HIDDEN_OPS, OpCost, OpHandler, canonical_op
@@ -211,27 +212,53 @@ _WINDOW_MODULES = (_M.conv.Conv1d, _M.conv.Conv2d, _M.conv.Conv3d, _M.pooling._M
 MetaKernel = Callable[[Sequence[Any], dict[str, Any]], Any]
 
 
+def _like(x: torch.Tensor) -> torch.Tensor:
+    return x.new_empty(x.shape) if x.is_contiguous() else torch.empty_like(x)
+
+
+def _meta_convolution(args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
+    if len(args) != 9:
+        return NotImplemented
+    x, weight, _, stride, padding, dilation, transposed, _, groups = args
+    rank = weight.dim() - 2
+    if (
+        transposed
+        or x.dim() != weight.dim()
+        or not x.is_contiguous()
+        or x.shape[1] != weight.shape[1] * groups
+        or not (len(stride) == len(padding) == len(dilation) == rank)
+    ):
+        return NotImplemented  # PyTorch's own meta kernel computes (or rejects) the rest
+    spatial = [
+        f.conv_output_size(int(size), int(k), int(s), int(p), int(p), int(d))
+        for size, k, s, p, d in zip(x.shape[2:], weight.shape[2:], stride, padding, dilation, strict=True)
+    ]
+    if any(n <= 0 for n in spatial):
+        return NotImplemented
+    return x.new_empty((x.shape[0], weight.shape[0], *spatial))
+
+
 def _meta_batch_norm(args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
     x, weight = args[0], args[1]
     training = args[5] if len(args) > 5 and isinstance(args[5], bool) else False
     channels = x.shape[1] if x.dim() > 1 else 1
     if training or (weight is not None and weight.shape[0] != channels):
         return NotImplemented  # let PyTorch's own meta kernel compute (or reject) it
-    stat = x.new_empty((channels,))
-    return torch.empty_like(x), stat, x.new_empty((channels,))
+    return _like(x), x.new_empty((channels,)), x.new_empty((channels,))
 
 
 def _meta_unary(args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
-    return torch.empty_like(args[0])
+    return _like(args[0])
 
 
 def _meta_unary_(args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
     return args[0]
 
 
-#: Shortcuts for shape-preserving ops on meta tensors: PyTorch's meta kernels for these are Python
-#: decompositions, and batch norm and activations are a third of a CNN's ops.
+#: Shortcuts for common ops on meta tensors (convolution, batch norm, activations: most of a CNN's ops),
+#: whose PyTorch meta kernels are slow Python decompositions; anything unusual goes to PyTorch's own.
 _META_KERNELS: dict[str, MetaKernel] = {
+    "aten.convolution": _meta_convolution,
     "aten.native_batch_norm": _meta_batch_norm,
     "aten._native_batch_norm_legit_no_training": lambda args, kwargs: _meta_batch_norm(
         (*args[:5], False, *args[5:]), kwargs
@@ -262,6 +289,7 @@ class _Recorder(TorchDispatchMode):  # type: ignore[no-untyped-call]
         self._ops: dict[Any, tuple[str, int, OpHandler | None, MetaKernel | None]] = {}
         self.on_meta = False
         self.failed_in: tuple[str, nn.Module] | None = None
+        self._weight_cache: dict[int, tuple[int, int]] = {}
         self.first_window: tuple[str, nn.Module, torch.Tensor | None] | None = None
 
     # --- naming -------------------------------------------------------------------------------------
@@ -286,18 +314,27 @@ class _Recorder(TorchDispatchMode):  # type: ignore[no-untyped-call]
             for t in _tensors((args, kwargs)):
                 row.input_shapes.append(_shape(t))
                 row.input_bytes += _nbytes(t)
+            row.params, row.weight_bytes = self._weights_of(module)
+            self.rows.append(row)
+            self.leaf, self.leaf_module, self.leaf_depth = row, module, 1
+        else:
+            self.enclosing.append(name)
+
+    def _weights_of(self, module: nn.Module) -> tuple[int, int]:
+        """Parameters (count) and weight bytes (parameters and buffers, BN's step counter excepted)."""
+        cached = self._weight_cache.get(id(module))
+        if cached is None:
+            params = nbytes = 0
             seen: set[int] = set()
             for key, tensor in [*module.named_parameters(), *module.named_buffers()]:
                 if id(tensor) in seen or key.endswith("num_batches_tracked"):
                     continue
                 seen.add(id(tensor))
-                row.weight_bytes += _nbytes(tensor)
+                nbytes += _nbytes(tensor)
                 if isinstance(tensor, nn.Parameter):
-                    row.params += tensor.numel()
-            self.rows.append(row)
-            self.leaf, self.leaf_module, self.leaf_depth = row, module, 1
-        else:
-            self.enclosing.append(name)
+                    params += tensor.numel()
+            cached = self._weight_cache[id(module)] = (params, nbytes)
+        return cached
 
     def post_hook(self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any) -> None:
         if self.leaf_depth > 1:
