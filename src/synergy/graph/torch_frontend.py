@@ -532,6 +532,8 @@ _SHAPE_WORDS = (
 
 
 def _looks_like_shape_error(exc: BaseException | None) -> bool:
+    if isinstance(exc, TypeError):  # too many or too few inputs for forward()
+        return "argument" in str(exc)
     if not isinstance(exc, RuntimeError | ValueError | IndexError | AssertionError) or isinstance(
         exc, NotImplementedError
     ):

@@ -291,8 +291,13 @@ def _nb201_source(spec: ModelSpec) -> ModelSource:
     def build(on_meta: bool) -> nn.Module:
         return build_on_meta(make) if on_meta else make()
 
-    _, shapes = build_nb201(spec.target)
-    default = tuple(tuple(int(d) for d in s) for s in _as_shapes(shapes))
+    try:
+        _, shapes = build_nb201(spec.target)
+        default = tuple(tuple(int(d) for d in s) for s in _as_shapes(shapes))
+    except ModelSpecError:
+        raise
+    except Exception as exc:
+        raise ModelSpecError(f"cannot build MODEL {spec.text}: {one_line(exc)}") from exc
     return ModelSource(spec.text, build, default)
 
 

@@ -476,3 +476,40 @@ def test_unexpected_failure_is_a_graph_error(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(torch_frontend, "_table", explode)
     with pytest.raises(GraphError, match="analysis of torchvision:alexnet failed: KeyError"):
         synergy.analyze("torchvision:alexnet")
+
+
+def test_registered_handler_counts_a_new_op(monkeypatch: pytest.MonkeyPatch) -> None:
+    from synergy.graph import torch_ops
+
+    class Sorts(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.sort(x, dim=-1).values
+
+    monkeypatch.setattr(torch_ops, "HANDLERS", dict(torch_ops.HANDLERS))
+    monkeypatch.setattr("synergy.graph.torch_frontend.HANDLERS", torch_ops.HANDLERS)
+
+    @torch_ops.register_op("aten.sort")
+    def _sort(args: object, kwargs: object, out: object) -> torch_ops.OpCost:
+        return torch_ops.OpCost(elementwise=7)
+
+    table = _run(Sorts(), (2, 5))
+    assert not table.unsupported_ops
+    assert table.layers[0].flops_elementwise == 7
+
+
+def test_failing_handler_is_reported_not_raised(monkeypatch: pytest.MonkeyPatch) -> None:
+    from synergy.graph import torch_ops
+
+    def broken(args: object, kwargs: object, out: object) -> torch_ops.OpCost:
+        raise ZeroDivisionError("oops")
+
+    handlers = dict(torch_ops.HANDLERS, **{"aten.addmm": broken})
+    monkeypatch.setattr("synergy.graph.torch_frontend.HANDLERS", handlers)
+    with pytest.warns(UnsupportedOpWarning, match=r"aten\.addmm .*handler failed: ZeroDivisionError: oops"):
+        table = _run(nn.Linear(4, 3), (2, 4))
+    assert table.unsupported_ops == ("aten.addmm",)
+
+
+def test_wrong_number_of_inputs() -> None:
+    with pytest.raises(InputShapeError, match="positional argument"):
+        synergy.analyze("torchvision:alexnet", [(1, 3, 224, 224), (1, 3, 224, 224)])
