@@ -291,6 +291,7 @@ class _Recorder(TorchDispatchMode):  # type: ignore[no-untyped-call]
         self.failed_in: tuple[str, nn.Module] | None = None
         self._weight_cache: dict[int, tuple[int, int]] = {}
         self.first_window: tuple[str, nn.Module, torch.Tensor | None] | None = None
+        self.input_shapes: list[Shape] = []
 
     # --- naming -------------------------------------------------------------------------------------
 
@@ -446,7 +447,11 @@ def _expects(module: nn.Module) -> str:
 
 
 def _window_error(recorder: _Recorder) -> str | None:
-    """Why the network input is smaller than the window of its first convolution or pooling, if it is."""
+    """Why the network input is smaller than the window of its first convolution or pooling, if it is.
+
+    PyTorch runs a padded convolution on an input smaller than its kernel (ResNet-18 takes a 2×2 image),
+    but a network whose first window layer cannot fit once inside its input is meaningless to analyse.
+    """
     if recorder.first_window is None:
         return None
     name, module, x = recorder.first_window
@@ -460,6 +465,8 @@ def _window_error(recorder: _Recorder) -> str | None:
     spatial = tuple(int(d) for d in x.shape[-len(extents) :])
     if all(s >= e for s, e in zip(spatial, extents, strict=True)):
         return None
+    if not any(shape[-len(spatial) :] == spatial for shape in recorder.input_shapes):
+        return None  # the layer does not see the network input at full size: a design, not an input error
     window = "x".join(map(str, extents))
     size = "x".join(map(str, spatial))
     return f"its {size} input to layer {name} is smaller than that layer's {window} window"
@@ -472,6 +479,7 @@ class _ForwardError(Exception):
 def _run(model: nn.Module, inputs: Sequence[torch.Tensor], on_meta: bool) -> _Recorder:
     recorder = _Recorder(model)
     recorder.on_meta = on_meta and all(t.is_meta for t in inputs)
+    recorder.input_shapes = [_shape(t) for t in inputs]
     handles = []
     for module in model.modules():
         handles.append(module.register_forward_pre_hook(recorder.pre_hook, with_kwargs=True))

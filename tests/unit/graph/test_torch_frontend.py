@@ -513,3 +513,12 @@ def test_failing_handler_is_reported_not_raised(monkeypatch: pytest.MonkeyPatch)
 def test_wrong_number_of_inputs() -> None:
     with pytest.raises(InputShapeError, match="positional argument"):
         synergy.analyze("torchvision:alexnet", [(1, 3, 224, 224), (1, 3, 224, 224)])
+
+
+def test_small_maps_deep_inside_are_fine() -> None:
+    # a CIFAR-style stage: 3x3 convolutions on a 2x2 map after downsampling are a design, not an error
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, stride=4, padding=1), nn.Conv2d(8, 8, 3, padding=1))
+    table = _run(model, (1, 3, 8, 8))
+    assert table.layers[1].input_shapes == ((1, 8, 2, 2),)
+    with pytest.raises(InputShapeError, match="smaller than that layer's 3x3 window"):
+        _run(model, (1, 3, 2, 2))
