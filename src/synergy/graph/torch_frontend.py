@@ -284,7 +284,6 @@ class _Recorder(TorchDispatchMode):  # type: ignore[no-untyped-call]
         self.leaf: _Row | None = None
         self.leaf_module: nn.Module | None = None
         self.leaf_depth = 0
-        self.actions: list[int] = []
         self.handler_errors: dict[str, str] = {}
         self._ops: dict[Any, tuple[str, int, OpHandler | None, MetaKernel | None]] = {}
         self.on_meta = False
