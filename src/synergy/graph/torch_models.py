@@ -19,12 +19,13 @@ import difflib
 import importlib
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from synergy.errors import ModelSpecError
 from synergy.graph.spec import ModelSpec
@@ -95,15 +96,54 @@ def meta_weights() -> Iterator[None]:
         nn.Module.register_buffer = register_buffer  # type: ignore[method-assign]
 
 
+#: In-place initialisers that only write values: on a meta tensor they have nothing to do.
+_INIT_OPS = frozenset(
+    f"aten.{name}"
+    for name in (
+        "normal_",
+        "uniform_",
+        "fill_",
+        "zero_",
+        "erfinv_",
+        "mul_",
+        "add_",
+        "sub_",
+        "div_",
+        "clamp_",
+        "copy_",
+        "exponential_",
+        "bernoulli_",
+        "random_",
+        "log_normal_",
+        "cauchy_",
+        "geometric_",
+    )
+)
+
+
+class _SkipMetaInit(TorchDispatchMode):  # type: ignore[no-untyped-call]
+    """Skip weight initialisation on meta tensors (PyTorch runs it through slow Python meta kernels)."""
+
+    def __torch_dispatch__(
+        self, func: Any, types: Any, args: Sequence[Any] = (), kwargs: dict[str, Any] | None = None
+    ) -> Any:
+        if args and isinstance(args[0], torch.Tensor) and args[0].is_meta and str(func.overloadpacket) in _INIT_OPS:
+            return args[0]
+        return func(*args, **(kwargs or {}))
+
+
 def build_on_meta(factory: Callable[[], nn.Module]) -> nn.Module:
-    """Build a module with meta weights: under ``torch.device("meta")``, else under :func:`meta_weights`."""
+    """Build a module with meta weights: under ``torch.device("meta")``, else under :func:`meta_weights`.
+
+    Initialisers are skipped (meta tensors hold no values), which makes building large models cheap.
+    """
     try:
-        with torch.device("meta"):
+        with torch.device("meta"), _SkipMetaInit():  # type: ignore[no-untyped-call]
             return factory()
     except ModelSpecError:
         raise
     except Exception:
-        with meta_weights():
+        with meta_weights(), _SkipMetaInit():  # type: ignore[no-untyped-call]
             return factory()
 
 
@@ -147,7 +187,8 @@ def _torchvision_source(spec: ModelSpec) -> ModelSource:
     crop = int(weights.transforms().crop_size[0])
 
     def make() -> nn.Module:
-        return torchvision.models.get_model(name, weights=None, **kwargs).eval()
+        model: nn.Module = torchvision.models.get_model(name, weights=None, **kwargs)
+        return model.eval()
 
     def build(on_meta: bool) -> nn.Module:
         return build_on_meta(make) if on_meta else make()
@@ -244,14 +285,19 @@ def _nb201_source(spec: ModelSpec) -> ModelSource:
         ) from exc
 
     def make() -> nn.Module:
-        module, _ = build_nb201(spec.target)
+        module: nn.Module = build_nb201(spec.target)[0]
         return module.eval()
 
     def build(on_meta: bool) -> nn.Module:
         return build_on_meta(make) if on_meta else make()
 
-    _, shapes = build_nb201(spec.target)
-    default = tuple(tuple(int(d) for d in s) for s in _as_shapes(shapes))
+    try:
+        _, shapes = build_nb201(spec.target)
+        default = tuple(tuple(int(d) for d in s) for s in _as_shapes(shapes))
+    except ModelSpecError:
+        raise
+    except Exception as exc:
+        raise ModelSpecError(f"cannot build MODEL {spec.text}: {one_line(exc)}") from exc
     return ModelSource(spec.text, build, default)
 
 
