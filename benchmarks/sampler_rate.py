@@ -1,12 +1,14 @@
 """Sampler benchmark: achieved rate, poll-interval jitter and CPU use at 1 kHz.
 
-Two channels, each sampled alone for ``--duration-s`` seconds with a 1 ms poll period:
+Three cases, each sampled for ``--duration-s`` seconds with a 1 ms poll period:
 
 (a) a :class:`~synergy.sensors.scripted.ScriptedSensor` (an in-memory RAPL-like counter, 1 ms updates);
 (b) a RAPL powercap tree laid out as the kernel does (``sys/class/powercap/intel-rapl:0/energy_uj`` ...)
     in a temporary directory, whose counter a separate writer process advances every 1 ms (wrapping at
     ``max_energy_range_uj``), read through real files by ``synergy.sensors.rapl.RaplSensor(root=...)``
-    when that backend is installed, else by a minimal file reader defined here (the report says which).
+    when that backend is installed, else by a minimal file reader defined here (the report says which);
+(c) the scripted sensor again while the main thread runs pure Python (it holds the interpreter lock, so
+    the sampling thread waits up to ``sys.getswitchinterval()`` for its turn).
 
 Usage::
 
@@ -104,12 +106,24 @@ def file_sensor(root: Path, energy_path: Path) -> tuple[Sensor, str]:
     return sensor, "synergy.sensors.rapl.RaplSensor"
 
 
-def run_one(sensor: Sensor, duration_s: float, rate_hz: float) -> dict[str, Any]:
-    """Sample ``sensor`` alone for ``duration_s`` at ``rate_hz``; return the figures."""
+def spin_python(duration_s: float) -> None:
+    """Keep this thread busy in pure Python (holding the interpreter lock) for ``duration_s``."""
+    end = time.monotonic() + duration_s
+    x = 0
+    while time.monotonic() < end:
+        for i in range(1000):
+            x += i
+
+
+def run_one(sensor: Sensor, duration_s: float, rate_hz: float, *, busy_main: bool = False) -> dict[str, Any]:
+    """Sample ``sensor`` for ``duration_s`` at ``rate_hz`` while this thread sleeps (or spins in Python)."""
     cpu0 = time.process_time()
     sampler = Sampler(sensor, poll_period_s=1.0 / rate_hz, max_rate_hz=rate_hz)
     with sampler:
-        time.sleep(duration_s)
+        if busy_main:
+            spin_python(duration_s)
+        else:
+            time.sleep(duration_s)
     process_cpu_s = time.process_time() - cpu0
     result = sampler.result
     assert result is not None
@@ -146,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, dict[str, Any]] = {}
     scripted = ScriptedSensor(lambda t: 20.0 + 10.0 * ((t % 0.2) < 0.1), update_period_s=0.001, resolution_j=1e-6)
     results["scripted"] = run_one(scripted, args.duration_s, args.rate_hz)
+    busy = ScriptedSensor(lambda t: 20.0 + 10.0 * ((t % 0.2) < 0.1), update_period_s=0.001, resolution_j=1e-6)
+    results["scripted+busy-main"] = run_one(busy, args.duration_s, args.rate_hz, busy_main=True)
 
     with tempfile.TemporaryDirectory(prefix="synergy-bench-") as tmp:
         root = Path(tmp)
@@ -175,12 +191,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"sampler benchmark: {args.duration_s:g} s per case at {args.rate_hz:g} Hz ({meta})")
     keys = [k for k in results["scripted"] if k != "end_reason"]
+    cases = ("scripted", "powercap-files", "scripted+busy-main")
     width = max(len(k) for k in keys)
-    print(f"{'':{width}}  {'scripted':>16}  {'powercap-files':>16}")
+    print(f"{'':{width}}  " + "  ".join(f"{case:>18}" for case in cases))
     for key in keys:
-        row = [results[case][key] for case in ("scripted", "powercap-files")]
-        cells = [f"{v:16.3f}" if isinstance(v, float) else f"{v!s:>16}" for v in row]
+        row = [results[case][key] for case in cases]
+        cells = [f"{v:18.3f}" if isinstance(v, float) else f"{v!s:>18}" for v in row]
         print(f"{key:{width}}  {'  '.join(cells)}")
+    print(f"interpreter switch interval: {sys.getswitchinterval() * 1e3:g} ms")
     print(f"powercap reader: {results['powercap-files']['reader']}")
     return 0
 

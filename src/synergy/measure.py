@@ -32,8 +32,9 @@ import numpy as np
 import pandas as pd
 
 from synergy.alignment.attribute import Attribution, attribute_timeline
-from synergy.alignment.events import LayerEvents
+from synergy.alignment.events import LayerEvents, RunRecord
 from synergy.clock import now_ns, wall_offset_ns
+from synergy.counters import PerfCounters
 from synergy.errors import (
     AlignmentError,
     MeasurementError,
@@ -81,6 +82,8 @@ class MeasureOptions:
         pause_s: bounds of the random pause before each run, s.
         seed: seed of the pauses, the input and the sampler's jitter.
         bootstrap: run-resampling replicates for the standard errors (0: analytic).
+        counters: count events with ``perf_event_open`` (per layer on the torch runtime, per inference
+            on ONNX Runtime).
     """
 
     model: str
@@ -96,6 +99,7 @@ class MeasureOptions:
     pause_s: tuple[float, float] = (1e-3, 10e-3)
     seed: int = 0
     bootstrap: int = 0
+    counters: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -113,6 +117,7 @@ class MeasureOptions:
             "pause_s": list(self.pause_s),
             "seed": self.seed,
             "bootstrap": self.bootstrap,
+            "counters": self.counters,
         }
 
 
@@ -162,6 +167,7 @@ def _write_text(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w") as fh:
             fh.write(text)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -173,6 +179,7 @@ def _write_frame_parquet(path: Path, frame: pd.DataFrame) -> None:
     os.close(fd)
     try:
         frame.to_parquet(tmp, index=False)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -229,7 +236,7 @@ def default_output_dir(model: str) -> Path:
 
 # ---------------------------------------------------------------------------------------------- parts
 def _build_runtime(
-    spec: ModelSpec, options: MeasureOptions, out: Path, warn: Callable[[str], None]
+    spec: ModelSpec, options: MeasureOptions, out: Path, warn: Callable[[str], None], counters: PerfCounters | None
 ) -> tuple[Runtime, LayerTable | None]:
     from synergy.analysis import analyze
     from synergy.runtime.models import build_torch_model, default_input_shape, export_onnx
@@ -257,6 +264,7 @@ def _build_runtime(
             optimization=options.optimization,
             input_shape=shapes,
             seed=options.seed,
+            counters=counters,
         )
         try:
             analysis = analyze(str(onnx_path), shapes)
@@ -269,7 +277,9 @@ def _build_runtime(
             raise UsageError("the torch runtime runs PyTorch models: give torchvision:NAME or module:callable")
         if shapes is None:
             raise UsageError(f"{spec.text} has no default input: give --input-shape N,C,H,W")
-        runtime = TorchEagerRuntime(build_torch_model(spec), shapes[0], threads=options.threads, seed=options.seed)
+        runtime = TorchEagerRuntime(
+            build_torch_model(spec), shapes[0], threads=options.threads, seed=options.seed, counters=counters
+        )
         try:
             analysis = analyze(spec.text, shapes)
         except SynergyError as exc:
@@ -303,6 +313,29 @@ def _layer_rows(runtime: Runtime, events: LayerEvents, analysis: LayerTable | No
             }
         )
     return pd.DataFrame(rows)
+
+
+def _counters(
+    counters: PerfCounters | None, records: list[RunRecord], events: LayerEvents, layers: pd.DataFrame
+) -> dict[str, Any] | None:
+    """Mean counter increments per inference (run.json) and per layer (columns of ``layers``)."""
+    if counters is None:
+        return None
+    info: dict[str, Any] = counters.describe()
+    names = list(counters.names)
+    per_run = [r.counters for r in records if len(r.counters) == len(names)]
+    if names and per_run:
+        means = np.asarray(per_run, dtype=np.float64).mean(axis=0)
+        info["per_inference"] = {name: float(v) for name, v in zip(names, means, strict=True)}
+    if names and records and all(len(r.layer_counters) == len(r.layer_index) for r in records):
+        values = np.asarray([c for r in records for c in r.layer_counters], dtype=np.float64)
+        if len(values) == len(events.layer):
+            for k, name in enumerate(names):
+                total = np.zeros(len(events.layers))
+                np.add.at(total, events.layer, values[:, k])
+                layers[name] = total / events.n_runs
+            info["per_layer"] = True
+    return info
 
 
 def _idle(timeline: Timeline, t_end_ns: int) -> IdlePower | None:
@@ -355,12 +388,16 @@ def measure(
         "started_unix_ns": started_wall_ns + time.monotonic_ns(),
     }
     _write_json(out / "run.json", run_json)
+    # Opened before the runtime, so threads it creates (ONNX Runtime's pool) are counted too.
+    counters = PerfCounters() if options.counters else None
     try:
-        runtime, analysis = _build_runtime(spec, options, out, notes.append)
+        runtime, analysis = _build_runtime(spec, options, out, notes.append, counters)
     except BaseException:
         run_json["status"] = "failed"
         _write_json(out / "run.json", run_json)
         sensor.close()
+        if counters is not None:
+            counters.close()
         raise
     settings = MeasureSettings(
         runs=options.runs, warmup=options.warmup, threads=options.threads, pause_s=options.pause_s, seed=options.seed
@@ -389,6 +426,8 @@ def measure(
         records = runtime.completed()
         runtime_info = runtime.describe()
         runtime.close()
+        if counters is not None:
+            counters.close()
         sensor_info = sensor.describe()
         sensor.close()
     events = LayerEvents.from_runs(runtime.layers, records)
@@ -433,7 +472,15 @@ def measure(
         for column in ("energy_j", "energy_j_se", "dynamic_energy_j", "power_w", "power_w_se"):
             layers[column] = np.nan
 
+    counter_info = _counters(counters, records, events, layers)
     run_s = events.run_duration_s()
+    on_cpu = (counter_info or {}).get("per_inference", {}).get("task_clock_ns")
+    if on_cpu is not None and options.threads == 1 and on_cpu * 1e-9 < 0.8 * float(np.mean(run_s)):
+        notes.append(
+            f"the inference ran on a CPU only {on_cpu * 1e-9 / float(np.mean(run_s)):.0%} of its wall time: "
+            "other work shares the cores (see 'synergy system'); stop it or pin the run with taskset for "
+            "stable times and energies"
+        )
     energy_j: float | None = None
     energy_source = None
     if attribution is not None:
@@ -461,6 +508,7 @@ def measure(
             "layers_s": float(durations.sum(axis=1).mean()),
             "energy_j": energy_j,
             "energy_source": energy_source,
+            "counters": counter_info,
             "attribution": attribution.summary() if attribution is not None else None,
             "check": attribution.check() if attribution is not None else None,
             "analysis": (
@@ -478,6 +526,7 @@ def measure(
     _write_frame_parquet(out / "runs.parquet", events.runs_frame())
     if timeline is not None and len(timeline) > 0:
         timeline.to_parquet(out / "samples.parquet")
+        os.chmod(out / "samples.parquet", 0o644)
     try:
         from synergy.profile_plot import plot_power_profile
 

@@ -80,6 +80,16 @@ def plot_power_profile(
         margin = 0.25 * (events.run_end_ns[run] - t0)
         keep = (t_ns >= t0 - margin) & (t_ns <= events.run_end_ns[run] + margin)
         ax.plot((t_ns[keep] - t0) * 1e-6, watts[keep], "o", ms=3, color="#c44e52", label="sensor readings")
+    if attribution is not None:
+        # Layers of a few µs can get wild powers with wide errors: scale to the layers that matter.
+        span = events.run_end_ns[run] - t0
+        long_enough = [
+            attribution.power_w[int(events.layer[i])]
+            for i in mine
+            if events.end_ns[i] - events.start_ns[i] > 0.01 * span
+        ]
+        top = max([attribution.idle_power_w, *[p for p in long_enough if np.isfinite(p)]], default=1.0)
+        ax.set_ylim(0, 1.5 * top)
     ax.set_xlabel("time since the start of the inference (ms)")
     ax.set_ylabel("power (W)" if attribution is not None or timeline is not None else "")
     if attribution is None and timeline is None:
@@ -92,6 +102,7 @@ def plot_power_profile(
     os.close(fd)
     try:
         fig.savefig(tmp, format="png")
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

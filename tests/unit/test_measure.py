@@ -40,7 +40,9 @@ def small_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _options(model: Path, **kw: object) -> MeasureOptions:
-    base: dict[str, object] = {"runs": 15, "warmup": 2, "idle_s": 0.0, "pause_s": (0.0, 1e-3)}
+    # No counters by default: on a busy machine the task clock would add a (correct) busy-machine warning,
+    # and warnings are errors here.
+    base: dict[str, object] = {"runs": 15, "warmup": 2, "idle_s": 0.0, "pause_s": (0.0, 1e-3), "counters": False}
     base.update(kw)
     return MeasureOptions(model=str(model), **base)  # type: ignore[arg-type]
 
@@ -69,6 +71,16 @@ def test_without_sensor_time_only(small_onnx: Path, tmp_path: Path) -> None:
     assert layers["energy_j"].isna().all()
     events = pd.read_parquet(out / "events.parquet")
     assert set(events["run"]) == set(range(15))
+
+
+def test_counters_per_inference(small_onnx: Path, tmp_path: Path) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SynergyWarning)  # a busy machine is reported, not failed
+        result = measure(_options(small_onnx, sensor="none", counters=True, runs=5), tmp_path / "c")
+    counters = result.run["counters"]
+    assert set(counters["events"]) | set(counters["unsupported"]) >= {"task_clock_ns", "instructions"}
+    if "task_clock_ns" in counters["events"]:
+        assert counters["per_inference"]["task_clock_ns"] > 0
 
 
 def test_existing_output_is_refused_and_untouched(small_onnx: Path, tmp_path: Path) -> None:

@@ -178,10 +178,11 @@ def _latch_times(t_now: FloatArray, t_prev: FloatArray, period_s: float | None) 
     """Estimate the instant each observed change happened.
 
     The change lies in ``(max(t_prev, t − P), t]``. Sensors latch on a regular hardware period (RAPL ticks,
-    INA3221 conversion cycles), so the latches are fitted to a local grid ``φ + nP`` (least squares over
-    chunks of consecutive changes) and each estimate is the grid time, never later than the first read of
-    the value; where the changes are not periodic (the grid falls outside most intervals), the interval
-    midpoint is used.
+    INA3221 conversion cycles), so the latches are fitted to a local grid ``φ + nP``: the period by least
+    squares over chunks of consecutive changes, the phase by the lower envelope of the first reads (a value
+    is never read before it is latched, and over many changes some are read almost at once). A value
+    published late (a driver that writes after its window ended) does not bias this. Where the changes
+    are not periodic, the interval midpoint is used.
 
     Returns:
         ``(latch times, grid tick numbers or None)``.
@@ -212,13 +213,19 @@ def _periodic_fit(
         hi = min(m, lo + chunk)
         if hi - lo < chunk // 2 and lo > 0:
             lo = max(0, hi - chunk)
-        x, y = n[lo:hi], middle[lo:hi]
-        slope, intercept = np.polyfit(x - x[0], y, 1)
-        fitted[lo:hi] = intercept + slope * (x - x[0])
-    # A value may be published after the window it describes ended (a driver that writes late), so a grid
-    # time a little before the bracket is kept; one after the first read of the value is impossible.
-    plausible = (fitted > lower - 0.5 * period0) & (fitted <= upper)
-    if np.mean(plausible) < 0.9:
+        x, y, first = n[lo:hi] - n[lo], middle[lo:hi], upper[lo:hi]
+        slope, intercept = np.polyfit(x, y, 1)
+        # A value is never seen before it is latched, and some are seen almost at once: refit the line to
+        # the promptest fifth of the first reads and put the grid on their lower envelope. Values published
+        # late (a driver that writes after its window ended) only lengthen the other delays.
+        delay = first - (intercept + slope * x)
+        prompt = delay <= np.quantile(delay, 0.2)
+        if prompt.sum() >= 4 and np.ptp(x[prompt]) > 0:
+            slope, intercept = np.polyfit(x[prompt], first[prompt], 1)
+        line = intercept + slope * x
+        fitted[lo:hi] = line + float(np.min(first - line))
+    delay = upper - fitted
+    if np.mean(delay <= 1.5 * np.maximum(period0, upper - lower)) < 0.9:
         return None
     return np.asarray(np.minimum(fitted, upper), dtype=np.float64), n
 

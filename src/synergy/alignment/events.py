@@ -31,6 +31,9 @@ class RunRecord:
         layer_index: index of each executed layer (into the runtime's measured-layer names), in order.
         layer_start_ns: start of each executed layer, ns.
         layer_end_ns: end of each executed layer, ns.
+        counters: event-counter increments over the whole inference (see :mod:`synergy.counters`).
+        layer_counters: event-counter increments of each executed layer (runtimes that can read them at
+            layer boundaries), one tuple per layer.
     """
 
     start_ns: int
@@ -38,6 +41,8 @@ class RunRecord:
     layer_index: tuple[int, ...]
     layer_start_ns: tuple[int, ...]
     layer_end_ns: tuple[int, ...]
+    counters: tuple[int, ...] = ()
+    layer_counters: tuple[tuple[int, ...], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--bootstrap", type=int, default=0, metavar="N", help="resample runs N times for errors")
     parser.add_argument("--seed", type=int, default=0, help="seed of pauses and input (default: %(default)s)")
+    parser.add_argument("--no-counters", action="store_true", help="do not open perf_event counters")
     parser.add_argument("-o", "--output", type=Path, default=None, metavar="DIR", help="output directory")
     parser.add_argument("--force", action="store_true", help="write into an existing output directory")
     parser.set_defaults(func=_run)
@@ -76,6 +77,7 @@ def _run(args: argparse.Namespace) -> int:
         optimization=args.optimization,
         seed=args.seed,
         bootstrap=args.bootstrap,
+        counters=not args.no_counters,
     )
     out_dir = args.output or default_output_dir(args.model)
     console = Console(file=sys.stderr)
@@ -123,6 +125,12 @@ def _run(args: argparse.Namespace) -> int:
         )
     else:
         out.write(f"energy: not measured: {result.energy_unavailable}\n")
+    counters = run.get("counters")
+    if counters:
+        per = counters.get("per_inference", {})
+        counted = ", ".join(f"{k} {v:,.0f}" for k, v in per.items()) or "none"
+        missing = ", ".join(f"{k} ({why})" for k, why in counters.get("unsupported", {}).items())
+        out.write(f"counters per inference: {counted}" + (f"; not counted: {missing}" if missing else "") + "\n")
     out.write(f"results: {result.out_dir}\n")
     return 0
 

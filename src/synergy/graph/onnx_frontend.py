@@ -109,6 +109,7 @@ class _Counter:
         self.param_sizes: dict[str, int] = {}
         self.unsupported: dict[str, list[str]] = defaultdict(list)
         self.shape_unknown: dict[str, list[str]] = defaultdict(list)
+        self.uncountable: dict[str, list[str]] = defaultdict(list)
 
     def root(self, name: str) -> str:
         """The constant a tensor aliases (itself for anything else)."""
@@ -127,10 +128,12 @@ class _Counter:
 
     def fold(self, node: onnx.NodeProto) -> bool:
         """Mark the outputs of a constant-only node as constants; whether the node was folded."""
-        if node.op_type in _NONDETERMINISTIC or node.attribute and _has_subgraph(node):
+        if node.op_type in _NONDETERMINISTIC or _has_subgraph(node):
             return False
         present = [name for name in node.input if name]
-        if node.op_type != "Constant" and (not present or not all(n in self.constants for n in present)):
+        # CastLike reads only the dtype of its second input: its value is constant when the first is.
+        values_read = present[:1] if node.op_type == "CastLike" else present
+        if node.op_type != "Constant" and (not values_read or not all(n in self.constants for n in values_read)):
             return False
         self.constants.update(o for o in node.output if o)
         if node.op_type in _ALIASING and present and node.output:
@@ -138,7 +141,7 @@ class _Counter:
         return True
 
     def run(self) -> LayerTable:
-        nodes = list(self.g.graph.node)
+        nodes = self.g.nodes
         names = _layer_names(nodes)
         scopes = [_scope(node) for node in nodes]
         modules = _modules(scopes)
@@ -148,7 +151,7 @@ class _Counter:
                 continue
             layers.append(self.layer(node, names[index], modules[index]))
         self.warn()
-        unsupported = tuple(sorted(set(self.unsupported) | set(self.shape_unknown)))
+        unsupported = tuple(sorted(set(self.unsupported) | set(self.shape_unknown) | set(self.uncountable)))
         return LayerTable(
             model=self.model_name,
             input_shapes=self.g.input_shapes,
@@ -173,8 +176,12 @@ class _Counter:
             view = NodeView(node, inputs, outputs, _attributes(node), self.g.constants)
             try:
                 cost = handler(view)
-            except (ShapeUnknownError, ArithmeticError, IndexError, KeyError, TypeError, ValueError):
+            except ShapeUnknownError:
                 self.shape_unknown[key].append(name)
+                unsupported = (key,)
+            except (ArithmeticError, IndexError, KeyError, TypeError, ValueError) as exc:
+                # A node the formula cannot read (unusual attributes, ranks): listed, never a crash.
+                self.uncountable[key].append(f"{name}: {type(exc).__name__}: {exc}")
                 unsupported = (key,)
         buffers = _BUFFER_INPUTS.get(node.op_type, frozenset())
         params = weight_bytes = input_bytes = 0
@@ -227,6 +234,13 @@ class _Counter:
             warnings.warn(
                 f"shapes of {key} node(s) could not be inferred ({_examples(nodes)}): their MACs are unknown, "
                 "not 0; listed in unsupported_ops (check --input-shape)",
+                SynergyWarning,
+                stacklevel=4,
+            )
+        for key, problems in sorted(self.uncountable.items()):
+            warnings.warn(
+                f"{key} node(s) could not be counted ({_examples(problems)}): their MACs are unknown, not 0; "
+                "listed in unsupported_ops",
                 SynergyWarning,
                 stacklevel=4,
             )

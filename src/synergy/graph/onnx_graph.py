@@ -15,11 +15,12 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import onnx.inliner
 from google.protobuf.message import DecodeError
 from onnx import numpy_helper
 
 from synergy.errors import InputShapeError, ModelSpecError
-from synergy.graph.onnx_ops import TensorInfo
+from synergy.graph.onnx_ops import FLOAT_TYPES, TensorInfo
 from synergy.graph.onnx_wire import WireFormatError, read_model_skeleton
 
 __all__ = ["InferredGraph", "infer_graph", "load_model"]
@@ -48,25 +49,21 @@ def load_model(path: str | Path) -> onnx.ModelProto:
         size = path.stat().st_size
         if size == 0:
             raise ModelSpecError(f"model file {path} is empty: export the model again")
-        if size > _SKELETON_ABOVE_BYTES:
-            data = read_model_skeleton(path, SMALL_CONSTANT_ELEMENTS)
-        else:
-            data = path.read_bytes()
+        big = size > _SKELETON_ABOVE_BYTES
+        data = read_model_skeleton(path, SMALL_CONSTANT_ELEMENTS) if big else path.read_bytes()
     except OSError as exc:
         raise ModelSpecError(f"cannot read model file {path}: {exc.strerror or exc}; check its permissions") from exc
     except WireFormatError as exc:
-        raise ModelSpecError(
-            f"{path} is not a valid ONNX file (truncated or corrupt): export the model again"
-        ) from exc
+        raise ModelSpecError(f"{path} is not a valid ONNX file (truncated or corrupt): export the model again") from exc
     model = onnx.ModelProto()
     try:
         model.ParseFromString(data)
     except (DecodeError, RuntimeError, ValueError) as exc:
-        raise ModelSpecError(
-            f"{path} is not a valid ONNX file (truncated or corrupt): export the model again"
-        ) from exc
+        raise ModelSpecError(f"{path} is not a valid ONNX file (truncated or corrupt): export the model again") from exc
     if model.ir_version <= 0 or not model.HasField("graph") or len(model.graph.node) == 0:
         raise ModelSpecError(f"{path} is not an ONNX model (no graph found): give a .onnx file exported from a model")
+    if not model.opset_import:
+        raise ModelSpecError(f"{path} has no opset (the file may be truncated): export the model again")
     return model
 
 
@@ -75,7 +72,8 @@ class InferredGraph:
     """A graph with every tensor's shape.
 
     Attributes:
-        graph: the graph whose nodes are analysed (local functions inlined, shapes inferred).
+        graph: the graph shape inference ran on (light copy, local functions inlined, shapes inferred).
+        nodes: the nodes to analyse, in order (as in the file, local functions inlined).
         tensors: tensor name → what is known about it.
         constants: tensor name → values, for the small constants.
         constant_names: names of every constant tensor (initializers and ``Constant`` outputs).
@@ -85,6 +83,7 @@ class InferredGraph:
     """
 
     graph: onnx.GraphProto
+    nodes: list[onnx.NodeProto]
     tensors: dict[str, TensorInfo]
     constants: dict[str, np.ndarray]
     constant_names: set[str]
@@ -143,7 +142,8 @@ def _constant_tensor(node: onnx.NodeProto) -> onnx.TensorProto | None:
     """The value of a ``Constant`` node as a tensor (``None`` for sparse or unusual forms)."""
     for attr in node.attribute:
         if attr.name == "value" and attr.HasField("t"):
-            return attr.t
+            tensor: onnx.TensorProto = attr.t
+            return tensor
         if attr.name in ("value_float", "value_int", "value_floats", "value_ints"):
             value = onnx.helper.get_attribute_value(attr)
             dtype = np.float32 if "float" in attr.name else np.int64
@@ -179,7 +179,7 @@ def _light_copy(model: onnx.ModelProto, base_dir: Path) -> tuple[onnx.ModelProto
             except Exception as exc:  # onnx raises ValidationError, OSError, ValueError...
                 raise ModelSpecError(
                     f"cannot read the external data of tensor {tensor.name!r}: keep the model's data files "
-                    f"beside it ({exc})"
+                    f"beside it ({_first_line(exc)})"
                 ) from exc
             values[tensor.name] = array
             if tensor.data_location == onnx.TensorProto.EXTERNAL:
@@ -208,7 +208,58 @@ def _needs_values(tensor: onnx.TensorProto) -> bool:
         return False
     if tensor.data_location != onnx.TensorProto.EXTERNAL:
         return True
-    return tensor.data_type not in _float_types() or elements <= 16
+    return tensor.data_type not in FLOAT_TYPES or elements <= 16
+
+
+def _prepare(
+    model: onnx.ModelProto, base_dir: Path
+) -> tuple[onnx.ModelProto, dict[str, np.ndarray], list[onnx.NodeProto]]:
+    """The light copy to run inference on, the small constants' values, and the nodes to analyse.
+
+    Local functions are inlined. Contributed ops that ONNX cannot infer but whose output shape is a
+    standard op's (``com.microsoft`` ``FusedConv`` is a Conv) are swapped for that op in the light copy
+    only, so the shapes of everything downstream resolve.
+    """
+    light, values = _light_copy(model, base_dir)
+    if light.functions:
+        light = onnx.inliner.inline_local_functions(light)
+    nodes = [_copy(node) for node in light.graph.node]
+    for node in light.graph.node:
+        proxy = _shape_proxy(node)
+        if proxy is not None:
+            node.CopyFrom(proxy)
+    return light, values, nodes
+
+
+def _copy(node: onnx.NodeProto) -> onnx.NodeProto:
+    out = onnx.NodeProto()
+    out.CopyFrom(node)
+    return out
+
+
+#: Attributes a shape proxy keeps, per contributed op.
+_PROXY_ATTRS: dict[str, tuple[str, frozenset[str], int]] = {
+    "FusedConv": ("Conv", frozenset({"auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"}), 3),
+    "FusedGemm": ("Gemm", frozenset({"alpha", "beta", "transA", "transB"}), 3),
+    "FusedMatMul": ("MatMul", frozenset(), 2),
+}
+_SAME_SHAPE = frozenset({"Gelu", "FastGelu", "BiasGelu", "QuickGelu", "BiasAdd"})
+
+
+def _shape_proxy(node: onnx.NodeProto) -> onnx.NodeProto | None:
+    """A standard node with the same output shape as a ``com.microsoft`` node, or ``None``."""
+    if node.domain != "com.microsoft":
+        return None
+    if node.op_type in _SAME_SHAPE and node.input and node.output:
+        return onnx.helper.make_node("Identity", [node.input[0]], [node.output[0]], name=node.name)
+    if node.op_type not in _PROXY_ATTRS:
+        return None
+    op_type, keep, inputs = _PROXY_ATTRS[node.op_type]
+    attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    if node.op_type == "FusedMatMul" and any(attrs.get(k) for k in ("transA", "transB", "transBatchA", "transBatchB")):
+        return None
+    kept = {k: v for k, v in attrs.items() if k in keep}
+    return onnx.helper.make_node(op_type, list(node.input[:inputs]), list(node.output[:1]), name=node.name, **kept)
 
 
 def _real_inputs(model: onnx.ModelProto) -> list[onnx.ValueInfoProto]:
@@ -311,15 +362,18 @@ def infer_graph(
         ModelSpecError: the model's inputs are not tensors, or its external data is missing.
     """
     base_dir = Path(path).resolve().parent
-    light, values = _light_copy(model, base_dir)
+    light, values, nodes = _prepare(model, base_dir)
     inputs = _real_inputs(model)
     pinned = _pin_inputs(light, inputs, shapes)
     notes: list[str] = []
-    if light.functions:
-        light = onnx.inliner.inline_local_functions(light)
+    if shapes is not None:
+        # Declared output shapes belong to the export's own input shape: let inference recompute them.
+        for output in light.graph.output:
+            if output.type.WhichOneof("value") == "tensor_type":
+                output.type.tensor_type.ClearField("shape")
     try:
         inferred = _run_inference(light, strict=True)
-    except (onnx.shape_inference.InferenceError, onnx.checker.ValidationError, RuntimeError) as exc:
+    except Exception as exc:  # onnx raises InferenceError, ValidationError, RuntimeError...
         if shapes is not None and _infers_without_pinning(model, base_dir):
             raise InputShapeError(
                 f"--input-shape {_shapes_text(shapes)} does not fit the model ({_first_line(exc)}): give a shape the "
@@ -333,17 +387,16 @@ def infer_graph(
             inferred = light
     tensors = _collect_tensors(model, inferred)
     if shapes is not None:
-        _check_positive(inferred.graph, shapes)
+        _check_positive(inferred.graph, tensors, shapes)
     constant_names = {t.name for t in model.graph.initializer}
     for node in model.graph.node:
         if node.op_type == "Constant" and node.domain in ("", "ai.onnx"):
             constant_names.update(node.output)
-    stored = sum(
-        _tensor_elements(t) for t in model.graph.initializer if t.data_type in _float_types() and len(t.dims) > 0
-    )
+    stored = sum(_tensor_elements(t) for t in model.graph.initializer if t.data_type in FLOAT_TYPES and len(t.dims) > 0)
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
     return InferredGraph(
         graph=inferred.graph,
+        nodes=nodes,
         tensors=tensors,
         constants=values,
         constant_names=constant_names,
@@ -355,21 +408,13 @@ def infer_graph(
     )
 
 
-def _float_types() -> frozenset[int]:
-    from synergy.graph.onnx_ops import _FLOAT_TYPES
-
-    return _FLOAT_TYPES
-
-
 def _shapes_text(shapes: tuple[tuple[int, ...], ...]) -> str:
     return ";".join(",".join(map(str, s)) for s in shapes)
 
 
 def _infers_without_pinning(model: onnx.ModelProto, base_dir: Path) -> bool:
     """Whether strict inference succeeds on the model's own input shapes (so a failure is the pin's fault)."""
-    light, _ = _light_copy(model, base_dir)
-    if light.functions:
-        light = onnx.inliner.inline_local_functions(light)
+    light, _, _ = _prepare(model, base_dir)
     try:
         _run_inference(light, strict=True)
     except Exception:
@@ -405,7 +450,40 @@ _SPATIAL_OPS = frozenset(
 )
 
 
-def _check_positive(graph: onnx.GraphProto, shapes: tuple[tuple[int, ...], ...]) -> None:
+def _window_exceeds_input(node: onnx.NodeProto, tensors: dict[str, TensorInfo]) -> bool:
+    """Whether an explicitly padded conv or pooling window is larger than its padded input (ONNX shape
+    inference rounds such outputs up to 1; runtimes refuse them)."""
+    if node.op_type not in _SPATIAL_OPS or not node.input:
+        return False
+    attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    if attrs.get("auto_pad", b"NOTSET") not in (b"NOTSET", b"VALID", "NOTSET", "VALID"):
+        return False
+    x = tensors.get(node.input[0])
+    if x is None or x.shape is None or len(x.shape) < 3:
+        return False
+    kernel = attrs.get("kernel_shape")
+    if kernel is None and len(node.input) > 1 and node.op_type in ("Conv", "ConvInteger", "FusedConv"):
+        w = tensors.get(node.input[1])
+        kernel = list(w.shape[2:]) if w is not None and w.shape is not None else None
+    if not kernel or node.op_type == "ConvTranspose":
+        return False
+    spatial = x.shape[2:]
+    rank = len(spatial)
+    pads = list(attrs.get("pads", [0] * 2 * rank)) if attrs.get("auto_pad", b"NOTSET") in (b"NOTSET", "NOTSET") else []
+    pads = pads or [0] * 2 * rank
+    dilations = list(attrs.get("dilations", [1] * rank))
+    for axis in range(min(rank, len(kernel))):
+        if spatial[axis] < 0:
+            continue
+        padded = spatial[axis] + pads[axis] + pads[axis + rank]
+        if padded < dilations[axis] * (int(kernel[axis]) - 1) + 1:
+            return True
+    return False
+
+
+def _check_positive(
+    graph: onnx.GraphProto, tensors: dict[str, TensorInfo], shapes: tuple[tuple[int, ...], ...]
+) -> None:
     """Reject a pinned input shape that gives a node a negative (or, for a window op, an empty) output.
 
     Raises:
@@ -413,6 +491,13 @@ def _check_positive(graph: onnx.GraphProto, shapes: tuple[tuple[int, ...], ...])
     """
     declared = {vi.name: vi.type for vi in [*graph.value_info, *graph.output]}
     for node in graph.node:
+        where = f"node {node.name or node.op_type!r} ({node.op_type})"
+        if _window_exceeds_input(node, tensors):
+            x = tensors[node.input[0]].shape or ()
+            raise InputShapeError(
+                f"--input-shape {_shapes_text(shapes)} is too small for the model: the window of {where} is larger "
+                f"than its padded input {_dims_text(list(x))}; give a larger input"
+            )
         for name in node.output:
             type_proto = declared.get(name)
             dims = _shape_dims(type_proto) if type_proto is not None else None
@@ -421,6 +506,6 @@ def _check_positive(graph: onnx.GraphProto, shapes: tuple[tuple[int, ...], ...])
             sizes = [d for d in dims if isinstance(d, int)]
             if any(d < 0 for d in sizes) or (node.op_type in _SPATIAL_OPS and any(d == 0 for d in sizes)):
                 raise InputShapeError(
-                    f"--input-shape {_shapes_text(shapes)} is too small for the model: node "
-                    f"{node.name or node.op_type!r} ({node.op_type}) would output {_dims_text(dims)}; give a larger input"
+                    f"--input-shape {_shapes_text(shapes)} is too small for the model: {where} would output "
+                    f"{_dims_text(dims)}; give a larger input"
                 )

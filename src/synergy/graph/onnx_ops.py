@@ -28,6 +28,7 @@ import onnx
 from synergy.graph import formulas as f
 
 __all__ = [
+    "FLOAT_TYPES",
     "ZERO_COST",
     "Cost",
     "NodeView",
@@ -80,10 +81,10 @@ class TensorInfo:
     @property
     def is_float(self) -> bool:
         """Whether the elements are floating point (weights), not integers (shapes, indices)."""
-        return self.elem_type in _FLOAT_TYPES
+        return self.elem_type in FLOAT_TYPES
 
 
-_FLOAT_TYPES = frozenset(
+FLOAT_TYPES: frozenset[int] = frozenset(
     getattr(onnx.TensorProto, name)
     for name in (
         "FLOAT",
@@ -150,9 +151,7 @@ class NodeView:
         return self.attrs.get(name, default)
 
 
-def _known_shape(
-    infos: Sequence[TensorInfo | None], index: int, node: onnx.NodeProto, what: str
-) -> tuple[int, ...]:
+def _known_shape(infos: Sequence[TensorInfo | None], index: int, node: onnx.NodeProto, what: str) -> tuple[int, ...]:
     info = infos[index] if index < len(infos) else None
     if info is None or info.shape is None or not info.known:
         raise ShapeUnknownError(f"{what} {index} of {node.op_type} node {node.name!r} has no known shape")
@@ -476,6 +475,10 @@ def _attention_shapes(
 
 def _attention_cost(view: NodeView, q_heads: int, kv_heads: int) -> Cost:
     q, k, v = _attention_shapes(view.input_shape(0), view.input_shape(1), view.input_shape(2), q_heads, kv_heads)
+    if view.node.op_type == "Attention" and view.has_input(4):  # past_key: the cache joins the keys
+        past = view.input_shape(4)[-2]
+        k = (*k[:-2], k[-2] + past, k[-1])
+        v = (*v[:-2], v[-2] + past, v[-1])
     # Grouped-query attention: every query head reads a key/value head; count per query head.
     k = (*k[:-3], q[-3], k[-2], k[-1])
     v = (*v[:-3], q[-3], v[-2], v[-1])
@@ -572,7 +575,14 @@ _ACTIVATIONS_1 = (
     "Shrink",
 )
 _register(*_ACTIVATIONS_1)(_per_element("activation", 1))
-_register("Gelu", "FastGelu", "BiasGelu", "QuickGelu", domain="com.microsoft")(_per_element("activation", 1))
+
+
+@_register("Gelu", "FastGelu", "BiasGelu", "QuickGelu", domain="com.microsoft")
+def _ms_gelu(view: NodeView) -> Cost:
+    """ONNX Runtime's fused activations; ``QuickGelu`` with ``alpha = 1`` is SiLU (``x·sigmoid(x)``)."""
+    alpha = float(view.attr("alpha", 1.702))
+    op = "Silu" if view.node.op_type == "QuickGelu" and alpha == 1.0 else "Gelu"
+    return Cost(op=op, activation=_out_numel(view))
 
 
 @_register("Clip")

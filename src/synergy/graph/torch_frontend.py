@@ -30,6 +30,7 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from synergy.errors import GraphError, InputShapeError, ModelSpecError, SynergyError, UnsupportedOpWarning
+from synergy.graph import formulas as f
 from synergy.graph.spec import ModelSpec
 from synergy.graph.torch_models import ModelSource, module_input_shapes, one_line, resolve_model
 from synergy.graph.torch_ops import FREE_OPS, HANDLERS, HIDDEN_OPS, OpCost, OpHandler, canonical_op
@@ -205,7 +206,36 @@ class _Row:
 
 _COUNTED, _FREE, _HIDDEN, _UNSUPPORTED = 0, 1, 2, 3
 
+#: Sliding-window layers: the network input must cover the window of the first one that runs.
+_WINDOW_MODULES = (_M.conv.Conv1d, _M.conv.Conv2d, _M.conv.Conv3d, _M.pooling._MaxPoolNd, _M.pooling._AvgPoolNd)
+
 MetaKernel = Callable[[Sequence[Any], dict[str, Any]], Any]
+
+
+def _like(x: torch.Tensor) -> torch.Tensor:
+    return x.new_empty(x.shape) if x.is_contiguous() else torch.empty_like(x)
+
+
+def _meta_convolution(args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
+    if len(args) != 9:
+        return NotImplemented
+    x, weight, _, stride, padding, dilation, transposed, _, groups = args
+    rank = weight.dim() - 2
+    if (
+        transposed
+        or x.dim() != weight.dim()
+        or not x.is_contiguous()
+        or x.shape[1] != weight.shape[1] * groups
+        or not (len(stride) == len(padding) == len(dilation) == rank)
+    ):
+        return NotImplemented  # PyTorch's own meta kernel computes (or rejects) the rest
+    spatial = [
+        f.conv_output_size(int(size), int(k), int(s), int(p), int(p), int(d))
+        for size, k, s, p, d in zip(x.shape[2:], weight.shape[2:], stride, padding, dilation, strict=True)
+    ]
+    if any(n <= 0 for n in spatial):
+        return NotImplemented
+    return x.new_empty((x.shape[0], weight.shape[0], *spatial))
 
 
 def _meta_batch_norm(args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
@@ -214,21 +244,21 @@ def _meta_batch_norm(args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
     channels = x.shape[1] if x.dim() > 1 else 1
     if training or (weight is not None and weight.shape[0] != channels):
         return NotImplemented  # let PyTorch's own meta kernel compute (or reject) it
-    stat = x.new_empty((channels,))
-    return torch.empty_like(x), stat, x.new_empty((channels,))
+    return _like(x), x.new_empty((channels,)), x.new_empty((channels,))
 
 
 def _meta_unary(args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
-    return torch.empty_like(args[0])
+    return _like(args[0])
 
 
 def _meta_unary_(args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
     return args[0]
 
 
-#: Shortcuts for shape-preserving ops on meta tensors: PyTorch's meta kernels for these are Python
-#: decompositions, and batch norm and activations are a third of a CNN's ops.
+#: Shortcuts for common ops on meta tensors (convolution, batch norm, activations: most of a CNN's ops),
+#: whose PyTorch meta kernels are slow Python decompositions; anything unusual goes to PyTorch's own.
 _META_KERNELS: dict[str, MetaKernel] = {
+    "aten.convolution": _meta_convolution,
     "aten.native_batch_norm": _meta_batch_norm,
     "aten._native_batch_norm_legit_no_training": lambda args, kwargs: _meta_batch_norm(
         (*args[:5], False, *args[5:]), kwargs
@@ -239,11 +269,11 @@ for _name in ("relu", "hardtanh", "silu", "sigmoid", "hardswish", "hardsigmoid",
     _META_KERNELS[f"aten.{_name}_"] = _meta_unary_
 
 
-class _Recorder(TorchDispatchMode):
+class _Recorder(TorchDispatchMode):  # type: ignore[no-untyped-call]
     """Dispatch mode plus module hooks that build the rows of one forward pass."""
 
     def __init__(self, model: nn.Module) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.names: dict[int, str] = {id(m): name for name, m in model.named_modules()}
         self.weights: dict[int, torch.Tensor] = {}
         for tensor in [*model.parameters(), *model.buffers()]:
@@ -254,10 +284,13 @@ class _Recorder(TorchDispatchMode):
         self.leaf: _Row | None = None
         self.leaf_module: nn.Module | None = None
         self.leaf_depth = 0
-        self.actions: list[int] = []
         self.handler_errors: dict[str, str] = {}
         self._ops: dict[Any, tuple[str, int, OpHandler | None, MetaKernel | None]] = {}
         self.on_meta = False
+        self.failed_in: tuple[str, nn.Module] | None = None
+        self._weight_cache: dict[int, tuple[int, int]] = {}
+        self.first_window: tuple[str, nn.Module, torch.Tensor | None] | None = None
+        self.input_shapes: list[Shape] = []
 
     # --- naming -------------------------------------------------------------------------------------
 
@@ -275,22 +308,33 @@ class _Recorder(TorchDispatchMode):
         name = self.names.get(id(module), "")
         if _is_leaf(module):
             op = module_op(module) or ""
-            row = _Row(self._unique(name), op, type(module).__name__, name.rpartition(".")[0])
+            row = _Row(self._unique(name or type(module).__name__), op, type(module).__name__, name.rpartition(".")[0])
+            if self.first_window is None and isinstance(module, _WINDOW_MODULES):
+                self.first_window = (row.name, module, next(_tensors((args, kwargs)), None))
             for t in _tensors((args, kwargs)):
                 row.input_shapes.append(_shape(t))
                 row.input_bytes += _nbytes(t)
+            row.params, row.weight_bytes = self._weights_of(module)
+            self.rows.append(row)
+            self.leaf, self.leaf_module, self.leaf_depth = row, module, 1
+        else:
+            self.enclosing.append(name)
+
+    def _weights_of(self, module: nn.Module) -> tuple[int, int]:
+        """Parameters (count) and weight bytes (parameters and buffers, BN's step counter excepted)."""
+        cached = self._weight_cache.get(id(module))
+        if cached is None:
+            params = nbytes = 0
             seen: set[int] = set()
             for key, tensor in [*module.named_parameters(), *module.named_buffers()]:
                 if id(tensor) in seen or key.endswith("num_batches_tracked"):
                     continue
                 seen.add(id(tensor))
-                row.weight_bytes += _nbytes(tensor)
+                nbytes += _nbytes(tensor)
                 if isinstance(tensor, nn.Parameter):
-                    row.params += tensor.numel()
-            self.rows.append(row)
-            self.leaf, self.leaf_module, self.leaf_depth = row, module, 1
-        else:
-            self.enclosing.append(name)
+                    params += tensor.numel()
+            cached = self._weight_cache[id(module)] = (params, nbytes)
+        return cached
 
     def post_hook(self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any) -> None:
         if self.leaf_depth > 1:
@@ -335,7 +379,12 @@ class _Recorder(TorchDispatchMode):
         if meta_kernel is not None and self.on_meta and not kwargs:
             out = meta_kernel(args, kwargs)
         if out is NotImplemented:
-            out = func(*args, **kwargs)
+            try:
+                out = func(*args, **kwargs)
+            except Exception:
+                if self.failed_in is None and self.leaf is not None and self.leaf_module is not None:
+                    self.failed_in = (self.leaf.name, self.leaf_module)
+                raise
         if kind == _HIDDEN:
             return out
         cost: OpCost | None = None
@@ -382,6 +431,46 @@ class _Recorder(TorchDispatchMode):
         return row
 
 
+def _expects(module: nn.Module) -> str:
+    """What a leaf module expects of its input, in words."""
+    kind = type(module).__name__
+    if isinstance(module, _M.conv._ConvNd):
+        return f"{kind}, expects {module.in_channels} input channels"
+    if isinstance(module, nn.Linear):
+        return f"{kind}, expects {module.in_features} input features"
+    if isinstance(module, _M.batchnorm._BatchNorm | _M.instancenorm._InstanceNorm):
+        return f"{kind}, expects {module.num_features} channels"
+    if isinstance(module, nn.LayerNorm):
+        return f"{kind}, expects trailing dims {tuple(module.normalized_shape)}"
+    return kind
+
+
+def _window_error(recorder: _Recorder) -> str | None:
+    """Why the network input is smaller than the window of its first convolution or pooling, if it is.
+
+    PyTorch runs a padded convolution on an input smaller than its kernel (ResNet-18 takes a 2×2 image),
+    but a network whose first window layer cannot fit once inside its input is meaningless to analyse.
+    """
+    if recorder.first_window is None:
+        return None
+    name, module, x = recorder.first_window
+    if x is None:
+        return None
+    kernel, dilation = getattr(module, "kernel_size", 1), getattr(module, "dilation", 1)
+    rank = x.dim() - 2 if x.dim() > 2 else 1
+    kernels = (kernel,) * rank if isinstance(kernel, int) else tuple(kernel)
+    dilations = (dilation,) * rank if isinstance(dilation, int) else tuple(dilation)
+    extents = tuple(d * (k - 1) + 1 for k, d in zip(kernels, dilations, strict=False))
+    spatial = tuple(int(d) for d in x.shape[-len(extents) :])
+    if all(s >= e for s, e in zip(spatial, extents, strict=True)):
+        return None
+    if not any(shape[-len(spatial) :] == spatial for shape in recorder.input_shapes):
+        return None  # the layer does not see the network input at full size: a design, not an input error
+    window = "x".join(map(str, extents))
+    size = "x".join(map(str, spatial))
+    return f"its {size} input to layer {name} is smaller than that layer's {window} window"
+
+
 class _ForwardError(Exception):
     """The model's forward pass raised; ``__cause__`` holds the original error."""
 
@@ -389,6 +478,7 @@ class _ForwardError(Exception):
 def _run(model: nn.Module, inputs: Sequence[torch.Tensor], on_meta: bool) -> _Recorder:
     recorder = _Recorder(model)
     recorder.on_meta = on_meta and all(t.is_meta for t in inputs)
+    recorder.input_shapes = [_shape(t) for t in inputs]
     handles = []
     for module in model.modules():
         handles.append(module.register_forward_pre_hook(recorder.pre_hook, with_kwargs=True))
@@ -404,7 +494,11 @@ def _run(model: nn.Module, inputs: Sequence[torch.Tensor], on_meta: bool) -> _Re
             try:
                 model(*inputs)
             except Exception as exc:
-                raise _ForwardError(one_line(exc)) from exc
+                where = ""
+                if recorder.failed_in is not None:
+                    name, module = recorder.failed_in
+                    where = f"layer {name} ({_expects(module)}) failed: "
+                raise _ForwardError(where + one_line(exc)) from exc
     finally:
         torch.backends.mha.set_fastpath_enabled(fastpath)
         for handle in handles:
@@ -445,6 +539,8 @@ _SHAPE_WORDS = (
 
 
 def _looks_like_shape_error(exc: BaseException | None) -> bool:
+    if isinstance(exc, TypeError):  # too many or too few inputs for forward()
+        return "argument" in str(exc)
     if not isinstance(exc, RuntimeError | ValueError | IndexError | AssertionError) or isinstance(
         exc, NotImplementedError
     ):
@@ -457,7 +553,9 @@ def _fmt(shapes: Shapes) -> str:
     return ";".join(",".join(str(d) for d in s) for s in shapes)
 
 
-def _shape_error(source: ModelSource, shapes: Shapes, default: Shapes | None, given: bool, error: str) -> InputShapeError:
+def _shape_error(
+    source: ModelSource, shapes: Shapes, default: Shapes | None, given: bool, error: str
+) -> InputShapeError:
     what = f"input shape {_fmt(shapes)}" if given else f"default input shape {_fmt(shapes)}"
     hint = (
         f"the model's default input is {_fmt(default)}; give an --input-shape it accepts"
@@ -485,11 +583,15 @@ def analyze_module(
         InputShapeError: the forward pass failed for these shapes.
     """
     shapes = tuple(tuple(int(d) for d in s) for s in input_shapes)
-    meta = _all_meta(model) if on_meta is None else on_meta
+    tensors = [*model.parameters(), *model.buffers()]
+    meta = bool(tensors) and all(t.is_meta for t in tensors) if on_meta is None else on_meta
     try:
         recorder = _run(model, _inputs(model, shapes, meta), meta)
     except _ForwardError as exc:
         raise InputShapeError(f"input shape {_fmt(shapes)} does not fit {name}: {exc}") from exc.__cause__
+    too_small = _window_error(recorder)
+    if too_small:
+        raise InputShapeError(f"input shape {_fmt(shapes)} does not fit {name}: {too_small}")
     return _table(name, shapes, model, recorder, "meta" if meta else "cpu")
 
 
@@ -562,10 +664,11 @@ def _analyze(source: ModelSource, shapes: Shapes | None) -> LayerTable:
             use = shapes or default
             try:
                 recorder = _run(model, _inputs(model, use, True), True)
-                return _table(source.spec, use, model, recorder, "meta")
             except _ForwardError as exc:
                 if _looks_like_shape_error(exc.__cause__):
                     raise _shape_error(source, use, source.default_shapes, given, str(exc)) from exc.__cause__
+            else:
+                return _checked_table(source, use, given, model, recorder, "meta")
     try:
         model = source.build(False)
     except ModelSpecError:
@@ -578,4 +681,13 @@ def _analyze(source: ModelSource, shapes: Shapes | None) -> LayerTable:
         recorder = _run(model, _inputs(model, use, False), False)
     except _ForwardError as exc:
         raise _shape_error(source, use, source.default_shapes, given, str(exc)) from exc.__cause__
-    return _table(source.spec, use, model, recorder, "cpu")
+    return _checked_table(source, use, given, model, recorder, "cpu")
+
+
+def _checked_table(
+    source: ModelSource, shapes: Shapes, given: bool, model: nn.Module, recorder: _Recorder, device: str
+) -> LayerTable:
+    too_small = _window_error(recorder)
+    if too_small:
+        raise _shape_error(source, shapes, source.default_shapes, given, too_small)
+    return _table(source.spec, shapes, model, recorder, device)

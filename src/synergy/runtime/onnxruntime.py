@@ -35,6 +35,7 @@ import numpy.typing as npt
 
 from synergy.alignment.events import RunRecord
 from synergy.clock import now_ns, wall_offset_ns
+from synergy.counters import PerfCounters
 from synergy.errors import AlignmentError, MeasurementError, ModelSpecError
 from synergy.runtime.base import MeasureSettings, Progress, Runtime, pause
 from synergy.runtime.onnx_mapping import NodeMapping, map_optimized_graph
@@ -189,6 +190,8 @@ class OnnxRuntime(Runtime):
         input_shape: shapes of the inputs, when the model's are not static.
         profile: record per-node events (``False``: plain timing, for overhead comparisons).
         seed: seed of the random input.
+        counters: event counters read around every inference (the profiler gives no per-node counters),
+            or ``None``. Open them before this session so its thread pool is counted too.
 
     Raises:
         ModelSpecError: the model cannot be loaded by ONNX Runtime.
@@ -206,6 +209,7 @@ class OnnxRuntime(Runtime):
         input_shape: tuple[tuple[int, ...], ...] | None = None,
         profile: bool = True,
         seed: int = 0,
+        counters: PerfCounters | None = None,
     ) -> None:
         import onnx
         import onnxruntime as ort
@@ -218,6 +222,8 @@ class OnnxRuntime(Runtime):
         self.optimization = optimization
         self.profile = profile
         self.work_dir.mkdir(parents=True, exist_ok=True)
+        self.counters = counters if counters is not None and counters.names else None
+        self._run_counts: list[tuple[int, ...]] = []
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -278,16 +284,23 @@ class OnnxRuntime(Runtime):
         self.optimized_nodes = {label: node.name for label, node in zip(names, optimized.graph.node, strict=True)}
 
     def run_once(self) -> tuple[int, int]:
-        """One inference; returns monotonic ns before and after."""
+        """One inference; returns monotonic ns before and after (counter increments kept aside)."""
+        if self.counters is None:
+            before = now_ns()
+            self.session.run(None, self.feeds)
+            return before, now_ns()
+        counts = self.counters.read()
         before = now_ns()
         self.session.run(None, self.feeds)
         after = now_ns()
+        self._run_counts.append(self.counters.delta(counts, self.counters.read()))
         return before, after
 
     def measure(self, settings: MeasureSettings, progress: Progress | None = None) -> list[RunRecord]:
         """Warm up, run with random pauses, end profiling and turn the profile into run records."""
         rng = np.random.default_rng(settings.seed)
         brackets: list[tuple[int, int]] = []
+        self._run_counts = []
         try:
             for _ in range(settings.warmup):
                 brackets.append(self.run_once())
@@ -301,8 +314,10 @@ class OnnxRuntime(Runtime):
         return self._records
 
     def _collect(self, brackets: list[tuple[int, int]], warmup: int) -> list[RunRecord]:
+        counts = self._run_counts if self.counters is not None else [() for _ in brackets]
         if not self.profile:
-            return [RunRecord(b, a, (), (), ()) for b, a in brackets[warmup:]]
+            pairs = list(zip(brackets, counts, strict=True))[warmup:]
+            return [RunRecord(b, a, (), (), (), counters=c) for (b, a), c in pairs]
         path = Path(self.session.end_profiling())
         target = self.work_dir / "ort_profile.json"
         path.replace(target)
@@ -321,7 +336,7 @@ class OnnxRuntime(Runtime):
             self._profiler_start_ns,
         )
         records = []
-        for (before, after), run in list(zip(brackets, runs, strict=True))[warmup:]:
+        for (before, after), run, count in list(zip(brackets, runs, counts[:n], strict=True))[warmup:]:
             index = [self._node_to_layer.get(name, -1) for name in run.node]
             keep = [j for j, k in enumerate(index) if k >= 0]
             start = self.calibration.to_ns([run.node_ts_us[j] for j in keep])
@@ -333,6 +348,7 @@ class OnnxRuntime(Runtime):
                     tuple(index[j] for j in keep),
                     tuple(int(x) for x in start),
                     tuple(int(x) for x in end),
+                    counters=count,
                 )
             )
         return records
@@ -352,6 +368,7 @@ class OnnxRuntime(Runtime):
             "inter_op_threads": 1,
             "executor": "sequential",
             "profiled": self.profile,
+            "counters": "per inference" if self.counters is not None else None,
             "inputs": {k: list(v.shape) for k, v in self.feeds.items()},
         }
         if self.calibration is not None:

@@ -19,7 +19,9 @@ from typing import Any
 import numpy as np
 
 from synergy.alignment.events import RunRecord
+from synergy.alignment.isolation import LoopRecord
 from synergy.clock import now_ns
+from synergy.counters import PerfCounters
 from synergy.runtime.base import MeasureSettings, Progress, Runtime, pause
 
 __all__ = ["TorchEagerRuntime"]
@@ -34,15 +36,24 @@ class TorchEagerRuntime(Runtime):
         threads: ``torch.set_num_threads`` (1: one core).
         device: ``cpu`` or ``cuda``.
         seed: seed of the random input.
+        counters: event counters read at every layer boundary (per-layer increments), or ``None``.
     """
 
     name = "torch"
 
     def __init__(
-        self, model: Any, input_shape: tuple[int, ...], *, threads: int = 1, device: str = "cpu", seed: int = 0
+        self,
+        model: Any,
+        input_shape: tuple[int, ...],
+        *,
+        threads: int = 1,
+        device: str = "cpu",
+        seed: int = 0,
+        counters: PerfCounters | None = None,
     ) -> None:
         import torch
 
+        self.counters = counters if counters is not None and counters.names else None
         torch.set_num_threads(threads)
         self.threads = threads
         self.device = torch.device(device)
@@ -57,7 +68,10 @@ class TorchEagerRuntime(Runtime):
         self.contains = {}
         self._marks: list[tuple[int, int, int]] = []
         self._open: dict[int, list[int]] = {}
+        self._open_counts: dict[int, list[tuple[int, ...]]] = {}
+        self._mark_counts: list[tuple[int, ...]] = []
         self._calls: dict[int, int] = {}
+        self._recording = True
         self._handles = []
         for index, (_, module) in enumerate(leaves):
             self._handles.append(module.register_forward_pre_hook(self._pre_hook(index)))
@@ -67,17 +81,26 @@ class TorchEagerRuntime(Runtime):
 
     def _pre_hook(self, index: int) -> Any:
         def hook(module: Any, args: Any) -> None:
+            if not self._recording:
+                return
             if self._sync is not None:
                 self._sync()
+            if self.counters is not None:
+                self._open_counts.setdefault(index, []).append(self.counters.read())
             self._open.setdefault(index, []).append(now_ns())
 
         return hook
 
     def _post_hook(self, index: int) -> Any:
         def hook(module: Any, args: Any, output: Any) -> None:
+            if not self._recording:
+                return
             if self._sync is not None:
                 self._sync()
             end = now_ns()
+            if self.counters is not None:
+                after = self.counters.read()
+                self._mark_counts.append(self.counters.delta(self._open_counts[index].pop(), after))
             start = self._open[index].pop()
             call = self._calls.get(index, 0) + 1
             self._calls[index] = call
@@ -99,20 +122,89 @@ class TorchEagerRuntime(Runtime):
         import torch
 
         self._marks = []
+        self._mark_counts = []
         self._open = {}
+        self._open_counts = {}
         self._calls = {}
+        counts_before: tuple[int, ...] = ()
         with torch.inference_mode():
             if self._sync is not None:
                 self._sync()
+            if self.counters is not None:
+                counts_before = self.counters.read()
             before = now_ns()
             self.model(self.input)
             if self._sync is not None:
                 self._sync()
             after = now_ns()
-        marks = sorted(self._marks, key=lambda m: m[1])
+            run_counts = self.counters.delta(counts_before, self.counters.read()) if self.counters else ()
+        order = sorted(range(len(self._marks)), key=lambda i: self._marks[i][1])
+        marks = [self._marks[i] for i in order]
         return RunRecord(
-            before, after, tuple(m[0] for m in marks), tuple(m[1] for m in marks), tuple(m[2] for m in marks)
+            before,
+            after,
+            tuple(m[0] for m in marks),
+            tuple(m[1] for m in marks),
+            tuple(m[2] for m in marks),
+            counters=run_counts,
+            layer_counters=tuple(self._mark_counts[i] for i in order) if self.counters else (),
         )
+
+    def isolate(
+        self, settle_s: float, measure_s: float, layers: list[str] | None = None, progress: Progress | None = None
+    ) -> list[LoopRecord]:
+        """Run each leaf module alone, on the input it receives in the network, for ``settle_s + measure_s``.
+
+        Args:
+            settle_s: looping time before measuring starts, s (≥ 5 sensor time constants).
+            measure_s: measuring time, s.
+            layers: the leaf modules to loop (default: every one, in execution order; a module called
+                several times per inference is looped on its first call's input).
+            progress: called after each layer with (layers done, layers planned).
+        """
+        import torch
+
+        inputs: dict[str, tuple[Any, ...]] = {}
+        names = dict(self.model.named_modules())
+        captures = []
+        for name in self._module_names:
+
+            def capture(module: Any, args: Any, _name: str = name) -> None:
+                inputs.setdefault(_name, args)
+
+            captures.append(names[name].register_forward_pre_hook(capture))
+        try:
+            self.run_once()
+        finally:
+            for handle in captures:
+                handle.remove()
+        wanted = [n for n in self._module_names if n in inputs] if layers is None else list(layers)
+        records = []
+        self._recording = False
+        try:
+            with torch.inference_mode():
+                for done, name in enumerate(wanted, start=1):
+                    module, args = names[name], inputs[name]
+                    start = now_ns()
+                    measure_from = start + int(settle_s * 1e9)
+                    end_at = measure_from + int(measure_s * 1e9)
+                    while now_ns() < measure_from:
+                        module(*args)
+                    calls = 0
+                    begin = now_ns()
+                    while True:
+                        module(*args)
+                        if self._sync is not None:
+                            self._sync()
+                        calls += 1
+                        if now_ns() >= end_at:
+                            break
+                    records.append(LoopRecord(name, start, begin, now_ns(), calls))
+                    if progress is not None:
+                        progress(done, len(wanted))
+        finally:
+            self._recording = True
+        return records
 
     def measure(self, settings: MeasureSettings, progress: Progress | None = None) -> list[RunRecord]:
         """Warm up, then run with random pauses; records are kept as they complete."""
@@ -141,6 +233,7 @@ class TorchEagerRuntime(Runtime):
             "mode": "eager, inference_mode",
             "marks": "forward pre/post hooks on leaf modules" + (", synchronised" if self._sync else ""),
             "measured_layers": len(self.layers),
+            "counters": "per layer" if self.counters is not None else None,
         }
 
     def close(self) -> None:

@@ -17,9 +17,11 @@ instant is bracketed to one poll interval (:mod:`synergy.sampling.timeline`).
 timeline is read back in full by :meth:`Sampler.stop`.
 
 **Failures.** A :class:`~synergy.errors.SensorReadError` is a gap (its time and reason are kept; runs of
-failures are merged); a :class:`~synergy.errors.SensorUnavailable`, or any unexpected exception, ends that
-channel with everything read so far kept and the reason recorded. The sampler never prints: it reports
-through :class:`SamplerResult`.
+failures are merged), and so is a reading with a non-finite value, except that a channel which is neither
+power nor energy (no ``kind``: a frequency, a temperature) may mark single rails unreadable with NaN and
+keeps the others; a :class:`~synergy.errors.SensorUnavailable` (or any other sensor error, or an
+unexpected exception) ends that channel with everything read so far kept and the reason recorded. The
+sampler never prints: it reports through :class:`SamplerResult`.
 
 **Lifecycle.** :meth:`Sampler.start` starts the thread and waits until every channel has been read once
 (the ready handshake); :meth:`Sampler.stop` sets the stop event, joins the thread with a timeout and
@@ -44,7 +46,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from synergy.clock import now_ns
-from synergy.errors import SamplingError, SensorReadError, SensorUnavailable
+from synergy.errors import SamplingError, SensorError, SensorReadError, SensorUnavailable
 from synergy.sampling.timeline import Gap, Timeline
 from synergy.sensors.base import FilterModel, Reading, SensorKind
 
@@ -238,43 +240,62 @@ class SamplerResult:
 
 # ---------------------------------------------------------------------- per-channel state (thread side)
 class _Store:
-    """Rows of one channel: a bounded in-memory buffer, spilled to Parquet chunks."""
+    """Rows of one channel: a preallocated in-memory buffer of ``chunk_rows`` rows, spilled to Parquet.
+
+    Memory per channel: ``chunk_rows * (16 + 8 * rails)`` bytes (1.5 MiB for one rail at the default).
+    """
 
     def __init__(self, name: str, n_rails: int, chunk_rows: int, spool: _Spool) -> None:
         self.name = name
         self.n_rails = n_rails
         self.chunk_rows = chunk_rows
         self.spool = spool
-        self.t: list[int] = []
-        self.tp: list[int] = []
-        self.v: list[tuple[float, ...]] = []
+        self._t = np.zeros(chunk_rows, np.int64)
+        self._tp = np.zeros(chunk_rows, np.int64)
+        self._v = np.zeros((chunk_rows, n_rails), np.float64)
+        self.n_buffered = 0
         self.chunks: list[Path] = []
         self.n_rows = 0
 
-    def append(self, t_ns: int, t_prev_ns: int, values: tuple[float, ...]) -> None:
-        self.t.append(t_ns)
-        self.tp.append(t_prev_ns)
-        self.v.append(values)
+    @property
+    def last_t_ns(self) -> int | None:
+        """Time of the last buffered row, or ``None`` when the buffer is empty."""
+        return int(self._t[self.n_buffered - 1]) if self.n_buffered else None
+
+    def append(self, t_ns: int, t_prev_ns: int, values: tuple[float, ...], *, spill: bool = True) -> None:
+        """Add a row; write a chunk when the buffer is full (``spill=False``: grow the buffer instead)."""
+        if self.n_buffered == self._t.shape[0]:
+            if spill:
+                self.flush()
+            if self.n_buffered == self._t.shape[0]:  # not spilled (or the write failed): make room
+                self._t = np.concatenate([self._t, np.zeros_like(self._t)])
+                self._tp = np.concatenate([self._tp, np.zeros_like(self._tp)])
+                self._v = np.concatenate([self._v, np.zeros_like(self._v)])
+        i = self.n_buffered
+        self._t[i] = t_ns
+        self._tp[i] = t_prev_ns
+        self._v[i] = values
+        self.n_buffered += 1
         self.n_rows += 1
-        if len(self.t) >= self.chunk_rows:
-            self.flush()
 
     def flush(self) -> None:
-        if not self.t:
+        """Write the buffered rows as one Parquet chunk and empty the buffer."""
+        if not self.n_buffered:
             return
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        values = np.asarray(self.v, dtype=np.float64).reshape(len(self.t), self.n_rails)
-        columns: dict[str, Any] = {"t_ns": np.asarray(self.t, np.int64), "t_prev_ns": np.asarray(self.tp, np.int64)}
+        n = self.n_buffered
+        columns: dict[str, Any] = {"t_ns": self._t[:n], "t_prev_ns": self._tp[:n]}
         for j in range(self.n_rails):
-            columns[f"v{j}"] = values[:, j]
+            columns[f"v{j}"] = self._v[:n, j]
         path = self.spool.path(f"{self.name}.{len(self.chunks):06d}.parquet")
         pq.write_table(pa.table(columns), path)
         self.chunks.append(path)
-        self.t, self.tp, self.v = [], [], []
+        self.n_buffered = 0
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every row: the chunks read back, then the buffer."""
         import pyarrow.parquet as pq
 
         ts, tps, vs = [], [], []
@@ -283,9 +304,10 @@ class _Store:
             ts.append(table.column("t_ns").to_numpy())
             tps.append(table.column("t_prev_ns").to_numpy())
             vs.append(np.column_stack([table.column(f"v{j}").to_numpy() for j in range(self.n_rails)]))
-        ts.append(np.asarray(self.t, np.int64))
-        tps.append(np.asarray(self.tp, np.int64))
-        vs.append(np.asarray(self.v, np.float64).reshape(len(self.t), self.n_rails))
+        n = self.n_buffered
+        ts.append(self._t[:n].copy())
+        tps.append(self._tp[:n].copy())
+        vs.append(self._v[:n].copy().reshape(n, self.n_rails))
         return np.concatenate(ts), np.concatenate(tps), np.concatenate(vs)
 
 
@@ -304,6 +326,10 @@ class _Spool:
             self.private = Path(tempfile.mkdtemp(prefix="synergy-samples-"))
         return self.private / filename
 
+    def where(self) -> str:
+        """The directory chunks go to, for messages."""
+        return str(self.given or self.private or "a temporary directory")
+
     def cleanup(self) -> None:
         if self.private is not None:
             shutil.rmtree(self.private, ignore_errors=True)
@@ -314,6 +340,7 @@ class _Spool:
 class _Channel:
     source: Readable
     name: str
+    level: bool
     n_rails: int
     poll_ns: int
     store: _Store
@@ -344,7 +371,7 @@ class _Channel:
         """
         self.close_gap()
         if self.last_values is not None and self.last_good_ns > self.last_stored_ns:
-            self.store.append(self.last_good_ns, self.last_good_ns, self.last_values)
+            self.store.append(self.last_good_ns, self.last_good_ns, self.last_values, spill=False)
             self.last_stored_ns = self.last_good_ns
 
     def close_gap(self) -> None:
@@ -364,7 +391,9 @@ class _Channel:
             values = tuple(float(v) for v in reading.values)
             if len(values) != self.n_rails:
                 raise SensorReadError(f"{self.name}: {len(values)} values for {self.n_rails} rails")
-            if not all(math.isfinite(v) for v in values):
+            if not all(math.isfinite(v) for v in values) and not (
+                self.level and any(math.isfinite(v) for v in values) and not any(math.isinf(v) for v in values)
+            ):
                 raise SensorReadError(f"{self.name}: non-finite value {values}")
         except SensorReadError as exc:
             self.n_errors += 1
@@ -374,20 +403,24 @@ class _Channel:
                 self.open_gap[1] = t_call
                 self.open_gap[2] += 1
             self._count_poll(t_call)
-        except SensorUnavailable as exc:
+        except SensorError as exc:  # vanished, or no longer permitted: the channel ends, its data stays
             self.end_reason = str(exc) or type(exc).__name__
         except Exception as exc:  # a bug or an untranslated failure in a reader: end the channel, keep data
             self.end_reason = f"unexpected {type(exc).__name__}: {exc}"
         else:
             self.close_gap()
             t = int(reading.t_ns)
-            if self.last_values is None:
-                self.store.append(t, t, values)
-                self.last_stored_ns = t
-            elif values != self.last_values:
-                t = max(t, self.last_good_ns + 1)  # keep rows ordered even if a reader's stamps are not
-                self.store.append(t, self.last_good_ns, values)
-                self.last_stored_ns = t
+            try:
+                if self.last_values is None:
+                    self.store.append(t, t, values)
+                    self.last_stored_ns = t
+                elif not _same(values, self.last_values):
+                    t = max(t, self.last_good_ns + 1)  # keep rows ordered even if a reader's stamps are not
+                    self.store.append(t, self.last_good_ns, values)
+                    self.last_stored_ns = t
+            except Exception as exc:  # the spool cannot be written (disk full): stop this channel, keep rows
+                self.end_reason = f"cannot write samples to {self.store.spool.where()}: {exc}"
+                self.last_stored_ns = max(self.last_stored_ns, self.store.last_t_ns or 0)
             self.last_values = values
             self.last_good_ns = max(t, self.last_good_ns)
             self._count_poll(t_call)
@@ -413,6 +446,11 @@ class _Channel:
         if self.next_due_ns < now - self.poll_ns:
             self.n_late += 1
             self.next_due_ns = now + step
+
+
+def _same(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    """Equal values, NaN equal to NaN (a rail of a level channel that stays unreadable is no change)."""
+    return all(x == y or (x != x and y != y) for x, y in zip(a, b, strict=True))
 
 
 class _State:
@@ -593,7 +631,10 @@ class Sampler:
                 end_reason = str(exc)
             self._plans[source.name] = (period, origin, probe)
             store = _Store(_NAME_RE.sub("_", source.name), len(source.rails), self.chunk_rows, self._spool)
-            ch = _Channel(source, source.name, len(source.rails), int(poll_s * 1e9), store, self.max_gaps, self.jitter)
+            level = not isinstance(getattr(source, "kind", None), SensorKind)
+            ch = _Channel(
+                source, source.name, level, len(source.rails), int(poll_s * 1e9), store, self.max_gaps, self.jitter
+            )
             ch.end_reason = end_reason
             channels.append(ch)
         state = _State(channels, self.jitter_seed)
@@ -639,6 +680,16 @@ class Sampler:
         finally:
             self._abort()  # removes a private spool directory
         return self.result
+
+    def timeline(self, name: str | None = None) -> Timeline:
+        """The timeline of channel ``name`` (default: the first) after :meth:`stop`.
+
+        Raises:
+            SamplingError: the sampler has not been stopped yet.
+        """
+        if self.result is None:
+            raise SamplingError("the sampler is still running or was never started; call stop() first")
+        return self.result.timeline(name)
 
     def close(self) -> None:
         """Stop if running and release the spool; idempotent. Prefer :meth:`stop` to get the result."""

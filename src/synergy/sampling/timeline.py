@@ -134,7 +134,8 @@ class Timeline:
             (frequency, temperature), which supports :meth:`mean` but no energy queries.
         rails: one name per column of ``values``.
         t_ns: monotonic time of the first read of each value, ns, strictly increasing.
-        values: ``(n, len(rails))`` values (1-D accepted for one rail).
+        values: ``(n, len(rails))`` values (1-D accepted for one rail); finite, except that a ``kind=None``
+            timeline may hold NaN for a rail that could not be read at that time.
         t_prev_ns: time of the last read before each change, ns (``t_ns[i-1] <= t_prev_ns[i] <= t_ns[i]``);
             default ``t_ns`` itself (no bracket: every read was stored).
         t_end_ns: time of the last good read, ns (default ``t_ns[-1]``).
@@ -180,8 +181,8 @@ class Timeline:
             raise ValueError("t_ns must be strictly increasing")
         if bool(np.any(tp > t)) or (t.shape[0] > 1 and bool(np.any(tp[1:] < t[:-1]))):
             raise ValueError("each t_prev_ns must lie between the previous and the current t_ns")
-        if not bool(np.all(np.isfinite(vals))):
-            raise ValueError("values must be finite")
+        if not bool(np.all(np.isfinite(vals) | (np.isnan(vals) if kind is None else False))):
+            raise ValueError("values must be finite (NaN marks an unreadable rail only where kind is None)")
         for arr in (t, tp, vals):
             arr.flags.writeable = False
         self.t_ns: IntArray = t

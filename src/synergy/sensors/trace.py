@@ -95,6 +95,9 @@ class _Column:
 def _classify(index: int, header: str) -> _Column | None:
     """Recognise a header as time, power or energy, with its unit scale."""
     text = header.strip().strip('"').strip("\ufeff").strip()
+    joined = re.sub(r"[\s_-]+", "", text.lower())
+    if joined in _TIME_NAMES or joined == "timestamp":  # time_stamp, "Time Stamp"
+        return _Column(index, header, "time", 1.0, "s")
     name, unit = text, ""
     m = _BRACKET.match(text)
     if m:
@@ -153,9 +156,16 @@ class MeterTrace:
         """Median interval between rows, seconds."""
         return float(np.median(np.diff(self.t_s)))
 
-    def power_w(self) -> tuple[FloatArray, FloatArray]:
-        """``(t_s, watts)`` on the meter's clock (an energy log differentiated between rows)."""
+    def power_w(self, filter_model: FilterModel | None = None) -> tuple[FloatArray, FloatArray]:
+        """``(t_s, watts)`` on the meter's clock, each value at the centre of what it describes.
+
+        An energy log is differentiated between rows (values at interval midpoints); a power log whose
+        ``filter_model`` is ``box`` (each row the mean since the previous one) is also placed at the
+        midpoints, which removes the half-interval delay of an averaging meter.
+        """
         if self.kind is SensorKind.POWER:
+            if filter_model is not None and filter_model.kind == "box":
+                return 0.5 * (self.t_s[1:] + self.t_s[:-1]), self.values[1:]
             return self.t_s, self.values
         mid = 0.5 * (self.t_s[1:] + self.t_s[:-1])
         return mid, np.diff(self.values) / np.diff(self.t_s)
@@ -454,18 +464,28 @@ def align_trace(
     min_correlation: float = 0.6,
     max_ambiguity: float = 0.85,
     max_points: int = 2_000_000,
+    trace_filter: FilterModel | None = None,
 ) -> Alignment:
     """Find the clock offset of a trace from the sync pattern it recorded.
 
     Resamples the trace's power onto a uniform grid, slides the pattern's square wave along it and takes the
     offset with the highest Pearson correlation, refined to a fraction of a grid step.
 
+    Args:
+        trace: the meter's log.
+        record: the edges of the emitted pattern (:func:`emit_sync_pattern`).
+        min_correlation: the weakest match accepted (Pearson correlation).
+        max_ambiguity: the highest accepted ratio of the runner-up correlation to the best.
+        max_points: cap on the resampled grid's length (long logs get a coarser grid).
+        trace_filter: how a power row relates to the true power; ``box`` places each row at the middle of
+            the interval it averages (an averaging meter otherwise reads half an interval late).
+
     Raises:
         AlignmentError: the trace is too coarse or too short for the pattern, the best correlation is below
             ``min_correlation``, or another offset fits almost as well (``runner_up / correlation`` above
             ``max_ambiguity``); the message says what to change.
     """
-    t_s, p_w = trace.power_w()
+    t_s, p_w = trace.power_w(trace_filter)
     edges_s = (record.edges_ns - record.edges_ns[0]) / 1e9
     shortest = float(np.min(np.diff(edges_s)))
     meter_dt = float(np.median(np.diff(t_s)))
@@ -481,7 +501,7 @@ def align_trace(
             f"the trace covers {span:.3g} s, shorter than the {length_s:.3g} s sync pattern; start the meter's "
             "log before the measurement and stop it after, or give offset_s"
         )
-    step = max(min(meter_dt / 4, shortest / 20), span / max_points)
+    step = max(min(meter_dt / 10, shortest / 50), span / max_points)
     grid = np.arange(t_s[0], t_s[-1], step)
     x = np.interp(grid, t_s, p_w)
     ref = record.level(record.edges_ns[0] + np.round(np.arange(0.0, length_s, step) * 1e9).astype(np.int64))
@@ -597,6 +617,7 @@ class TraceSensor(Sensor):
         elif self.offset_s is not None:
             offset = float(self.offset_s)
         elif sync is not None:
+            align_options.setdefault("trace_filter", self.trace_filter)
             self.alignment = align_trace(trace, sync, **align_options)
             offset = self.alignment.offset_s
         else:

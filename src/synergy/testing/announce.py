@@ -52,6 +52,7 @@ class AnnounceBoard:
             self.owner = False
             capacity = (self._shm.size - _HEADER) // 16
         self.capacity = capacity
+        self._hint = 0
         buf = self._shm.buf
         self._count = np.ndarray((1,), dtype=np.int64, buffer=buf, offset=0)
         self._t = np.ndarray((capacity,), dtype=np.int64, buffer=buf, offset=_HEADER)
@@ -80,10 +81,16 @@ class AnnounceBoard:
         return self._t[:n].copy(), self._state[:n].copy()
 
     def state_at(self, t_ns: int) -> int:
-        """The state in force at ``t_ns``."""
+        """The state in force at ``t_ns`` (fast for increasing times: a sensor writer asks in order)."""
         n = int(self._count[0])
-        k = int(np.searchsorted(self._t[:n], t_ns, side="right")) - 1
-        return int(self._state[max(k, 0)])
+        k = self._hint
+        if k >= n or self._t[k] > t_ns:
+            k = max(int(np.searchsorted(self._t[:n], t_ns, side="right")) - 1, 0)
+        else:
+            while k + 1 < n and self._t[k + 1] <= t_ns:
+                k += 1
+        self._hint = k
+        return int(self._state[k])
 
     def energy_j(
         self, t0_ns: npt.ArrayLike, t1_ns: npt.ArrayLike, power_w: dict[int, float]
@@ -156,11 +163,13 @@ class AnnouncedPower:
         return state
 
 
-def announcing_model(board: AnnounceBoard, duration_s: list[float]) -> Any:
-    """A ``torch.nn.Module`` of sleeping layers ``layer0``, ``layer1``, … that announce themselves.
+def announcing_model(board: AnnounceBoard, duration_s: list[float], busy_below_s: float = 0.0) -> Any:
+    """A ``torch.nn.Module`` of layers ``layer0``, ``layer1``, … that announce themselves and wait.
 
-    Each layer announces its index, sleeps its duration (releasing the CPU), and announces
-    :data:`OVERHEAD`; the network announces :data:`OVERHEAD` on entry and :data:`IDLE` on exit.
+    Each layer announces its index, waits its duration and announces :data:`OVERHEAD`; the network
+    announces :data:`OVERHEAD` on entry and :data:`IDLE` on exit. A layer shorter than ``busy_below_s``
+    busy-waits (precise, but holds the interpreter lock between switch intervals); a longer one sleeps,
+    leaving the CPU to the sensor writer and the sampler.
     """
     import torch
 
@@ -172,7 +181,12 @@ def announcing_model(board: AnnounceBoard, duration_s: list[float]) -> Any:
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             board.announce(self.index)
-            time.sleep(self.seconds)
+            if self.seconds < busy_below_s:
+                end = now_ns() + int(self.seconds * 1e9)
+                while now_ns() < end:
+                    pass
+            else:
+                time.sleep(self.seconds)
             board.announce(OVERHEAD)
             return x
 

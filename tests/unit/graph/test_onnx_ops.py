@@ -30,7 +30,12 @@ def _check_against_ort(path: Path, layer: Layer, shapes: list[tuple[int, ...]]) 
     ("x", "w", "attrs", "out_hw"),
     [
         # group 2, dilation 2, stride 2, asymmetric pads: H=(17+2-4-1)//2+1=8, W=(19+4-4-1)//2+1=10
-        ((1, 4, 17, 19), (6, 2, 3, 3), {"group": 2, "dilations": [2, 2], "strides": [2, 2], "pads": [1, 2, 1, 2]}, (8, 10)),
+        (
+            (1, 4, 17, 19),
+            (6, 2, 3, 3),
+            {"group": 2, "dilations": [2, 2], "strides": [2, 2], "pads": [1, 2, 1, 2]},
+            (8, 10),
+        ),
         ((1, 3, 15, 15), (8, 3, 3, 3), {"strides": [2, 2], "auto_pad": "SAME_UPPER"}, (8, 8)),
         ((1, 3, 15, 16), (8, 3, 4, 4), {"strides": [2, 2], "auto_pad": "SAME_LOWER"}, (8, 8)),
         ((1, 3, 15, 15), (8, 3, 3, 3), {"auto_pad": "VALID"}, (13, 13)),
@@ -38,7 +43,9 @@ def _check_against_ort(path: Path, layer: Layer, shapes: list[tuple[int, ...]]) 
         ((2, 8, 10, 10), (16, 1, 3, 3), {"group": 8, "pads": [1, 1, 1, 1]}, (10, 10)),
     ],
 )
-def test_conv(tmp_path: Path, x: tuple[int, ...], w: tuple[int, ...], attrs: dict[str, object], out_hw: tuple[int, int]) -> None:
+def test_conv(
+    tmp_path: Path, x: tuple[int, ...], w: tuple[int, ...], attrs: dict[str, object], out_hw: tuple[int, int]
+) -> None:
     path = single_node_model(tmp_path / "conv.onnx", "Conv", {"x": x}, {"w": w, "b": (w[0],)}, **attrs)
     layer = _only(path)
     out = (x[0], w[0], *out_hw)
@@ -57,7 +64,13 @@ def test_conv(tmp_path: Path, x: tuple[int, ...], w: tuple[int, ...], attrs: dic
 def test_conv_transpose_groups_output_padding(tmp_path: Path) -> None:
     x, w = (1, 4, 5, 5), (4, 3, 3, 3)  # Cin 4, groups 2 → Cout 6
     path = single_node_model(
-        tmp_path / "ct.onnx", "ConvTranspose", {"x": x}, {"w": w, "b": (6,)}, group=2, strides=[2, 2], output_padding=[1, 1]
+        tmp_path / "ct.onnx",
+        "ConvTranspose",
+        {"x": x},
+        {"w": w, "b": (6,)},
+        group=2,
+        strides=[2, 2],
+        output_padding=[1, 1],
     )
     layer = _only(path)
     assert layer.output_shapes == ((1, 6, 12, 12),)  # (5-1)·2 + 3 + 1
@@ -258,7 +271,7 @@ def test_pinning_a_static_dimension_differently_is_refused(tmp_path: Path) -> No
 
 def test_too_small_input_is_refused(tmp_path: Path) -> None:
     path = single_node_model(tmp_path / "c.onnx", "Conv", {"x": (1, 3, "H", "W")}, {"w": (4, 3, 7, 7)}, strides=[2, 2])
-    with pytest.raises(InputShapeError, match="too small for the model: node 'node' \\(Conv\\)"):
+    with pytest.raises(InputShapeError, match=r"too small for the model: the window of node 'node' \(Conv\)"):
         analyze_onnx_file(path, ((1, 3, 2, 2),))
 
 
@@ -361,6 +374,30 @@ def test_identity_of_an_initializer_is_folded(tmp_path: Path) -> None:
 def test_external_data_is_not_needed_for_weights(tmp_path: Path) -> None:
     path = _two_conv_graph(tmp_path / "ext.onnx", weight_from_constant=False)
     model = onnx.load(path)
-    onnx.save(model, path, save_as_external_data=True, all_tensors_to_one_file=True, location="ext.data", size_threshold=0)
+    onnx.save(
+        model, path, save_as_external_data=True, all_tensors_to_one_file=True, location="ext.data", size_threshold=0
+    )
     (tmp_path / "ext.data").unlink()  # the weights' bytes are never read
     assert analyze_onnx_file(path).macs == 2 * 3 * 36 * 27
+
+
+def test_attention_with_a_key_value_cache(tmp_path: Path) -> None:
+    q, k, v = (1, 2, 1, 8), (1, 2, 1, 8), (1, 2, 1, 8)  # one new token
+    past = (1, 2, 5, 8)  # five cached ones
+    path = tmp_path / "att.onnx"
+    node = helper.make_node(
+        "Attention", ["q", "k", "v", "", "past_k", "past_v"], ["y", "present_k", "present_v"], name="attention"
+    )
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [
+            helper.make_tensor_value_info(n, TensorProto.FLOAT, list(s))
+            for n, s in [("q", q), ("k", k), ("v", v), ("past_k", past), ("past_v", past)]
+        ],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in ("y", "present_k", "present_v")],
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 23)]), path)
+    layer = _only(path)
+    assert layer.output_shapes[1] == (1, 2, 6, 8)
+    assert layer.macs == 1 * 2 * 1 * 6 * (8 + 8)

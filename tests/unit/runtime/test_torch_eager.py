@@ -35,3 +35,21 @@ def test_leaf_modules_are_marked_in_order() -> None:
     assert runtime.describe()["marks"].startswith("forward pre/post hooks")
     runtime.close()
     assert runtime._handles == []
+
+
+def test_counters_are_read_at_layer_boundaries() -> None:
+    from synergy.counters import PerfCounters
+
+    with PerfCounters() as counters:
+        if not counters.names:
+            return  # no perf_event_open here: the runtime runs without counters (covered above)
+        runtime = TorchEagerRuntime(_Net(), (1, 3, 16, 16), counters=counters)
+        records = runtime.measure(MeasureSettings(runs=2, warmup=1, pause_s=(0.0, 0.0)))
+        for record in records:
+            assert len(record.layer_counters) == len(record.layer_index)
+            assert all(len(c) == len(counters.names) for c in record.layer_counters)
+            assert len(record.counters) == len(counters.names)
+            # The layers' increments are part of the inference's.
+            clock = counters.names.index("task_clock_ns") if "task_clock_ns" in counters.names else 0
+            assert sum(c[clock] for c in record.layer_counters) <= record.counters[clock]
+        runtime.close()

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from synergy.clock import now_ns
-from synergy.errors import SamplingError, SensorReadError
+from synergy.errors import SamplingError, SensorPermissionError, SensorReadError
 from synergy.sampling.sampler import Readable, Sampler, poll_period_for, probe_update_period
 from synergy.sensors.base import NullSensor, Reading, SensorKind
 from synergy.sensors.scripted import ScriptedSensor
@@ -117,7 +117,7 @@ def test_vanished_sensor_ends_sampling_and_keeps_data() -> None:
     tl = result.timeline()
     assert tl.end_reason is not None and "vanished" in tl.end_reason
     assert result.channels["scripted"].end_reason == tl.end_reason
-    assert len(tl) > 50 and tl.duration_s > 0.1
+    assert len(tl) > 10 and tl.duration_s > 0.1
 
 
 def test_unexpected_exception_ends_the_channel_not_the_process() -> None:
@@ -199,9 +199,9 @@ def test_private_spool_is_removed(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setattr(tempfile, "tempdir", None)
     sensor = ScriptedSensor(square, update_period_s=0.001)
-    with Sampler(sensor, chunk_rows=20) as sampler:
+    with Sampler(sensor, chunk_rows=5) as sampler:
         time.sleep(0.1)
-    assert sampler.result is not None and len(sampler.result.timeline()) > 20
+    assert sampler.result is not None and len(sampler.result.timeline()) > 5
     assert list(tmp_path.glob("synergy-samples-*")) == []
 
 
@@ -276,3 +276,85 @@ def test_poll_period_rule() -> None:
     assert poll_period_for(0.1) == pytest.approx(0.025)
     assert poll_period_for(0.43) == pytest.approx(0.05)  # at least 20 Hz
     assert poll_period_for(None, default_s=0.01) == pytest.approx(0.01)
+
+
+def test_permission_lost_mid_run_ends_the_channel() -> None:
+    class Revoked:
+        name = "revoked"
+        rails = ("x",)
+        update_period_s = 0.005
+        n = 0
+
+        def read(self) -> Reading:
+            self.n += 1
+            if self.n > 5:
+                raise SensorPermissionError("energy_uj is readable by root only; run as root")
+            return Reading(now_ns(), (float(self.n),))
+
+    sampler = Sampler(Revoked())
+    with pytest.raises(SamplingError, match="still running"):
+        sampler.timeline()
+    with sampler:
+        time.sleep(0.1)
+    tl = sampler.timeline("revoked")
+    assert tl.end_reason is not None and "root only" in tl.end_reason and len(tl) >= 5
+
+
+def test_jittered_schedule_still_samples() -> None:
+    sensor = ScriptedSensor(square, update_period_s=0.002)
+    with Sampler(sensor, jitter=0.3, jitter_seed=1) as sampler:
+        time.sleep(0.15)
+    assert sampler.result is not None
+    report = sampler.result.channels["scripted"]
+    assert report.n_polls > 10 and report.end_reason is None
+    with pytest.raises(SamplingError, match="jitter"):
+        Sampler(sensor, jitter=1.5)
+
+
+def test_unwritable_spool_ends_the_channel_and_keeps_rows(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the spool directory should be")
+    sensor = ScriptedSensor(square, update_period_s=0.001)
+    with Sampler(sensor, spool_dir=blocker, chunk_rows=3) as sampler:
+        time.sleep(0.1)
+    tl = sampler.timeline()
+    assert tl.end_reason is not None and "cannot write samples" in tl.end_reason
+    assert len(tl) >= 3
+
+
+def test_level_channel_keeps_readable_rails_when_one_is_nan() -> None:
+    class Thermal:
+        name = "thermal"
+        rails = ("cpu_temp_c", "gpu_temp_c")
+        update_period_s = 0.005
+        n = 0
+
+        def read(self) -> Reading:
+            self.n += 1
+            return Reading(now_ns(), (40.0 + self.n % 3, float("nan")))
+
+    with Sampler(Thermal()) as sampler:
+        time.sleep(0.1)
+    tl = sampler.timeline()
+    assert len(tl) > 3 and not tl.gaps
+    assert np.all(np.isfinite(tl.values[:, 0])) and np.all(np.isnan(tl.values[:, 1]))
+    assert np.all(np.diff(tl.values[:-1, 0]) != 0)  # NaN == NaN: only the first rail's changes are stored
+
+
+def test_power_sensor_nan_is_a_gap() -> None:
+    class Glitchy:
+        name = "glitchy"
+        kind = SensorKind.POWER
+        rails = ("in", "cpu")
+        update_period_s = 0.005
+        n = 0
+
+        def read(self) -> Reading:
+            self.n += 1
+            return Reading(now_ns(), (5.0 + self.n, float("nan") if self.n == 4 else 1.0))
+
+    with Sampler(Glitchy()) as sampler:
+        time.sleep(0.1)
+    tl = sampler.timeline()
+    assert len(tl.gaps) == 1 and "non-finite" in tl.gaps[0].reason
+    assert np.all(np.isfinite(tl.values))

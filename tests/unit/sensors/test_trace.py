@@ -26,7 +26,16 @@ from synergy.sensors.trace import (
     read_trace_csv,
 )
 
-TIME_HEADERS = {"t_s": 1.0, "time": 1.0, "timestamp": 1.0, "Time (s)": 1.0, "time_ms": 1e-3, "t [us]": 1e-6, "ms": 1e-3}
+TIME_HEADERS = {
+    "t_s": 1.0,
+    "time": 1.0,
+    "timestamp": 1.0,
+    "Time Stamp": 1.0,
+    "Time (s)": 1.0,
+    "time_ms": 1e-3,
+    "t [us]": 1e-6,
+    "ms": 1e-3,
+}
 POWER_HEADERS = {"power_w": 1.0, "watts": 1.0, "W": 1.0, "Power (mW)": 1e-3, "power [kW]": 1e3, "mW": 1e-3}
 ENERGY_HEADERS = {"energy_j": 1.0, "joules": 1.0, "J": 1.0, "energy_mj": 1e-3, "Energy (Wh)": 3600.0, "kWh": 3.6e6}
 
@@ -241,3 +250,18 @@ def test_box_filter_for_averaging_meters(tmp_path: Path) -> None:
 def test_parse_trace_spec() -> None:
     assert parse_trace_spec("trace:/tmp/m.csv") == Path("/tmp/m.csv")
     assert parse_trace_spec("rapl") is None and parse_trace_spec("trace:") is None
+
+
+def test_averaging_meter_is_not_read_half_an_interval_late() -> None:
+    record = recorded(SyncPattern.random(n_bursts=8, bit_s=0.2))
+    period = 0.02
+    t_mono = np.arange(record.edges_ns[0] / 1e9 - 1.0 + 0.0037, record.edges_ns[-1] / 1e9 + 1.0, period)
+    fine = np.linspace(0, 1, 41)[:-1]  # each row: the mean of the level over the preceding period
+    level = np.array(
+        [record.level(np.round((t - period + fine * period) * 1e9).astype(np.int64)).mean() for t in t_mono]
+    )
+    trace = MeterTrace(Path("avg.csv"), t_mono, 5.0 + 10.0 * level, SensorKind.POWER, "t_s", "power_w")
+    box = align_trace(trace, record, trace_filter=FilterModel("box", period))
+    assert box.offset_s == pytest.approx(0.0, abs=0.005)
+    late = align_trace(trace, record)
+    assert late.offset_s == pytest.approx(-period / 2, abs=0.005)
