@@ -43,8 +43,9 @@ def main() -> None:
     parser.add_argument("--zoo", default="default", help="zoo name or file (default: %(default)s)")
     parser.add_argument("--runs", type=int, default=30, help="measured inferences per network (default: %(default)s)")
     parser.add_argument("--warmup", type=int, default=3, help="warm-up inferences (default: %(default)s)")
-    parser.add_argument("--runtime", default="onnxruntime", choices=("onnxruntime", "torch"))
+    parser.add_argument("--runtime", default="torch", choices=("onnxruntime", "torch"))
     parser.add_argument("--output", type=Path, default=Path("results/study-full"), help="study directory")
+    parser.add_argument("--target", default="auto", choices=("auto", "energy", "cpu-time", "time"))
     parser.add_argument("--resume", action="store_true", help="continue the study in --output")
     parser.add_argument("--force", action="store_true", help="start afresh in --output")
     args = parser.parse_args()
@@ -53,7 +54,9 @@ def main() -> None:
         zoo=load_zoo(args.zoo), zoo_name=args.zoo, runtime=args.runtime, runs=args.runs, warmup=args.warmup
     )
     t0 = time.monotonic()
-    result = run_study(options, args.output, resume=args.resume, force=args.force, progress=_Lines())
+    result = run_study(
+        options, args.output, resume=args.resume, force=args.force, target=args.target, progress=_Lines()
+    )
     wall_s = time.monotonic() - t0
     state = result.state
     print(f"study of {len(result.networks)} networks in {wall_s / 60:.1f} min (this run), target {state['target']}")

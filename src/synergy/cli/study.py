@@ -15,7 +15,7 @@ __all__ = ["register"]
 
 #: Settings used when a new study does not give them.
 _DEFAULTS: dict[str, Any] = {
-    "runtime": "onnxruntime",
+    "runtime": "torch",
     "sensor": "auto",
     "sysfs_root": Path("/"),
     "runs": 30,
@@ -44,7 +44,12 @@ def register(subparsers: Any) -> None:
         help="'default' (the paper's networks), 'small' (a few fast ones) or a file of MODEL specs, one per "
         "line with an optional input shape (default: default)",
     )
-    parser.add_argument("--runtime", choices=("onnxruntime", "torch"), default=None, help="(default: onnxruntime)")
+    parser.add_argument(
+        "--runtime",
+        choices=("onnxruntime", "torch"),
+        default=None,
+        help="torch (default: layers are the leaf modules, with per-layer counters) or onnxruntime (fused nodes)",
+    )
     parser.add_argument(
         "--sensor",
         default=None,
@@ -57,6 +62,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--threads", type=int, default=None, metavar="N", help="intra-op threads (1)")
     parser.add_argument("--idle-s", type=float, default=None, metavar="S", help="idle sampled before each network (1)")
     parser.add_argument("--seed", type=int, default=None, help="seed of pauses and inputs (0)")
+    parser.add_argument(
+        "--target",
+        choices=("auto", "energy", "cpu-time", "time"),
+        default="auto",
+        help="what the predictors learn: auto (energy when measured, else the on-CPU time where the runtime counts "
+        "it per layer, else the wall time), energy, cpu-time or time (default: %(default)s)",
+    )
     parser.add_argument("-o", "--output", type=Path, default=None, metavar="DIR", help="study directory")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--resume", action="store_true", help="continue the study in DIR with its own settings")
@@ -163,7 +175,7 @@ def _run(args: argparse.Namespace) -> int:
     for hook in ("start", "network", "run", "network_done", "phase"):
         setattr(progress, hook, getattr(drawer, hook))
     try:
-        result = run_study(options, out, resume=args.resume, force=args.force, progress=progress)
+        result = run_study(options, out, resume=args.resume, force=args.force, target=args.target, progress=progress)
     except KeyboardInterrupt:
         drawer.stop()
         sys.stderr.write(

@@ -60,6 +60,10 @@ window.addEventListener("load", function () {
 """
 
 
+#: File-name stem of each target.
+_SLUG = {"energy_j": "energy", "cpu_time_s": "cpu_time", "duration_s_median": "time"}
+
+
 def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
@@ -228,6 +232,7 @@ def _network_section(
     img: Path,
     label: str,
     first: bool = False,
+    counters: Sequence[str] = (),
 ) -> str:
     shares = breakdown(layers, target)
     share_frame = pd.DataFrame(
@@ -249,6 +254,7 @@ def _network_section(
             "duration_s",
             "duration_s_std",
             "duration_s_median",
+            "cpu_time_s",
             "energy_j",
             "energy_j_se",
             "power_w",
@@ -259,6 +265,7 @@ def _network_section(
     ]
     if target != "energy_j":
         columns = [c for c in columns if not c.startswith(("energy", "power"))]
+    columns += [c for c in counters if c in layers and c not in columns]
     table = layers[columns].copy()
     total = float(table[target].sum())
     table[f"{label} %"] = 100 * table[target] / total if total > 0 else np.nan
@@ -301,13 +308,17 @@ def write_report(
     target, label, unit = state["target"], state["target_label"], state["target_unit"]
     overall = breakdown(layers, target)
     shares_png = plot_shares(networks, overall, label, img / "shares_by_type.png")
-    macs_png = plot_target_vs_macs(networks, layers, target, label, unit, img / f"{label}_vs_macs.png")
+    macs_png = plot_target_vs_macs(networks, layers, target, label, unit, img / f"{_SLUG[target]}_vs_macs.png")
     share_table = pd.DataFrame({"network": [*networks["network"], "all networks"]})
     for kind in BREAKDOWN:
         share_table[f"{kind} %"] = [*(100 * networks[f"{kind}_share"]), 100 * overall[f"{kind}_share"]]
     share_table["conv MACs %"] = [*(100 * networks["conv_macs_share"]), 100 * overall["conv_macs_share"]]
-    totals = networks[["network", "paper", "input_shape", "layers", "macs", "params", "inference_s", "target_total"]]
-    totals = totals.rename(columns={"target_total": f"{target} (sum of layers)"})
+    totals = networks[
+        ["network", "paper", "input_shape", "layers", "macs", "params", "inference_s", "target_total", "load_1m"]
+    ]
+    totals = totals.rename(
+        columns={"target_total": f"{target} (sum of layers)", "load_1m": "load average (1 min) at start"}
+    )
     notes = state.get("notes") or []
     failed = {n: r.get("error") for n, r in state["networks"].items() if r.get("status") == "failed"}
     sections = [
@@ -333,6 +344,7 @@ def write_report(
                 img,
                 label,
                 first=index == 0,
+                counters=state.get("counters") or (),
             )
             for index, row in enumerate(_records(networks))
         ),

@@ -29,7 +29,15 @@ from typing import Any
 import pandas as pd
 
 from synergy.errors import OutputExistsError, SynergyError, UsageError
-from synergy.study.collect import TARGETS, counter_columns, layer_features, median_durations, network_row
+from synergy.study.collect import (
+    TARGET_CHOICES,
+    TARGET_TEXT,
+    TARGETS,
+    counter_columns,
+    layer_features,
+    median_durations,
+    network_row,
+)
 from synergy.study.files import read_json, write_csv, write_json
 from synergy.zoo import ZooEntry
 
@@ -59,7 +67,7 @@ class StudyOptions:
     Attributes:
         zoo: the networks.
         zoo_name: the zoo's name or file, for the record.
-        runtime: ``onnxruntime`` or ``torch``.
+        runtime: ``torch`` (layers are leaf modules, counted per layer) or ``onnxruntime`` (fused nodes).
         sensor: ``auto``, ``none``, a backend name or ``trace:FILE``.
         sysfs_root: the directory that replaces ``/`` for sysfs sensors.
         runs: measured inferences per network.
@@ -71,7 +79,7 @@ class StudyOptions:
 
     zoo: tuple[ZooEntry, ...]
     zoo_name: str = "default"
-    runtime: str = "onnxruntime"
+    runtime: str = "torch"
     sensor: str = "auto"
     sysfs_root: Path = Path("/")
     runs: int = 30
@@ -266,8 +274,8 @@ def _measure_one(out: Path, entry: ZooEntry, options: StudyOptions, progress: St
     return [*notes, note] if note else notes
 
 
-def _collect(out: Path, options: StudyOptions, done: list[ZooEntry]) -> tuple[pd.DataFrame, str, str | None]:
-    """Join every finished network's layers and features; choose the target."""
+def _collect(out: Path, done: list[ZooEntry]) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]]:
+    """Join every finished network's layers and features (and the on-CPU time where counted)."""
     frames, runs = [], {}
     for entry in done:
         run_dir = out / "networks" / entry.name
@@ -283,17 +291,37 @@ def _collect(out: Path, options: StudyOptions, done: list[ZooEntry]) -> tuple[pd
                 frame[column] = features[column].to_numpy()
         frames.append(frame)
     layers = pd.concat(frames, ignore_index=True)
-    no_energy = [
-        name
-        for name, run in runs.items()
-        if run.get("energy_unavailable")
-        or not pd.to_numeric(layers.loc[layers["network"] == name, "energy_j"]).notna().all()
-    ]
-    if not no_energy:
-        return layers, "energy_j", None
-    reasons = {runs[n].get("energy_unavailable") or "energy could not be attributed" for n in no_energy}
-    why = "; ".join(sorted(str(r) for r in reasons))
-    return layers, "duration_s_median", why
+    if "task_clock_ns" in layers.columns:
+        position = list(layers.columns).index("duration_s_median") + 1
+        layers.insert(position, "cpu_time_s", pd.to_numeric(layers["task_clock_ns"], errors="coerce") * 1e-9)
+    return layers, runs
+
+
+def _has(layers: pd.DataFrame, column: str) -> bool:
+    return column in layers.columns and bool(pd.to_numeric(layers[column], errors="coerce").notna().all())
+
+
+def _choose_target(
+    layers: pd.DataFrame, runs: dict[str, dict[str, Any]], wanted: str
+) -> tuple[str, str | None, list[str]]:
+    """The target column, why it is not energy (``None`` when it is), and notes."""
+    missing = [n for n, r in runs.items() if r.get("energy_unavailable")]
+    if not missing and _has(layers, "energy_j"):
+        if wanted in ("auto", "energy"):
+            return "energy_j", None, []
+        why = f"--target {wanted} was asked"
+    else:
+        reasons = {str(runs[n].get("energy_unavailable") or "energy could not be attributed") for n in missing}
+        why = "; ".join(sorted(reasons)) or "energy could not be attributed to every layer"
+    notes = []
+    if wanted == "energy":
+        notes.append(f"--target energy: no energy for every network ({why}); using time instead")
+    cpu = _has(layers, "cpu_time_s")
+    if wanted in ("auto", "cpu-time", "energy") and cpu:
+        return "cpu_time_s", why, notes
+    if wanted == "cpu-time":
+        notes.append("--target cpu-time: no per-layer task-clock (it comes from the torch runtime); using wall time")
+    return "duration_s_median", why, notes
 
 
 def run_study(
@@ -302,6 +330,7 @@ def run_study(
     *,
     resume: bool = False,
     force: bool = False,
+    target: str = "auto",
     progress: StudyProgress | None = None,
 ) -> StudyResult:
     """Measure every network of the zoo, evaluate every predictor leave-one-network-out, write the report.
@@ -311,6 +340,8 @@ def run_study(
         out_dir: the study directory.
         resume: continue the study in ``out_dir`` (its settings must match ``options``).
         force: start afresh in an existing ``out_dir`` (removing only what a study writes).
+        target: ``auto`` (energy when every network has it, else the on-CPU time where the runtime counts it
+            per layer, else the wall time), ``energy``, ``cpu-time`` or ``time``.
         progress: callbacks for a progress display.
 
     Raises:
@@ -321,6 +352,8 @@ def run_study(
     """
     from synergy.sensors.discovery import open_sensor
 
+    if target not in TARGET_CHOICES:
+        raise UsageError(f"unknown target {target!r}: use one of {', '.join(TARGET_CHOICES)}")
     if not options.zoo:
         raise UsageError("the zoo is empty: give at least one network")
     if options.runs < 2 or options.warmup < 0 or options.threads < 1:
@@ -365,7 +398,7 @@ def run_study(
         raise
     state["measure_wall_s"] = float(state.get("measure_wall_s", 0.0)) + time.monotonic() - started
     done = [e for e in options.zoo if e in done]
-    return _finish(out, options, state, done, failed, notes, progress)
+    return _finish(out, options, state, done, failed, notes, progress, target)
 
 
 def _finish(
@@ -376,6 +409,7 @@ def _finish(
     failed: dict[str, str],
     notes: list[str],
     progress: StudyProgress,
+    wanted: str,
 ) -> StudyResult:
     from synergy.study.evaluation import evaluate_models
     from synergy.study.report import write_report
@@ -385,11 +419,12 @@ def _finish(
         write_json(out / "study.json", state)
         return StudyResult(out, state, pd.DataFrame(), None, failed, notes)
     progress.phase("collect")
-    layers, target, why = _collect(out, options, done)
+    layers, runs = _collect(out, done)
+    target, why, target_notes = _choose_target(layers, runs, wanted)
+    notes.extend(target_notes)
     label, unit = TARGETS[target]
     if why is not None:
-        notes.append(f"the target is the per-layer time (median over runs, duration_s_median), not energy: {why}")
-    runs = {e.name: read_json(out / "networks" / e.name / "run.json") for e in done}
+        notes.append(f"the target is {TARGET_TEXT[target]}, not energy: {why}")
     networks = pd.DataFrame([network_row(e, layers[layers["network"] == e.name], runs[e.name], target) for e in done])
     write_csv(out / "layers.csv", layers)
     write_csv(out / "networks.csv", networks)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -12,7 +13,7 @@ from study_helpers import TWO, quick
 
 from synergy.errors import OutputExistsError, UsageError
 from synergy.models import MODELS
-from synergy.study import StudyProgress, StudyResult, run_study
+from synergy.study import StudyProgress, StudyResult, load_options, run_study
 from synergy.zoo import SMALL, ZooEntry
 
 
@@ -20,8 +21,9 @@ def test_small_zoo_end_to_end(small_study: StudyResult) -> None:
     out = small_study.out_dir
     state = json.loads((out / "study.json").read_text())
     assert state["status"] == "complete" and state["format_version"] == 1
-    assert state["target"] == "duration_s_median" and state["target_label"] == "time"
-    assert "--sensor none" in state["target_reason"]
+    # no energy sensor: the on-CPU time of every layer (task-clock, counted per layer by the torch runtime)
+    assert state["target"] == "cpu_time_s" and state["target_label"] == "on-CPU time"
+    assert "--sensor none" in state["target_reason"] and "task_clock_ns" in state["counters"]
     for entry in SMALL:
         run_dir = out / "networks" / entry.name
         assert (run_dir / "layers.csv").is_file() and (run_dir / "features.csv").is_file()
@@ -29,7 +31,7 @@ def test_small_zoo_end_to_end(small_study: StudyResult) -> None:
     assert not list((out / "networks").glob(".partial-*"))
     layers = pd.read_csv(out / "layers.csv")
     assert set(layers["network"]) == {e.name for e in SMALL}
-    assert (layers["duration_s_median"] > 0).all()
+    assert (layers["duration_s_median"] > 0).all() and (layers["cpu_time_s"] > 0).all()
     # features joined from the analysis: convolutions carry MACs and a kernel-refined op key
     conv = layers[layers["category"] == "conv"]
     assert (conv["macs"] > 0).all() and conv["op_key"].str.match(r"(DW)?Conv\d+x\d+").all()
@@ -50,7 +52,7 @@ def test_report_is_self_contained(small_study: StudyResult) -> None:
     report = small_study.report
     assert report is not None and report == small_study.out_dir / "report.html"
     page = report.read_text()
-    assert "time per layer" in page and "77–82 %" in page
+    assert "on-CPU time per layer" in page and "77–82 %" in page
     for entry in SMALL:
         assert f'id="net-{entry.name}"' in page
     # nothing online: every src is inline data, no external style sheet, script or font
@@ -58,7 +60,7 @@ def test_report_is_self_contained(small_study: StudyResult) -> None:
     assert sources and all(s.startswith("data:image/png;base64,") for s in sources)
     assert not re.search(r"<link\b|@import|url\(|https?://", page)
     pngs = {p.name for p in (small_study.out_dir / "img").glob("*.png")}
-    assert {"shares_by_type.png", "time_vs_macs.png", "predicted_layers.png", "predicted_networks.png"} <= pngs
+    assert {"shares_by_type.png", "cpu_time_vs_macs.png", "predicted_layers.png", "predicted_networks.png"} <= pngs
     assert {f"profile_{e.name}.png" for e in SMALL} <= pngs
     assert len(sources) == len(pngs)
 
@@ -72,8 +74,6 @@ def test_existing_study_is_refused_and_untouched(small_study: StudyResult) -> No
 
 
 def test_resume_with_other_settings_is_refused(small_study: StudyResult) -> None:
-    from synergy.study import load_options
-
     stored = load_options(small_study.out_dir)
     with pytest.raises(UsageError, match="runs 3"):
         run_study(quick(SMALL, runtime=stored.runtime, runs=5, warmup=1), small_study.out_dir, resume=True)
@@ -153,3 +153,25 @@ def test_single_network_has_no_evaluation(tmp_path: Path) -> None:
     assert result.evaluation is None and not (result.out_dir / "evaluation.csv").exists()
     assert any("at least 2" in n for n in result.notes)
     assert result.report is not None and "needs at least two" in result.report.read_text()
+
+
+def test_onnxruntime_study_measures_fused_nodes_and_wall_time(tmp_path: Path) -> None:
+    result = run_study(quick(runtime="onnxruntime"), tmp_path / "ort")
+    assert result.state["target"] == "duration_s_median" and result.state["target_label"] == "time"
+    layers = pd.read_csv(tmp_path / "ort" / "layers.csv")
+    assert layers["layer"].str.endswith("/Conv").any()  # ONNX node names
+    conv = layers[layers["category"] == "conv"]
+    assert (conv["macs"] > 0).all() and conv["op_key"].str.match(r"Conv\d+x\d+").all()
+    assert (conv["contains"].str.contains("Relu")).any()  # activations fused into their convolutions
+    assert result.evaluation is not None
+
+
+def test_target_can_be_chosen_on_resume(small_study: StudyResult, tmp_path: Path) -> None:
+    out = tmp_path / "copy"
+    shutil.copytree(small_study.out_dir, out)
+    with pytest.raises(UsageError, match="unknown target"):
+        run_study(load_options(out), out, resume=True, target="joules")
+    result = run_study(load_options(out), out, resume=True, target="time")
+    assert result.state["target"] == "duration_s_median" and result.state["resumed"] == 1
+    assert any("wall time" in n for n in result.notes)
+    assert (out / "img" / "time_vs_macs.png").is_file()
