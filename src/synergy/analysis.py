@@ -31,7 +31,8 @@ def analyze(model: str, input_shape: Sequence[Sequence[int]] | None = None) -> L
     if spec.kind == "onnx":
         from synergy.graph.onnx_frontend import analyze_onnx
 
-        return analyze_onnx(spec, shapes)
+        table: LayerTable = analyze_onnx(spec, shapes)
+        return table
     from synergy.graph.torch_frontend import analyze_torch
 
     return analyze_torch(spec, shapes)

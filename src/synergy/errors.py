@@ -24,6 +24,11 @@ a failed measurement or check is 1.
     ├── AlignmentError              markers and samples cannot be aligned
     ├── MeasurementError            a measurement failed or did not meet its checks (exit 1)
     └── NotFittedError              a predictor used before ``fit`` (also ValueError, AttributeError)
+
+Warnings derive from :class:`SynergyWarning` (a ``UserWarning``)::
+
+    SynergyWarning
+    └── UnsupportedOpWarning        ops met without a counting formula (their work is not counted)
 """
 
 from __future__ import annotations
@@ -45,7 +50,9 @@ __all__ = [
     "SensorReadError",
     "SensorUnavailable",
     "SynergyError",
+    "SynergyWarning",
     "UnsupportedOpError",
+    "UnsupportedOpWarning",
     "UsageError",
 ]
 
@@ -138,3 +145,11 @@ class NotFittedError(SynergyError, ValueError, AttributeError):
     """A predictor was used before it was fitted."""
 
     exit_code = 2
+
+
+class SynergyWarning(UserWarning):
+    """Base class of every warning issued by SyNERGY."""
+
+
+class UnsupportedOpWarning(SynergyWarning):
+    """Ops without a counting formula were met: their work is missing from the counts, not zero."""
