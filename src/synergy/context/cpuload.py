@@ -48,6 +48,10 @@ def clock_ticks_per_s() -> int:
         return 100
 
 
+#: Clock ticks per utilisation sample: utilisation is computed over windows of this many ticks.
+UTILISATION_WINDOW_TICKS = 5
+
+
 class CpuUtilChannel(Channel):
     """CPU utilisation per core and in total, and the measured process's share (see the module docstring).
 
@@ -73,7 +77,9 @@ class CpuUtilChannel(Channel):
         if self._track_self:
             rails += ["self_cpu_util", "other_cpu_util"]
         self.rails = tuple(rails)
-        self.update_period_s = 1.0 / clock_ticks_per_s()
+        # /proc/stat advances in clock ticks (10 ms at USER_HZ=100), but a utilisation over one tick is
+        # mostly quantisation noise: ask to be polled over windows of several ticks.
+        self.update_period_s = UTILISATION_WINDOW_TICKS / clock_ticks_per_s()
         self._previous: dict[str, CpuTimes] | None = first
         self._previous_self: int | None = self._self_ticks()
 
