@@ -22,11 +22,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from synergy.dataset import LayerData
+from synergy.dataset import LayerData, TrainingSet
 from synergy.fitting import fit_predictor
 from synergy.models import MODELS
 from synergy.models.evaluate import plot_predictions, scores_frame, small_train
-from synergy.dataset import TrainingSet
 from synergy.tablecache import analyze_many
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,8 +97,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n### {PRESETS[framework]} ({framework}, {len(archs)} networks)\n")
         print(f"Grouped 5-fold cross-validation (chosen: `{result.chosen}`):\n")
         print(markdown(result.table()))
-        print(f"\nFit on {args.train} networks' totals, predict the other {len(archs) - args.train} "
-              f"({args.repeats} random draws):\n")
+        print(
+            f"\nFit on {args.train} networks' totals, predict the other {len(archs) - args.train} "
+            f"({args.repeats} random draws):\n"
+        )
         print(markdown(scores_frame(small)))
         sys.stdout.flush()
         if args.plots:

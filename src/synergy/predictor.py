@@ -33,19 +33,19 @@ from typing import Any
 
 import numpy as np
 
-from synergy.models.data import LayerData
 from synergy.errors import OutputExistsError, PredictorFormatError
 from synergy.layers import LayerTable
 from synergy.models.additive import AdditiveModel, LayerTypeModel, MacLinearModel, OpMeanBaseline, PolynomialModel, Term
+from synergy.models.data import LayerData
 from synergy.models.features import FEATURE_DOCS
 from synergy.models.residual import ResidualModel
 
 __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
+    "DomainWarning",
     "Prediction",
     "Predictor",
-    "DomainWarning",
     "load_predictor",
     "preset_names",
 ]
@@ -338,7 +338,9 @@ class Predictor:
         out: list[str] = []
         _, mapping = self.estimator.resolve_keys(LayerData(frame, data.n_units, data.groups, (), (), data.level))
         if mapping:
-            parts = [f"{k} (predicted as {v})" if v else f"{k} (no substitute: counted as 0)" for k, v in mapping.items()]
+            parts = [
+                f"{k} (predicted as {v})" if v else f"{k} (no substitute: counted as 0)" for k, v in mapping.items()
+            ]
             out.append(f"op types never seen in training: {', '.join(parts)}")
         for key, rows in frame.groupby("op_key", sort=True):
             info = seen.get(str(key))

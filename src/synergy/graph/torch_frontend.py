@@ -457,7 +457,9 @@ def _fmt(shapes: Shapes) -> str:
     return ";".join(",".join(str(d) for d in s) for s in shapes)
 
 
-def _shape_error(source: ModelSource, shapes: Shapes, default: Shapes | None, given: bool, error: str) -> InputShapeError:
+def _shape_error(
+    source: ModelSource, shapes: Shapes, default: Shapes | None, given: bool, error: str
+) -> InputShapeError:
     what = f"input shape {_fmt(shapes)}" if given else f"default input shape {_fmt(shapes)}"
     hint = (
         f"the model's default input is {_fmt(default)}; give an --input-shape it accepts"

@@ -71,7 +71,7 @@ def _conv_geometry(macs: int, out_elems: int, in_channels: int) -> tuple[int, bo
     if in_channels > 1 and per_output == int(per_output) and per_output < in_channels:
         area = int(per_output)
         return area, area != in_channels and math.isqrt(area) ** 2 == area
-    return int(round(per_output)), False
+    return round(per_output), False
 
 
 def kernel_area(layer: Layer) -> int:

@@ -20,9 +20,9 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.model_selection import GroupKFold
 
-from synergy.models.data import LayerData
 from synergy.errors import NotFittedError
 from synergy.models.additive import LayerTypeModel, _check_data
+from synergy.models.data import LayerData
 
 __all__ = ["ResidualModel", "composition"]
 
@@ -55,7 +55,7 @@ def _rbf(A: np.ndarray, B: np.ndarray, gamma: float) -> np.ndarray:
     return np.asarray(np.exp(-gamma * np.maximum(d2, 0.0)))
 
 
-class ResidualModel(RegressorMixin, BaseEstimator):
+class ResidualModel(RegressorMixin, BaseEstimator):  # type: ignore[misc]
     """Non-negative layer-type baseline × (1 + kernel-ridge correction of its relative error).
 
     Parameters:

@@ -62,7 +62,18 @@ def test_fit_prints_the_table_and_writes_the_predictor(
     assert doc["target"] == {"name": "energy_j", "unit": "J", "column": "energy_mj", "level": "network"}
     out = workdir / "q.json"
     code = main(
-        ["fit", str(data_csv), "--target", "energy_mj", "--model", "layer-type", "-o", str(out), "--plot", str(workdir / "cv.png")]
+        [
+            "fit",
+            str(data_csv),
+            "--target",
+            "energy_mj",
+            "--model",
+            "layer-type",
+            "-o",
+            str(out),
+            "--plot",
+            str(workdir / "cv.png"),
+        ]
     )
     text = capsys.readouterr().out
     assert code == 0
