@@ -3,24 +3,106 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from typing import Any
 
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
 from synergy.analysis import analyze
-from synergy.cli.common import add_format_option, add_input_shape_option, render_frame
+from synergy.cli.common import add_format_option, add_input_shape_option
+from synergy.layers import LayerTable
 
-__all__ = ["register"]
+__all__ = ["register", "render_table"]
 
-_TABLE_COLUMNS = [
-    "name",
-    "op",
-    "input_shapes",
-    "output_shapes",
-    "macs",
-    "params",
-    "bytes_moved",
-    "arithmetic_intensity",
-]
+_PREFIXES = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
+
+
+def _si(value: float, unit: str = "") -> str:
+    """``118013952`` → ``118.0M``: three significant digits and an SI prefix (exact values: csv, json)."""
+    if value == 0:
+        return "0"
+    for scale, prefix in _PREFIXES:
+        if abs(value) >= scale:
+            scaled = value / scale
+            digits = 1 if abs(scaled) < 100 else 0
+            return f"{scaled:.{digits}f}{prefix}{unit}"
+    return f"{value:g}{unit}"
+
+
+def _shape_text(shapes: tuple[tuple[int, ...], ...]) -> str:
+    return ";".join("x".join(map(str, s)) for s in shapes)
+
+
+def render_table(table: LayerTable, width: int | None = None) -> str:
+    """The human view: one compact row per layer, a breakdown by layer type, and exact totals.
+
+    Counts are rounded to three significant digits with SI prefixes; ``extra`` is the extra FLOPs of
+    every class (normalisation, activation, pooling, elementwise); ``FLOP/B`` is the arithmetic
+    intensity.
+
+    Args:
+        table: the analysed network.
+        width: terminal width in columns (default: the terminal's, at least 80).
+
+    Returns:
+        Plain text (no colour codes).
+    """
+    width = width or max(shutil.get_terminal_size((100, 24)).columns, 80)
+    console = Console(width=width, force_terminal=False, color_system=None, highlight=False)
+    rows = Table(
+        title=f"{table.model}: {len(table)} layers, input {_shape_text(table.input_shapes)}",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        header_style="bold",
+    )
+    rows.add_column("layer", overflow="fold", min_width=16)
+    rows.add_column("op", no_wrap=True)
+    rows.add_column("output", no_wrap=True)
+    for header in ("MACs", "params", "bytes", "extra", "FLOP/B"):
+        rows.add_column(header, justify="right", no_wrap=True)
+    for layer in table:
+        rows.add_row(
+            layer.name + (" !" if layer.unsupported else ""),
+            layer.op,
+            _shape_text(layer.output_shapes),
+            _si(layer.macs),
+            _si(layer.params),
+            _si(layer.bytes_moved, "B"),
+            _si(layer.extra_flops),
+            f"{layer.arithmetic_intensity:.3g}",
+        )
+    totals = table.totals()
+    macs = int(totals["macs"]) or 1
+    kinds = Table(title="by layer type", box=box.SIMPLE_HEAD, pad_edge=False, header_style="bold")
+    kinds.add_column("type")
+    for header in ("layers", "MACs", "% MACs", "params", "bytes", "extra"):
+        kinds.add_column(header, justify="right", no_wrap=True)
+    for record in table.by_category().to_dict("records"):
+        count = {key: int(value) for key, value in record.items() if key != "category"}
+        extra = sum(count[f"flops_{kind}"] for kind in ("norm", "activation", "pooling", "elementwise"))
+        kinds.add_row(
+            str(record["category"]),
+            str(count["layers"]),
+            _si(count["macs"]),
+            f"{100 * count['macs'] / macs:.1f}",
+            _si(count["params"]),
+            _si(count["bytes_moved"], "B"),
+            _si(extra),
+        )
+    with console.capture() as capture:
+        console.print(rows)
+        console.print(kinds)
+    lines = [
+        capture.get(),
+        f"total: {totals['macs']:,} MACs, {totals['params']:,} params, {totals['flops']:,} FLOPs "
+        f"(2·MACs + {totals['flops'] - 2 * totals['macs']:,} extra), {totals['bytes_moved']:,} bytes moved\n",
+    ]
+    if table.unsupported_ops:
+        lines.append(f"unsupported ops, their work not counted (rows marked !): {', '.join(table.unsupported_ops)}\n")
+    return "".join(lines)
 
 
 def register(subparsers: Any) -> None:
@@ -29,7 +111,8 @@ def register(subparsers: Any) -> None:
         "analyze",
         help="per-layer MACs, parameters, bytes and FLOPs of a network",
         description="Static analysis of a network, layer by layer: shapes, MACs (one multiply-add counted "
-        "once), parameters, bytes moved, arithmetic intensity and extra FLOPs by class.",
+        "once), parameters, bytes moved, arithmetic intensity and extra FLOPs by class. The table view "
+        "rounds; --format csv or json gives every column exactly.",
     )
     parser.add_argument(
         "model", metavar="MODEL", help="a .onnx file, torchvision:NAME, nb201:ARCH_STR or package.module:callable"
@@ -47,14 +130,5 @@ def _run(args: argparse.Namespace) -> int:
     elif args.format == "csv":
         table.to_frame().to_csv(out, index=False)
     else:
-        frame = table.to_frame()[_TABLE_COLUMNS]
-        out.write(render_frame(frame, title=f"{table.model}: {len(table)} layers"))
-        out.write(render_frame(table.by_category(), title="by layer type"))
-        totals = table.totals()
-        out.write(
-            f"total: {totals['macs']:,} MACs, {totals['params']:,} params, "
-            f"{totals['flops']:,} FLOPs, {totals['bytes_moved']:,} bytes moved\n"
-        )
-        if table.unsupported_ops:
-            out.write(f"unsupported ops (not counted): {', '.join(table.unsupported_ops)}\n")
+        out.write(render_table(table))
     return 0

@@ -205,6 +205,9 @@ class _Row:
 
 _COUNTED, _FREE, _HIDDEN, _UNSUPPORTED = 0, 1, 2, 3
 
+#: Sliding-window layers: the network input must cover the window of the first one that runs.
+_WINDOW_MODULES = (_M.conv.Conv1d, _M.conv.Conv2d, _M.conv.Conv3d, _M.pooling._MaxPoolNd, _M.pooling._AvgPoolNd)
+
 MetaKernel = Callable[[Sequence[Any], dict[str, Any]], Any]
 
 
@@ -239,11 +242,11 @@ for _name in ("relu", "hardtanh", "silu", "sigmoid", "hardswish", "hardsigmoid",
     _META_KERNELS[f"aten.{_name}_"] = _meta_unary_
 
 
-class _Recorder(TorchDispatchMode):
+class _Recorder(TorchDispatchMode):  # type: ignore[no-untyped-call]
     """Dispatch mode plus module hooks that build the rows of one forward pass."""
 
     def __init__(self, model: nn.Module) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.names: dict[int, str] = {id(m): name for name, m in model.named_modules()}
         self.weights: dict[int, torch.Tensor] = {}
         for tensor in [*model.parameters(), *model.buffers()]:
@@ -258,6 +261,8 @@ class _Recorder(TorchDispatchMode):
         self.handler_errors: dict[str, str] = {}
         self._ops: dict[Any, tuple[str, int, OpHandler | None, MetaKernel | None]] = {}
         self.on_meta = False
+        self.failed_in: tuple[str, nn.Module] | None = None
+        self.first_window: tuple[str, nn.Module, torch.Tensor | None] | None = None
 
     # --- naming -------------------------------------------------------------------------------------
 
@@ -275,7 +280,9 @@ class _Recorder(TorchDispatchMode):
         name = self.names.get(id(module), "")
         if _is_leaf(module):
             op = module_op(module) or ""
-            row = _Row(self._unique(name), op, type(module).__name__, name.rpartition(".")[0])
+            row = _Row(self._unique(name or type(module).__name__), op, type(module).__name__, name.rpartition(".")[0])
+            if self.first_window is None and isinstance(module, _WINDOW_MODULES):
+                self.first_window = (row.name, module, next(_tensors((args, kwargs)), None))
             for t in _tensors((args, kwargs)):
                 row.input_shapes.append(_shape(t))
                 row.input_bytes += _nbytes(t)
@@ -335,7 +342,12 @@ class _Recorder(TorchDispatchMode):
         if meta_kernel is not None and self.on_meta and not kwargs:
             out = meta_kernel(args, kwargs)
         if out is NotImplemented:
-            out = func(*args, **kwargs)
+            try:
+                out = func(*args, **kwargs)
+            except Exception:
+                if self.failed_in is None and self.leaf is not None and self.leaf_module is not None:
+                    self.failed_in = (self.leaf.name, self.leaf_module)
+                raise
         if kind == _HIDDEN:
             return out
         cost: OpCost | None = None
@@ -382,6 +394,40 @@ class _Recorder(TorchDispatchMode):
         return row
 
 
+def _expects(module: nn.Module) -> str:
+    """What a leaf module expects of its input, in words."""
+    kind = type(module).__name__
+    if isinstance(module, _M.conv._ConvNd):
+        return f"{kind}, expects {module.in_channels} input channels"
+    if isinstance(module, nn.Linear):
+        return f"{kind}, expects {module.in_features} input features"
+    if isinstance(module, _M.batchnorm._BatchNorm | _M.instancenorm._InstanceNorm):
+        return f"{kind}, expects {module.num_features} channels"
+    if isinstance(module, nn.LayerNorm):
+        return f"{kind}, expects trailing dims {tuple(module.normalized_shape)}"
+    return kind
+
+
+def _window_error(recorder: _Recorder) -> str | None:
+    """Why the network input is smaller than the window of its first convolution or pooling, if it is."""
+    if recorder.first_window is None:
+        return None
+    name, module, x = recorder.first_window
+    if x is None:
+        return None
+    kernel, dilation = getattr(module, "kernel_size", 1), getattr(module, "dilation", 1)
+    rank = x.dim() - 2 if x.dim() > 2 else 1
+    kernels = (kernel,) * rank if isinstance(kernel, int) else tuple(kernel)
+    dilations = (dilation,) * rank if isinstance(dilation, int) else tuple(dilation)
+    extents = tuple(d * (k - 1) + 1 for k, d in zip(kernels, dilations, strict=False))
+    spatial = tuple(int(d) for d in x.shape[-len(extents) :])
+    if all(s >= e for s, e in zip(spatial, extents, strict=True)):
+        return None
+    window = "x".join(map(str, extents))
+    size = "x".join(map(str, spatial))
+    return f"its {size} input to layer {name} is smaller than that layer's {window} window"
+
+
 class _ForwardError(Exception):
     """The model's forward pass raised; ``__cause__`` holds the original error."""
 
@@ -404,7 +450,11 @@ def _run(model: nn.Module, inputs: Sequence[torch.Tensor], on_meta: bool) -> _Re
             try:
                 model(*inputs)
             except Exception as exc:
-                raise _ForwardError(one_line(exc)) from exc
+                where = ""
+                if recorder.failed_in is not None:
+                    name, module = recorder.failed_in
+                    where = f"layer {name} ({_expects(module)}) failed: "
+                raise _ForwardError(where + one_line(exc)) from exc
     finally:
         torch.backends.mha.set_fastpath_enabled(fastpath)
         for handle in handles:
@@ -487,11 +537,15 @@ def analyze_module(
         InputShapeError: the forward pass failed for these shapes.
     """
     shapes = tuple(tuple(int(d) for d in s) for s in input_shapes)
-    meta = _all_meta(model) if on_meta is None else on_meta
+    tensors = [*model.parameters(), *model.buffers()]
+    meta = bool(tensors) and all(t.is_meta for t in tensors) if on_meta is None else on_meta
     try:
         recorder = _run(model, _inputs(model, shapes, meta), meta)
     except _ForwardError as exc:
         raise InputShapeError(f"input shape {_fmt(shapes)} does not fit {name}: {exc}") from exc.__cause__
+    too_small = _window_error(recorder)
+    if too_small:
+        raise InputShapeError(f"input shape {_fmt(shapes)} does not fit {name}: {too_small}")
     return _table(name, shapes, model, recorder, "meta" if meta else "cpu")
 
 
@@ -564,10 +618,11 @@ def _analyze(source: ModelSource, shapes: Shapes | None) -> LayerTable:
             use = shapes or default
             try:
                 recorder = _run(model, _inputs(model, use, True), True)
-                return _table(source.spec, use, model, recorder, "meta")
             except _ForwardError as exc:
                 if _looks_like_shape_error(exc.__cause__):
                     raise _shape_error(source, use, source.default_shapes, given, str(exc)) from exc.__cause__
+            else:
+                return _checked_table(source, use, given, model, recorder, "meta")
     try:
         model = source.build(False)
     except ModelSpecError:
@@ -580,4 +635,13 @@ def _analyze(source: ModelSource, shapes: Shapes | None) -> LayerTable:
         recorder = _run(model, _inputs(model, use, False), False)
     except _ForwardError as exc:
         raise _shape_error(source, use, source.default_shapes, given, str(exc)) from exc.__cause__
-    return _table(source.spec, use, model, recorder, "cpu")
+    return _checked_table(source, use, given, model, recorder, "cpu")
+
+
+def _checked_table(
+    source: ModelSource, shapes: Shapes, given: bool, model: nn.Module, recorder: _Recorder, device: str
+) -> LayerTable:
+    too_small = _window_error(recorder)
+    if too_small:
+        raise _shape_error(source, shapes, source.default_shapes, given, too_small)
+    return _table(source.spec, shapes, model, recorder, device)

@@ -121,7 +121,7 @@ _INIT_OPS = frozenset(
 )
 
 
-class _SkipMetaInit(TorchDispatchMode):
+class _SkipMetaInit(TorchDispatchMode):  # type: ignore[no-untyped-call]
     """Skip weight initialisation on meta tensors (PyTorch runs it through slow Python meta kernels)."""
 
     def __torch_dispatch__(
@@ -138,12 +138,12 @@ def build_on_meta(factory: Callable[[], nn.Module]) -> nn.Module:
     Initialisers are skipped (meta tensors hold no values), which makes building large models cheap.
     """
     try:
-        with torch.device("meta"), _SkipMetaInit():
+        with torch.device("meta"), _SkipMetaInit():  # type: ignore[no-untyped-call]
             return factory()
     except ModelSpecError:
         raise
     except Exception:
-        with meta_weights(), _SkipMetaInit():
+        with meta_weights(), _SkipMetaInit():  # type: ignore[no-untyped-call]
             return factory()
 
 
@@ -187,7 +187,8 @@ def _torchvision_source(spec: ModelSpec) -> ModelSource:
     crop = int(weights.transforms().crop_size[0])
 
     def make() -> nn.Module:
-        return torchvision.models.get_model(name, weights=None, **kwargs).eval()
+        model: nn.Module = torchvision.models.get_model(name, weights=None, **kwargs)
+        return model.eval()
 
     def build(on_meta: bool) -> nn.Module:
         return build_on_meta(make) if on_meta else make()
@@ -284,7 +285,7 @@ def _nb201_source(spec: ModelSpec, shapes: Shapes | None = None) -> ModelSource:
         ) from exc
 
     def make() -> nn.Module:
-        module, _ = build_nb201(spec.target, shapes)
+        module: nn.Module = build_nb201(spec.target, shapes)[0]
         return module.eval()
 
     def build(on_meta: bool) -> nn.Module:

@@ -42,3 +42,27 @@ def test_adaptive_avg_pool_global() -> None:
 def test_dtype_bytes() -> None:
     assert f.dtype_bytes("torch.float16") == 2
     assert f.dtype_bytes("float32") == 4
+
+
+def test_extra_flop_formulas() -> None:
+    assert f.elementwise_flops((2, 3, 4)) == 24
+    assert f.activation_flops((2, 3, 4)) == 24
+    assert f.batch_norm_flops((1, 8, 2, 2)) == 64
+    assert f.batch_norm_flops((1, 8, 2, 2), affine=False) == 32
+    assert f.norm_flops((1, 8, 2, 2)) == 5 * 32
+    assert f.softmax_flops((2, 10), -1) == 2 * 29
+    assert f.softmax_flops((4, 3, 5), 1) == 20 * 8
+    assert f.reduction_flops((1, 8, 7, 7), (1, 8, 1, 1), mean=True) == 8 * 49 + 8
+    assert f.upsample_flops((1, 2, 4, 4), "bilinear") == 4 * 32
+    assert f.upsample_flops((1, 2, 4, 4), "nearest") == 0
+
+
+def test_attention_extra_flops() -> None:
+    # one scale per score plus a softmax over each query's keys
+    assert f.attention_extra_flops((2, 4, 10, 16), (2, 4, 12, 16)) == 2 * 4 * 10 * (12 + 3 * 12 - 1)
+
+
+@settings(max_examples=50, deadline=None)
+@given(rows=st.integers(1, 6), n=st.integers(1, 9))
+def test_softmax_flops_is_3n_minus_1_per_row(rows: int, n: int) -> None:
+    assert f.softmax_flops((rows, n)) == rows * (3 * n - 1)
