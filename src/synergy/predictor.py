@@ -331,28 +331,46 @@ class Predictor:
         return path
 
     # -- prediction ---------------------------------------------------------------------------------
-    def domain_warnings(self, data: LayerData, unit: int) -> list[str]:
-        """Why unit ``unit`` of ``data`` leaves the training domain (empty when it does not)."""
-        frame = data.frame[data.frame["unit"] == unit]
-        seen = self.domain["op_keys"]
-        out: list[str] = []
-        _, mapping = self.estimator.resolve_keys(LayerData(frame, data.n_units, data.groups, (), (), data.level))
+    def domain_warnings(self, data: LayerData) -> list[list[str]]:
+        """For every unit of ``data``: why it leaves the training domain (empty lists when it does not)."""
+        out: list[list[str]] = [[] for _ in range(data.n_units)]
+        frame = data.frame
+        units = frame["unit"].to_numpy(dtype=int)
+        _, mapping = self.estimator.resolve_keys(data)
         if mapping:
-            parts = [
-                f"{k} (predicted as {v})" if v else f"{k} (no substitute: counted as 0)" for k, v in mapping.items()
-            ]
-            out.append(f"op types never seen in training: {', '.join(parts)}")
-        for key, rows in frame.groupby("op_key", sort=True):
-            info = seen.get(str(key))
-            if info is None:
-                continue
+            text = {
+                k: f"{k} (predicted as {v})" if v else f"{k} (no substitute: counted as 0)" for k, v in mapping.items()
+            }
+            unseen = frame.loc[frame["op_key"].isin(list(mapping)), ["unit", "op_key"]].drop_duplicates()
+            per_unit: dict[int, list[str]] = {}
+            for unit, key in zip(unseen["unit"], unseen["op_key"], strict=True):
+                per_unit.setdefault(int(unit), []).append(text[str(key)])
+            for unit, parts in per_unit.items():
+                out[unit].append(f"op types never seen in training: {', '.join(sorted(parts))}")
+        seen = self.domain["op_keys"]
+        known = frame[frame["op_key"].isin(list(seen))]
+        if len(known):
+            stats = known.groupby(["unit", "op_key"], sort=True)[list(RANGE_FEATURES)].agg(["min", "max"])
             for feature in RANGE_FEATURES:
-                lo, hi = info["ranges"][feature]
-                vmin, vmax = float(rows[feature].min()), float(rows[feature].max())
-                if vmax > hi * RANGE_SLACK or vmin < lo / RANGE_SLACK:
-                    out.append(
-                        f"{key} {feature} {_fmt(vmin)}–{_fmt(vmax)} outside the training range {_fmt(lo)}–{_fmt(hi)}"
+                lo = np.array([seen[k]["ranges"][feature][0] for k in stats.index.get_level_values(1)])
+                hi = np.array([seen[k]["ranges"][feature][1] for k in stats.index.get_level_values(1)])
+                vmin = stats[(feature, "min")].to_numpy()
+                vmax = stats[(feature, "max")].to_numpy()
+                bad = (vmax > hi * RANGE_SLACK) | (vmin < lo / RANGE_SLACK)
+                for i in np.flatnonzero(bad):
+                    unit, key = stats.index[int(i)]
+                    out[int(unit)].append(
+                        f"{key} {feature} {_fmt(vmin[i])}–{_fmt(vmax[i])} outside the training range "
+                        f"{_fmt(lo[i])}–{_fmt(hi[i])}"
                     )
+        if self.domain["level"] == "network":
+            macs = np.zeros(data.n_units)
+            np.add.at(macs, units, frame["macs"].to_numpy(dtype=float))
+            macs_lo, macs_hi = self.domain["unit_macs"]
+            for unit in np.flatnonzero((macs > macs_hi * RANGE_SLACK) | (macs < macs_lo / RANGE_SLACK)):
+                out[int(unit)].append(
+                    f"network MACs {_fmt(macs[unit])} outside the training range {_fmt(macs_lo)}–{_fmt(macs_hi)}"
+                )
         return out
 
     def predict_data(self, data: LayerData) -> tuple[np.ndarray, np.ndarray]:
@@ -375,29 +393,27 @@ class Predictor:
             totals = np.zeros(data.n_units)
             np.add.at(totals, data.frame["unit"].to_numpy(dtype=int), layer_pred)
         units = data.frame["unit"].to_numpy(dtype=int)
-        macs_lo, macs_hi = self.domain["unit_macs"]
+        problems = self.domain_warnings(data)
+        layer_sums = np.zeros(data.n_units)
+        np.add.at(layer_sums, units, layer_pred)
+        names_col = data.frame["name"].to_numpy()
+        ops_col = data.frame["op"].to_numpy()
         out = []
         starts = np.searchsorted(units, np.arange(data.n_units + 1))
         for i, name in enumerate(names):
             a, b = starts[i], starts[i + 1]
-            frame = data.frame.iloc[a:b]
-            layer_total = float(layer_pred[a:b].sum())
-            problems = self.domain_warnings(data, i)
-            macs = float(frame["macs"].sum())
-            if self.domain["level"] == "network" and (macs > macs_hi * RANGE_SLACK or macs < macs_lo / RANGE_SLACK):
-                problems.append(f"network MACs {_fmt(macs)} outside the training range {_fmt(macs_lo)}–{_fmt(macs_hi)}")
             out.append(
                 Prediction(
                     model=name,
                     target=self.target,
                     unit=self.unit,
                     total=float(totals[i]),
-                    overhead=float(totals[i]) - layer_total,
+                    overhead=float(totals[i]) - float(layer_sums[i]),
                     layers=tuple(
                         (str(n), str(o), float(p))
-                        for n, o, p in zip(frame["name"], frame["op"], layer_pred[a:b], strict=True)
+                        for n, o, p in zip(names_col[a:b], ops_col[a:b], layer_pred[a:b], strict=True)
                     ),
-                    warnings=tuple(problems),
+                    warnings=tuple(problems[i]),
                 )
             )
         return out

@@ -69,10 +69,10 @@ class ResidualModel(RegressorMixin, BaseEstimator):  # type: ignore[misc]
 
     def __init__(
         self,
-        alphas: tuple[float, ...] = (0.03, 0.1, 0.3, 1.0, 3.0),
-        gammas: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3),
+        alphas: tuple[float, ...] = (0.1, 0.3, 1.0, 3.0),
+        gammas: tuple[float, ...] = (0.03, 0.1, 0.3),
         clip: float = 0.3,
-        max_points: int = 1500,
+        max_points: int = 1000,
         cv: int = 5,
     ):
         self.alphas = alphas
