@@ -91,21 +91,24 @@ class Term:
         return cls(select, str(data["value"]), features, scale)
 
 
-def _mask(frame: pd.DataFrame, term: Term) -> np.ndarray:
-    if term.select == "any":
-        return np.ones(len(frame), dtype=bool)
-    return (frame[term.select] == term.value).to_numpy()
-
-
 def layer_design(frame: pd.DataFrame, terms: list[Term]) -> np.ndarray:
     """The basis matrix, one row per layer, one column per term."""
     out = np.zeros((len(frame), len(terms)))
     features = {name: frame[name].to_numpy(dtype=float) for name in FEATURES}
+    codes: dict[str, tuple[np.ndarray, dict[str, int]]] = {}
     for k, term in enumerate(terms):
         col = np.ones(len(frame))
         for name in term.features:
             col = col * features[name]
-        out[:, k] = np.where(_mask(frame, term), col / term.scale, 0.0)
+        if term.select == "any":
+            out[:, k] = col / term.scale
+            continue
+        if term.select not in codes:
+            labels, uniques = pd.factorize(frame[term.select])
+            codes[term.select] = (labels, {str(u): i for i, u in enumerate(uniques)})
+        labels, index = codes[term.select]
+        mask = labels == index.get(term.value, -2)
+        out[:, k] = np.where(mask, col / term.scale, 0.0)
     return out
 
 
@@ -249,7 +252,7 @@ class AdditiveModel(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         self._check_fitted()
         seen = self.op_keys_
         frame = data.frame
-        unseen = sorted(set(frame["op_key"].astype(str)) - set(seen))
+        unseen = sorted({str(k) for k in pd.unique(frame["op_key"])} - set(seen))
         if not unseen:
             return data, {}
         mapping: dict[str, str | None] = {}
