@@ -324,6 +324,9 @@ class Predictor:
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(text + "\n")
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)  # a normal file, not mkstemp's private one
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -349,27 +352,33 @@ class Predictor:
                 out[unit].append(f"op types never seen in training: {', '.join(sorted(parts))}")
         seen = self.domain["op_keys"]
         known = frame[frame["op_key"].isin(list(seen))]
+        beyond: list[list[str]] = [[] for _ in range(data.n_units)]
         if len(known):
             stats = known.groupby(["unit", "op_key"], sort=True)[list(RANGE_FEATURES)].agg(["min", "max"])
+            keys = stats.index.get_level_values(1)
             for feature in RANGE_FEATURES:
-                lo = np.array([seen[k]["ranges"][feature][0] for k in stats.index.get_level_values(1)])
-                hi = np.array([seen[k]["ranges"][feature][1] for k in stats.index.get_level_values(1)])
+                lo = np.array([seen[k]["ranges"][feature][0] for k in keys])
+                hi = np.array([seen[k]["ranges"][feature][1] for k in keys])
                 vmin = stats[(feature, "min")].to_numpy()
                 vmax = stats[(feature, "max")].to_numpy()
-                bad = (vmax > hi * RANGE_SLACK) | (vmin < lo / RANGE_SLACK)
-                for i in np.flatnonzero(bad):
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    above = np.where(hi > 0, vmax / hi, np.inf)
+                    below = np.where(vmin > 0, lo / vmin, np.inf)
+                for i in np.flatnonzero((vmax > hi * RANGE_SLACK) | (vmin < lo / RANGE_SLACK)):
                     unit, key = stats.index[int(i)]
-                    out[int(unit)].append(
-                        f"{key} {feature} {_fmt(vmin[i])}–{_fmt(vmax[i])} outside the training range "
-                        f"{_fmt(lo[i])}–{_fmt(hi[i])}"
-                    )
+                    how = f"×{above[i]:.2g}" if vmax[i] > hi[i] * RANGE_SLACK else f"÷{below[i]:.2g}"
+                    beyond[int(unit)].append(f"{key} {feature} {how}")
         if self.domain["level"] == "network":
             macs = np.zeros(data.n_units)
             np.add.at(macs, units, frame["macs"].to_numpy(dtype=float))
             macs_lo, macs_hi = self.domain["unit_macs"]
             for unit in np.flatnonzero((macs > macs_hi * RANGE_SLACK) | (macs < macs_lo / RANGE_SLACK)):
-                out[int(unit)].append(
-                    f"network MACs {_fmt(macs[unit])} outside the training range {_fmt(macs_lo)}–{_fmt(macs_hi)}"
+                how = f"×{macs[unit] / macs_hi:.2g}" if macs[unit] > macs_hi else f"÷{macs_lo / max(macs[unit], 1):.2g}"
+                beyond[int(unit)].append(f"network macs {how}")
+        for unit, parts in enumerate(beyond):
+            if parts:
+                out[unit].append(
+                    "outside the training range (× above its maximum, ÷ below its minimum): " + ", ".join(parts)
                 )
         return out
 

@@ -122,7 +122,7 @@ def _run(args: argparse.Namespace) -> int:
                 }
             )
             shares = pd.concat([shares, extra], ignore_index=True)
-        out.write(render_frame(shares, title=f"{result.chosen}: where the {training.target} goes (training data)"))
+        out.write(render_frame(shares, title=f"{result.chosen}: {training.target} by layer type"))
     scores = {ev.model: ev.scores for ev in result.evaluations}
     chosen = scores[result.chosen]
     if result.auto:
