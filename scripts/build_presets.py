@@ -4,7 +4,9 @@
 
 For each framework of ``measurements.csv`` (``onnx`` → ``rpi5-onnxruntime``, ``torchmobile`` →
 ``rpi5-torchmobile``, ``litert`` → ``rpi5-litert``) the script analyses every network (``nb201:ARCH``,
-1x3x32x32, through the layer-table cache), converts ``energy_mj`` to joules, evaluates every model form
+1x3x32x32, through the layer-table cache), converts ``energy_mj`` to joules, drops physically implausible
+measurements (below a quarter of the framework's 1st percentile: five LiteRT rows of 0.001-0.19 mJ
+with latencies of microseconds), evaluates every model form
 with grouped 5-fold cross-validation and with the small-data protocol (fit on 80 networks' totals, predict
 all the others, repeated draws), fits the form that wins the grouped cross-validation on all networks, and
 writes ``src/synergy/presets/<name>.json`` with both evaluations inside. It prints the tables as Markdown
@@ -22,11 +24,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from synergy.dataset import LayerData
+from synergy.dataset import LayerData, TrainingSet
 from synergy.fitting import fit_predictor
 from synergy.models import MODELS
 from synergy.models.evaluate import plot_predictions, scores_frame, small_train
-from synergy.dataset import TrainingSet
 from synergy.tablecache import analyze_many
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,10 +82,16 @@ def main(argv: list[str] | None = None) -> int:
     data = LayerData.from_tables(tables, [f"nb201:{a}" for a in archs])
     for framework in args.frameworks.split(","):
         rows = frame[frame["framework"] == framework].set_index("arch_str")
-        y = rows.loc[archs, "energy_mj"].to_numpy(dtype=float) * 1e-3
-        training = TrainingSet(data, y, "energy_j", "J", "energy_mj", (str(csv),), tuple(tables))
+        y_all = rows.loc[archs, "energy_mj"].to_numpy(dtype=float) * 1e-3
+        # physically implausible measurements (a CIFAR network in microseconds) are dropped
+        floor = 0.25 * float(np.quantile(rows["energy_mj"], 0.01)) * 1e-3
+        keep = np.flatnonzero(y_all >= floor)
+        dropped = len(y_all) - len(keep)
+        fw_data, y = data.subset(keep), y_all[keep]
+        fw_tables = tuple(tables[i] for i in keep)
+        training = TrainingSet(fw_data, y, "energy_j", "J", "energy_mj", (str(csv),), fw_tables)
         result = fit_predictor(training)
-        small = [small_train(n, MODELS[n][0], data, y, n_train=args.train, repeats=args.repeats) for n in MODELS]
+        small = [small_train(n, MODELS[n][0], fw_data, y, n_train=args.train, repeats=args.repeats) for n in MODELS]
         predictor = result.predictor
         predictor.evaluation["small_data"] = {
             "protocol": small[0].protocol,
@@ -92,14 +99,16 @@ def main(argv: list[str] | None = None) -> int:
         }
         predictor.training["sources"] = [f"rpi5-nb201/measurements.csv (framework {framework})"]
         predictor.training["description"] = (
-            f"Raspberry Pi 5, {framework}, NAS-Bench-201 (CIFAR-100, 1x3x32x32), "
-            f"{len(archs)} networks; energy_mj converted to joules"
+            f"Raspberry Pi 5, {framework}, NAS-Bench-201 (CIFAR-100, 1x3x32x32), {len(y)} networks "
+            f"({dropped} implausible measurements below {1e3 * floor:.3g} mJ dropped); energy_mj converted to joules"
         )
-        print(f"\n### {PRESETS[framework]} ({framework}, {len(archs)} networks)\n")
+        print(f"\n### {PRESETS[framework]} ({framework}, {len(y)} networks, {dropped} implausible dropped)\n")
         print(f"Grouped 5-fold cross-validation (chosen: `{result.chosen}`):\n")
         print(markdown(result.table()))
-        print(f"\nFit on {args.train} networks' totals, predict the other {len(archs) - args.train} "
-              f"({args.repeats} random draws):\n")
+        print(
+            f"\nFit on {args.train} networks' totals, predict the other {len(archs) - args.train} "
+            f"({args.repeats} random draws):\n"
+        )
         print(markdown(scores_frame(small)))
         sys.stdout.flush()
         if args.plots:

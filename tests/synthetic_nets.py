@@ -61,7 +61,7 @@ def linear(name: str, c_in: int, c_out: int) -> Layer:
 
 def key(layer: Layer) -> str:
     if layer.op == "Conv":
-        k = int(round((layer.macs / (layer.output_elements * layer.input_shapes[0][1])) ** 0.5))
+        k = round((layer.macs / (layer.output_elements * layer.input_shapes[0][1])) ** 0.5)
         return f"Conv{k}x{k}"
     return layer.op
 

@@ -283,7 +283,9 @@ def load_layer_runs(
             if set(names) <= set(full.index):
                 layers = full.loc[names].reset_index(drop=True)
         if layers is None:
-            records = rows.rename(columns={"layer": "name"}).to_dict("records")
+            records = [
+                {str(k): v for k, v in r.items()} for r in rows.rename(columns={"layer": "name"}).to_dict("records")
+            ]
             layers = rows_frame(records)
         layers["unit"] = np.arange(len(layers)) + offset
         layers["network"] = net_index

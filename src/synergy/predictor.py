@@ -33,19 +33,19 @@ from typing import Any
 
 import numpy as np
 
-from synergy.models.data import LayerData
 from synergy.errors import OutputExistsError, PredictorFormatError
 from synergy.layers import LayerTable
 from synergy.models.additive import AdditiveModel, LayerTypeModel, MacLinearModel, OpMeanBaseline, PolynomialModel, Term
+from synergy.models.data import LayerData
 from synergy.models.features import FEATURE_DOCS
 from synergy.models.residual import ResidualModel
 
 __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
+    "DomainWarning",
     "Prediction",
     "Predictor",
-    "DomainWarning",
     "load_predictor",
     "preset_names",
 ]
@@ -324,6 +324,9 @@ class Predictor:
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(text + "\n")
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)  # a normal file, not mkstemp's private one
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -331,26 +334,52 @@ class Predictor:
         return path
 
     # -- prediction ---------------------------------------------------------------------------------
-    def domain_warnings(self, data: LayerData, unit: int) -> list[str]:
-        """Why unit ``unit`` of ``data`` leaves the training domain (empty when it does not)."""
-        frame = data.frame[data.frame["unit"] == unit]
-        seen = self.domain["op_keys"]
-        out: list[str] = []
-        _, mapping = self.estimator.resolve_keys(LayerData(frame, data.n_units, data.groups, (), (), data.level))
+    def domain_warnings(self, data: LayerData) -> list[list[str]]:
+        """For every unit of ``data``: why it leaves the training domain (empty lists when it does not)."""
+        out: list[list[str]] = [[] for _ in range(data.n_units)]
+        frame = data.frame
+        units = frame["unit"].to_numpy(dtype=int)
+        _, mapping = self.estimator.resolve_keys(data)
         if mapping:
-            parts = [f"{k} (predicted as {v})" if v else f"{k} (no substitute: counted as 0)" for k, v in mapping.items()]
-            out.append(f"op types never seen in training: {', '.join(parts)}")
-        for key, rows in frame.groupby("op_key", sort=True):
-            info = seen.get(str(key))
-            if info is None:
-                continue
+            text = {
+                k: f"{k} (predicted as {v})" if v else f"{k} (no substitute: counted as 0)" for k, v in mapping.items()
+            }
+            unseen = frame.loc[frame["op_key"].isin(list(mapping)), ["unit", "op_key"]].drop_duplicates()
+            per_unit: dict[int, list[str]] = {}
+            for unit, key in zip(unseen["unit"], unseen["op_key"], strict=True):
+                per_unit.setdefault(int(unit), []).append(text[str(key)])
+            for unit, parts in per_unit.items():
+                out[unit].append(f"op types never seen in training: {', '.join(sorted(parts))}")
+        seen = self.domain["op_keys"]
+        known = frame[frame["op_key"].isin(list(seen))]
+        beyond: list[list[str]] = [[] for _ in range(data.n_units)]
+        if len(known):
+            stats = known.groupby(["unit", "op_key"], sort=True)[list(RANGE_FEATURES)].agg(["min", "max"])
+            keys = stats.index.get_level_values(1)
             for feature in RANGE_FEATURES:
-                lo, hi = info["ranges"][feature]
-                vmin, vmax = float(rows[feature].min()), float(rows[feature].max())
-                if vmax > hi * RANGE_SLACK or vmin < lo / RANGE_SLACK:
-                    out.append(
-                        f"{key} {feature} {_fmt(vmin)}–{_fmt(vmax)} outside the training range {_fmt(lo)}–{_fmt(hi)}"
-                    )
+                lo = np.array([seen[k]["ranges"][feature][0] for k in keys])
+                hi = np.array([seen[k]["ranges"][feature][1] for k in keys])
+                vmin = stats[(feature, "min")].to_numpy()
+                vmax = stats[(feature, "max")].to_numpy()
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    above = np.where(hi > 0, vmax / hi, np.inf)
+                    below = np.where(vmin > 0, lo / vmin, np.inf)
+                for i in np.flatnonzero((vmax > hi * RANGE_SLACK) | (vmin < lo / RANGE_SLACK)):
+                    unit, key = stats.index[int(i)]
+                    how = f"×{above[i]:.2g}" if vmax[i] > hi[i] * RANGE_SLACK else f"÷{below[i]:.2g}"
+                    beyond[int(unit)].append(f"{key} {feature} {how}")
+        if self.domain["level"] == "network":
+            macs = np.zeros(data.n_units)
+            np.add.at(macs, units, frame["macs"].to_numpy(dtype=float))
+            macs_lo, macs_hi = self.domain["unit_macs"]
+            for unit in np.flatnonzero((macs > macs_hi * RANGE_SLACK) | (macs < macs_lo / RANGE_SLACK)):
+                how = f"×{macs[unit] / macs_hi:.2g}" if macs[unit] > macs_hi else f"÷{macs_lo / max(macs[unit], 1):.2g}"
+                beyond[int(unit)].append(f"network macs {how}")
+        for unit, parts in enumerate(beyond):
+            if parts:
+                out[unit].append(
+                    "outside the training range (× above its maximum, ÷ below its minimum): " + ", ".join(parts)
+                )
         return out
 
     def predict_data(self, data: LayerData) -> tuple[np.ndarray, np.ndarray]:
@@ -373,29 +402,27 @@ class Predictor:
             totals = np.zeros(data.n_units)
             np.add.at(totals, data.frame["unit"].to_numpy(dtype=int), layer_pred)
         units = data.frame["unit"].to_numpy(dtype=int)
-        macs_lo, macs_hi = self.domain["unit_macs"]
+        problems = self.domain_warnings(data)
+        layer_sums = np.zeros(data.n_units)
+        np.add.at(layer_sums, units, layer_pred)
+        names_col = data.frame["name"].to_numpy()
+        ops_col = data.frame["op"].to_numpy()
         out = []
         starts = np.searchsorted(units, np.arange(data.n_units + 1))
         for i, name in enumerate(names):
             a, b = starts[i], starts[i + 1]
-            frame = data.frame.iloc[a:b]
-            layer_total = float(layer_pred[a:b].sum())
-            problems = self.domain_warnings(data, i)
-            macs = float(frame["macs"].sum())
-            if self.domain["level"] == "network" and (macs > macs_hi * RANGE_SLACK or macs < macs_lo / RANGE_SLACK):
-                problems.append(f"network MACs {_fmt(macs)} outside the training range {_fmt(macs_lo)}–{_fmt(macs_hi)}")
             out.append(
                 Prediction(
                     model=name,
                     target=self.target,
                     unit=self.unit,
                     total=float(totals[i]),
-                    overhead=float(totals[i]) - layer_total,
+                    overhead=float(totals[i]) - float(layer_sums[i]),
                     layers=tuple(
                         (str(n), str(o), float(p))
-                        for n, o, p in zip(frame["name"], frame["op"], layer_pred[a:b], strict=True)
+                        for n, o, p in zip(names_col[a:b], ops_col[a:b], layer_pred[a:b], strict=True)
                     ),
-                    warnings=tuple(problems),
+                    warnings=tuple(problems[i]),
                 )
             )
         return out

@@ -62,7 +62,13 @@ def _code_fingerprint() -> str:
 def _key(spec: str, shapes: Shapes | None) -> str:
     from synergy import __version__
 
-    parts: list[object] = [CACHE_FORMAT, __version__, _code_fingerprint(), spec, [list(s) for s in shapes] if shapes else None]
+    parts: list[object] = [
+        CACHE_FORMAT,
+        __version__,
+        _code_fingerprint(),
+        spec,
+        [list(s) for s in shapes] if shapes else None,
+    ]
     path = Path(spec)
     if path.suffix.lower() == ".onnx" and path.is_file():
         stat = path.stat()
@@ -156,7 +162,7 @@ def analyze_many(
                     progress(done, total)
     out: list[LayerTable] = []
     for item in items:
-        table = distinct[item]
-        assert table is not None
-        out.append(table)
+        found = distinct[item]
+        assert found is not None
+        out.append(found)
     return out

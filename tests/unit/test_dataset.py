@@ -103,7 +103,9 @@ def test_layer_level_run_directory_joins_the_analysis(tmp_path: Path) -> None:
         run / "layers.csv",
         "layer,op,runs,duration_s,energy_j,macs\nstem.conv,Conv,5,0.001,0.003,442368\nstem.bn,BatchNorm,5,0.0001,0.0002,0\n",
     )
-    write(run / "run.json", json.dumps({"format_version": 1, "model": f"nb201:{ARCH}", "input_shapes": [[1, 3, 32, 32]]}))
+    write(
+        run / "run.json", json.dumps({"format_version": 1, "model": f"nb201:{ARCH}", "input_shapes": [[1, 3, 32, 32]]})
+    )
     ts = load_training_data([run], "energy_j", cache_dir=tmp_path / "cache")
     assert ts.level == "layer"
     frame = ts.data.frame
@@ -127,5 +129,5 @@ def test_bad_layer_data(tmp_path: Path, content: str, fragment: str) -> None:
 
 
 def test_directory_without_layers_csv(tmp_path: Path) -> None:
-    with pytest.raises(DatasetError, match="without layers.csv"):
+    with pytest.raises(DatasetError, match=r"without layers\.csv"):
         load_training_data([tmp_path], "energy_j", level="layer")

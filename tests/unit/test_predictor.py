@@ -14,7 +14,6 @@ from synergy.layers import LayerTable
 from synergy.models import MODELS
 from synergy.models.data import LayerData
 from synergy.predictor import FORMAT_VERSION, Predictor, load_predictor, preset_names, training_domain
-
 from synthetic_nets import conv, eltwise, linear, networks
 
 

@@ -102,11 +102,10 @@ def _run(args: argparse.Namespace) -> int:
     out.write(render_frame(table, title=f"{protocol} cross-validation, grouped by network (errors relative)"))
     for ev in result.evaluations:
         if ev.per_layer_type is not None and ev.model == result.chosen:
-            frame = ev.per_layer_type.copy()
+            frame = ev.per_layer_type.drop(columns=["kendall_tau"])
             for col in ("mean_err", "std_err", "rmspe", "within_5", "within_10", "share_of_target"):
                 frame[col] = 100 * frame[col]
             frame = frame.rename(columns={c: f"{c}_%" for c in frame.columns if c not in ("layer_type", "layers")})
-            frame = frame.drop(columns=["kendall_tau"])
             out.write(render_frame(frame, title=f"{result.chosen} per layer type"))
     predictor = result.predictor
     if training.level == "network":
@@ -123,7 +122,7 @@ def _run(args: argparse.Namespace) -> int:
                 }
             )
             shares = pd.concat([shares, extra], ignore_index=True)
-        out.write(render_frame(shares, title=f"{result.chosen}: where the {training.target} goes (training data)"))
+        out.write(render_frame(shares, title=f"{result.chosen}: {training.target} by layer type"))
     scores = {ev.model: ev.scores for ev in result.evaluations}
     chosen = scores[result.chosen]
     if result.auto:

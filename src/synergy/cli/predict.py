@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from synergy.cli.common import add_format_option, add_input_shape_option, render_frame
+from synergy.layers import op_category
 from synergy.predictor import load_predictor
 from synergy.tablecache import analyze_many
 
@@ -72,7 +73,10 @@ def _run(args: argparse.Namespace) -> int:
             }
         )
         out.write(render_frame(frame, title=f"{p.model}: {len(p.layers)} layers ({predictor.name} predictor)"))
-        if p.overhead:
+        frame["layer_type"] = [op_category(o) for o in frame["op"]]
+        by_type = frame.groupby("layer_type", sort=True)[[predictor.target, "share_%"]].sum().reset_index()
+        out.write(render_frame(by_type, title="by layer type"))
+        if abs(p.overhead) > 1e-9 * abs(p.total):
             out.write(f"fixed cost per network: {p.overhead:.6g} {unit}\n")
     else:
         out.write(render_frame(summary, title=f"{predictor.name} predictor, {predictor.target} [{unit}]"))

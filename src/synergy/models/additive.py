@@ -23,6 +23,7 @@ Models:
 from __future__ import annotations
 
 import itertools
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,10 +31,11 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import nnls
 from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LassoCV
 
-from synergy.models.data import LayerData
 from synergy.errors import DatasetError, NotFittedError
+from synergy.models.data import LayerData
 from synergy.models.features import FEATURES
 
 __all__ = [
@@ -89,21 +91,24 @@ class Term:
         return cls(select, str(data["value"]), features, scale)
 
 
-def _mask(frame: pd.DataFrame, term: Term) -> np.ndarray:
-    if term.select == "any":
-        return np.ones(len(frame), dtype=bool)
-    return (frame[term.select] == term.value).to_numpy()
-
-
 def layer_design(frame: pd.DataFrame, terms: list[Term]) -> np.ndarray:
     """The basis matrix, one row per layer, one column per term."""
     out = np.zeros((len(frame), len(terms)))
     features = {name: frame[name].to_numpy(dtype=float) for name in FEATURES}
+    codes: dict[str, tuple[np.ndarray, dict[str, int]]] = {}
     for k, term in enumerate(terms):
         col = np.ones(len(frame))
         for name in term.features:
             col = col * features[name]
-        out[:, k] = np.where(_mask(frame, term), col / term.scale, 0.0)
+        if term.select == "any":
+            out[:, k] = col / term.scale
+            continue
+        if term.select not in codes:
+            labels, uniques = pd.factorize(frame[term.select])
+            codes[term.select] = (labels, {str(u): i for i, u in enumerate(uniques)})
+        labels, index = codes[term.select]
+        mask = labels == index.get(term.value, -2)
+        out[:, k] = np.where(mask, col / term.scale, 0.0)
     return out
 
 
@@ -123,6 +128,7 @@ def fit_relative(
     ridge: float = 1e-6,
     robust: bool = True,
     iterations: int = 4,
+    reject: float = 10.0,
 ) -> np.ndarray:
     """Least squares on relative error, optionally non-negative, ridge-stabilised and Huber-reweighted.
 
@@ -133,6 +139,7 @@ def fit_relative(
         ridge: ridge strength relative to the scaled design (stabilises collinear columns).
         robust: downweight rows whose relative residual is far out (Huber, 1.345 robust sigmas).
         iterations: reweighting passes when ``robust``.
+        reject: rows beyond this many robust sigmas get no weight at all.
 
     Returns:
         The coefficients.
@@ -140,28 +147,32 @@ def fit_relative(
     n, p = A.shape
     if p == 0:
         return np.zeros(0)
-    w = 1.0 / y
+    # relative weights, capped so that a handful of absurdly small targets cannot own the first pass
+    w = 1.0 / np.maximum(y, 0.1 * np.median(y))
     Aw = A * w[:, None]
     norms = np.sqrt((Aw**2).sum(axis=0))
     norms[norms == 0] = 1.0
     As = Aw / norms
-    ones = np.ones(n)
+    target = y * w  # 1 except for capped rows
     huber = np.ones(n)
     coef = np.zeros(p)
     reg = np.sqrt(ridge) * np.eye(p)
     for _ in range(iterations if robust else 1):
         h = np.sqrt(huber)
         M = np.vstack([As * h[:, None], reg])
-        b = np.concatenate([ones * h, np.zeros(p)])
+        b = np.concatenate([target * h, np.zeros(p)])
         if nonneg:
             scaled, _ = nnls(M, b, maxiter=50 * p + 500)
         else:
             scaled = np.linalg.lstsq(M, b, rcond=None)[0]
         coef = scaled / norms
-        resid = As @ scaled - ones
-        sigma = 1.4826 * np.median(np.abs(resid - np.median(resid))) + 1e-12
+        resid = (A @ coef) / y - 1.0  # relative residuals, uncapped
+        # robust spread of the relative residuals, floored at 0.5 % (no measurement is better than that)
+        sigma = max(1.4826 * float(np.median(np.abs(resid - np.median(resid)))), 0.005)
         cut = 1.345 * sigma
         huber = np.where(np.abs(resid) <= cut, 1.0, cut / np.abs(resid))
+        # gross errors (a broken measurement 1000x off) are dropped, not merely downweighted
+        huber[np.abs(resid) > reject * sigma] = 0.0
     return np.asarray(coef)
 
 
@@ -181,7 +192,7 @@ def _check_data(model: object, X: Any, y: Any | None = None) -> tuple[LayerData,
     return X, target
 
 
-class AdditiveModel(RegressorMixin, BaseEstimator):
+class AdditiveModel(RegressorMixin, BaseEstimator):  # type: ignore[misc]
     """Base of the additive models: terms chosen at fit time, one weight per term, summed per unit.
 
     Subclasses implement :meth:`_terms` (the candidate terms for the training data) and may override
@@ -220,9 +231,11 @@ class AdditiveModel(RegressorMixin, BaseEstimator):
         self.network_cost_ = float(coef[-1]) if with_cost else 0.0
         self.level_ = data.level
         keys = data.frame.drop_duplicates("op_key")
-        self.op_keys_ = {
-            str(r.op_key): {"op": str(r.op), "category": str(r.category), "kernel_area": float(r.kernel_area)}
-            for r in keys.itertuples()
+        self.op_keys_: dict[str, dict[str, Any]] = {
+            str(key): {"op": str(op), "category": str(cat), "kernel_area": float(area)}
+            for key, op, cat, area in zip(
+                keys["op_key"], keys["op"], keys["category"], keys["kernel_area"].astype(float), strict=True
+            )
         }
         return self
 
@@ -239,16 +252,19 @@ class AdditiveModel(RegressorMixin, BaseEstimator):
         self._check_fitted()
         seen = self.op_keys_
         frame = data.frame
-        unseen = sorted(set(frame["op_key"].astype(str)) - set(seen))
+        unseen = sorted({str(k) for k in pd.unique(frame["op_key"])} - set(seen))
         if not unseen:
             return data, {}
         mapping: dict[str, str | None] = {}
         info = frame.drop_duplicates("op_key").set_index("op_key")
+        ops = info["op"].astype(str).to_dict()
+        cats = info["category"].astype(str).to_dict()
+        areas = info["kernel_area"].astype(float).to_dict()
         for key in unseen:
-            op, cat, area = info.loc[key, "op"], info.loc[key, "category"], float(info.loc[key, "kernel_area"])
+            op, cat, area = ops[key], cats[key], areas[key]
             same_op = [k for k, v in seen.items() if v["op"] == op]
             if same_op:
-                mapping[key] = min(same_op, key=lambda k: (abs(seen[k]["kernel_area"] - area), k))
+                mapping[key] = min(same_op, key=lambda k: (abs(float(seen[k]["kernel_area"]) - area), k))
                 continue
             same_cat = sorted(k for k, v in seen.items() if v["category"] == cat and cat != "other")
             mapping[key] = same_cat[0] if same_cat else None
@@ -333,7 +349,7 @@ class LayerTypeModel(AdditiveModel):
                 terms.append(Term("op_key", str(key), ()))
             for feature in self.features:
                 peak = float(rows[feature].max())
-                if peak > 0 and rows[feature].nunique() > 1 or (peak > 0 and not self.fixed_cost):
+                if (peak > 0 and rows[feature].nunique() > 1) or (peak > 0 and not self.fixed_cost):
                     terms.append(Term("op_key", str(key), (feature,), peak))
         return terms
 
@@ -394,8 +410,11 @@ class PolynomialModel(AdditiveModel):
         from sklearn.model_selection import GroupKFold
 
         splits = list(GroupKFold(n_splits=folds).split(Aw, groups=data.groups))
-        lasso = LassoCV(cv=splits, fit_intercept=False, max_iter=20000, alphas=30)
-        lasso.fit(Aw / norms, np.ones(len(y)))
+        lasso = LassoCV(cv=splits, fit_intercept=False, max_iter=5000, alphas=30, tol=1e-3)
+        with warnings.catch_warnings():
+            # the path's weakest penalties may not converge; the chosen penalty is what matters
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            lasso.fit(Aw / norms, np.ones(len(y)))
         chosen = [t for t, c in zip(candidates, lasso.coef_, strict=True) if abs(c) > 1e-10]
         return chosen or candidates[:1]
 

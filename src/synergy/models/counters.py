@@ -29,7 +29,7 @@ def _linear(X: np.ndarray, y: np.ndarray, intercept: bool) -> tuple[np.ndarray, 
     return coef, 0.0
 
 
-class CounterModel(RegressorMixin, BaseEstimator):
+class CounterModel(RegressorMixin, BaseEstimator):  # type: ignore[misc]
     """``y = Σ_k a_k·counter_k (+ c)``, least squares.
 
     Parameters:
@@ -56,7 +56,7 @@ class CounterModel(RegressorMixin, BaseEstimator):
         return np.asarray(np.asarray(X, float) @ self.coef_ + self.intercept_)
 
 
-class ChainModel(RegressorMixin, BaseEstimator):
+class ChainModel(RegressorMixin, BaseEstimator):  # type: ignore[misc]
     """MACs → counters → energy (SyNERGY's chain), fitted with counters, predicting from MACs.
 
     Parameters:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from synergy.layers import LayerTable
-from synergy.models.features import layer_frame
+from synergy.models.features import frame_from_rows, layer_rows
 
 __all__ = ["LayerData"]
 
@@ -61,18 +62,16 @@ class LayerData:
     def from_tables(cls, tables: Sequence[LayerTable], names: Sequence[str] | None = None) -> LayerData:
         """Network-level data: every layer of table ``i`` adds to unit ``i``."""
         names = list(names) if names is not None else [t.model for t in tables]
-        frames = []
-        cache: dict[int, pd.DataFrame] = {}
+        cache: dict[int, list[tuple[Any, ...]]] = {}
+        rows: list[tuple[Any, ...]] = []
+        units: list[int] = []
         for i, table in enumerate(tables):
-            base = cache.get(id(table))
-            if base is None:
-                base = cache[id(table)] = layer_frame(table)
-            frame = base.copy()
-            frame["unit"] = i
-            frame["network"] = i
-            frames.append(frame)
-        frame = pd.concat(frames, ignore_index=True) if frames else layer_frame(LayerTable("", (), (), 0))
-        if not frames:
-            frame["unit"] = pd.Series(dtype=int)
-            frame["network"] = pd.Series(dtype=int)
+            block = cache.get(id(table))
+            if block is None:
+                block = cache[id(table)] = layer_rows(table)
+            rows.extend(block)
+            units.extend([i] * len(block))
+        frame = frame_from_rows(rows)
+        frame["unit"] = np.asarray(units, dtype=int)
+        frame["network"] = np.asarray(units, dtype=int)
         return cls(frame, len(tables), np.arange(len(tables)), tuple(names), tuple(names), "network")

@@ -24,8 +24,8 @@ import pandas as pd
 from scipy.stats import kendalltau
 from sklearn.model_selection import GroupKFold
 
-from synergy.models.data import LayerData
 from synergy.errors import DatasetError
+from synergy.models.data import LayerData
 
 __all__ = ["METRICS", "Evaluation", "grouped_cv", "metrics", "plot_predictions", "small_train"]
 

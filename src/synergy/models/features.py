@@ -22,8 +22,9 @@ Features (all per inference of one layer):
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -31,7 +32,17 @@ import pandas as pd
 
 from synergy.layers import Layer, LayerTable, op_category
 
-__all__ = ["FEATURES", "FEATURE_DOCS", "kernel_area", "layer_frame", "op_key", "rows_frame"]
+__all__ = [
+    "FEATURES",
+    "FEATURE_DOCS",
+    "LABELS",
+    "frame_from_rows",
+    "kernel_area",
+    "layer_frame",
+    "layer_rows",
+    "op_key",
+    "rows_frame",
+]
 
 #: Feature name → one-line definition (the names are the columns of :func:`layer_frame`).
 FEATURE_DOCS: dict[str, str] = {
@@ -71,7 +82,7 @@ def _conv_geometry(macs: int, out_elems: int, in_channels: int) -> tuple[int, bo
     if in_channels > 1 and per_output == int(per_output) and per_output < in_channels:
         area = int(per_output)
         return area, area != in_channels and math.isqrt(area) ** 2 == area
-    return int(round(per_output)), False
+    return round(per_output), False
 
 
 def kernel_area(layer: Layer) -> int:
@@ -90,32 +101,52 @@ def op_key(op: str, area: int, depthwise: bool = False) -> str:
     return f"{'DW' if depthwise else ''}Conv{kernel}"
 
 
-def _layer_row(layer: Layer) -> dict[str, Any]:
+@functools.lru_cache(maxsize=1 << 16)
+def _layer_values(layer: Layer) -> tuple[Any, ...]:
+    """Labels and features of one layer, in :data:`LABELS` + :data:`FEATURES` order (memoised: networks
+    share many identical layers)."""
     out_elems = layer.output_elements
+    category = op_category(layer.op)
     area, depthwise = 0, False
-    if layer.category == "conv":
+    if category == "conv":
         area, depthwise = _conv_geometry(layer.macs, out_elems, _channels(layer.input_shapes))
-    return {
-        "name": layer.name,
-        "op": layer.op,
-        "category": layer.category,
-        "op_key": op_key(layer.op, area, depthwise),
-        "macs": float(layer.macs),
-        "params": float(layer.params),
-        "weight_bytes": float(layer.weight_bytes),
-        "input_bytes": float(layer.input_bytes),
-        "output_bytes": float(layer.output_bytes),
-        "bytes_moved": float(layer.bytes_moved),
-        "output_elems": float(out_elems),
-        "extra_flops": float(layer.extra_flops),
-        "kernel_area": float(area),
-    }
+    weight, inp, outp = layer.weight_bytes, layer.input_bytes, layer.output_bytes
+    return (
+        layer.name,
+        layer.op,
+        category,
+        op_key(layer.op, area, depthwise),
+        float(layer.macs),
+        float(layer.params),
+        float(weight),
+        float(inp),
+        float(outp),
+        float(weight + inp + outp),
+        float(out_elems),
+        float(layer.flops_norm + layer.flops_activation + layer.flops_pooling + layer.flops_elementwise),
+        float(area),
+    )
+
+
+def layer_rows(table: LayerTable) -> list[tuple[Any, ...]]:
+    """The rows of :func:`layer_frame` as tuples (:data:`LABELS` then :data:`FEATURES`)."""
+    return [_layer_values(layer) for layer in table.layers]
+
+
+def frame_from_rows(rows: Sequence[tuple[Any, ...]]) -> pd.DataFrame:
+    """A layer frame from :func:`layer_rows` output (labels kept as plain Python strings)."""
+    columns: dict[str, Any] = {}
+    transposed = list(zip(*rows, strict=True)) if rows else [()] * (len(LABELS) + len(FEATURES))
+    for i, name in enumerate(LABELS):
+        columns[name] = pd.Series(np.array(transposed[i], dtype=object), dtype=object)
+    for j, name in enumerate(FEATURES):
+        columns[name] = np.asarray(transposed[len(LABELS) + j], dtype=float)
+    return pd.DataFrame(columns)
 
 
 def layer_frame(table: LayerTable) -> pd.DataFrame:
     """One row per layer of ``table``: labels (:data:`LABELS`) and features (:data:`FEATURES`)."""
-    rows = [_layer_row(layer) for layer in table.layers]
-    return pd.DataFrame(rows, columns=[*LABELS, *FEATURES])
+    return frame_from_rows(layer_rows(table))
 
 
 def rows_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
@@ -143,4 +174,4 @@ def rows_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
                 **values,
             }
         )
-    return pd.DataFrame(out, columns=[*LABELS, *FEATURES])
+    return frame_from_rows([tuple(row[c] for c in (*LABELS, *FEATURES)) for row in out])

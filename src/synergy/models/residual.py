@@ -20,9 +20,9 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.model_selection import GroupKFold
 
-from synergy.models.data import LayerData
 from synergy.errors import NotFittedError
 from synergy.models.additive import LayerTypeModel, _check_data
+from synergy.models.data import LayerData
 
 __all__ = ["ResidualModel", "composition"]
 
@@ -55,7 +55,7 @@ def _rbf(A: np.ndarray, B: np.ndarray, gamma: float) -> np.ndarray:
     return np.asarray(np.exp(-gamma * np.maximum(d2, 0.0)))
 
 
-class ResidualModel(RegressorMixin, BaseEstimator):
+class ResidualModel(RegressorMixin, BaseEstimator):  # type: ignore[misc]
     """Non-negative layer-type baseline × (1 + kernel-ridge correction of its relative error).
 
     Parameters:
@@ -69,10 +69,10 @@ class ResidualModel(RegressorMixin, BaseEstimator):
 
     def __init__(
         self,
-        alphas: tuple[float, ...] = (0.03, 0.1, 0.3, 1.0, 3.0),
-        gammas: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3),
+        alphas: tuple[float, ...] = (0.1, 0.3, 1.0, 3.0),
+        gammas: tuple[float, ...] = (0.03, 0.1, 0.3),
         clip: float = 0.3,
-        max_points: int = 1500,
+        max_points: int = 1000,
         cv: int = 5,
     ):
         self.alphas = alphas

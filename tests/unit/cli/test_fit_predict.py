@@ -62,7 +62,18 @@ def test_fit_prints_the_table_and_writes_the_predictor(
     assert doc["target"] == {"name": "energy_j", "unit": "J", "column": "energy_mj", "level": "network"}
     out = workdir / "q.json"
     code = main(
-        ["fit", str(data_csv), "--target", "energy_mj", "--model", "layer-type", "-o", str(out), "--plot", str(workdir / "cv.png")]
+        [
+            "fit",
+            str(data_csv),
+            "--target",
+            "energy_mj",
+            "--model",
+            "layer-type",
+            "-o",
+            str(out),
+            "--plot",
+            str(workdir / "cv.png"),
+        ]
     )
     text = capsys.readouterr().out
     assert code == 0
@@ -140,3 +151,32 @@ def test_predict_bad_predictor(tmp_path: Path, predictor: Path, capsys: pytest.C
         assert main(["predict", str(path), "nb201:|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"]) == 2
         err = capsys.readouterr().err
         assert err.startswith("error: ") and fragment in err and err.count("\n") == 1
+
+
+def test_fit_on_layer_level_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    header = "layer,op,runs,duration_s,duration_s_std,energy_j,energy_j_std,dynamic_energy_j,power_w,macs,output_bytes\n"
+    rng = np.random.default_rng(0)
+    runs = []
+    for r in range(4):
+        lines = []
+        for i in range(8):
+            macs = int(rng.integers(1e5, 1e7))
+            out_bytes = int(rng.integers(1e3, 1e5))
+            lines.append(f"conv{i},Conv,10,0.001,0.0001,{2e-6 + 3e-11 * macs:.6g},1e-7,1e-6,2.0,{macs},{out_bytes}")
+            lines.append(f"relu{i},Relu,10,0.0001,0.00001,{1e-6 + 1e-9 * out_bytes:.6g},1e-8,1e-7,1.5,0,{out_bytes}")
+        folder = tmp_path / f"run{r}"
+        folder.mkdir()
+        (folder / "layers.csv").write_text(header + "\n".join(lines) + "\n")
+        runs.append(str(folder))
+    out = tmp_path / "layers.json"
+    assert main(["fit", *runs, "--target", "energy_j", "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "(layer level)" in text and "per layer type" in text and "chosen:" in text
+    doc = json.loads(out.read_text())
+    assert doc["target"]["level"] == "layer"
+    arch = "|nor_conv_3x3~0|+|nor_conv_3x3~0|none~1|+|skip_connect~0|none~1|none~2|"
+    assert main(["predict", str(out), f"nb201:{arch}", "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    result = json.loads(captured.out)[0]
+    assert result["total"] > 0 and result["overhead"] == pytest.approx(0.0, abs=1e-15)
+    assert any("never seen" in w for w in result["warnings"])

@@ -11,7 +11,6 @@ from synergy.layers import Layer, LayerTable
 from synergy.models import MODELS, LayerTypeModel, MacLinearModel, OpMeanBaseline, PolynomialModel, ResidualModel
 from synergy.models.data import LayerData
 from synergy.models.evaluate import metrics
-
 from synthetic_nets import conv, cost, eltwise, linear, networks
 
 
@@ -44,7 +43,10 @@ def test_layer_type_fits_network_totals(split: tuple[LayerData, np.ndarray, Laye
 
 def test_every_model_beats_or_matches_the_baseline(split: tuple[LayerData, np.ndarray, LayerData, np.ndarray]) -> None:
     train, y_train, test, y_test = split
-    errors = {name: metrics(y_test, factory().fit(train, y_train).predict(test))["mean_err"] for name, (factory, _) in MODELS.items()}
+    errors = {
+        name: metrics(y_test, factory().fit(train, y_train).predict(test))["mean_err"]
+        for name, (factory, _) in MODELS.items()
+    }
     assert errors["layer-type"] < errors["op-mean"]
     assert errors["residual"] < errors["op-mean"]
     assert errors["polynomial"] < 0.05

@@ -11,7 +11,6 @@ from synergy.errors import DatasetError
 from synergy.models import LayerTypeModel, OpMeanBaseline
 from synergy.models.data import LayerData
 from synergy.models.evaluate import grouped_cv, metrics, plot_predictions, scores_frame, small_train
-
 from synthetic_nets import networks
 
 

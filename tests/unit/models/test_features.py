@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from synergy.layers import Layer, LayerTable
 from synergy.models.features import FEATURES, kernel_area, layer_frame, op_key, rows_frame
-
 from synthetic_nets import conv, eltwise
 
 
