@@ -213,6 +213,13 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     _write_text(path, json.dumps(_clean(data), indent=2, default=_json_default) + "\n")
 
 
+def _check_output(out: Path, force: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise OutputExistsError(f"output path {out} is a file: choose a directory with -o")
+    if out.exists() and not force:
+        raise OutputExistsError(f"output directory {out} exists: choose another with -o, or add --force to overwrite")
+
+
 def prepare_output(out_dir: Path, force: bool) -> Path:
     """Create the output directory; refuse an existing one without ``force`` (and leave it untouched).
 
@@ -220,10 +227,7 @@ def prepare_output(out_dir: Path, force: bool) -> Path:
         OutputExistsError: it exists and ``force`` is false, or it is a file.
     """
     out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise OutputExistsError(f"output path {out} is a file: choose a directory with -o")
-    if out.exists() and not force:
-        raise OutputExistsError(f"output directory {out} exists: choose another with -o, or add --force to overwrite")
+    _check_output(out, force)
     out.mkdir(parents=True, exist_ok=True)
     return out
 
@@ -376,8 +380,13 @@ def measure(
     if options.runs < 1 or options.warmup < 0 or options.threads < 1 or options.idle_s < 0:
         raise UsageError("--runs and --threads must be at least 1, --warmup and --idle-s at least 0")
     spec = parse_model_spec(options.model)
+    _check_output(Path(out_dir), force)  # before the sensor is opened: nothing to close on refusal
     sensor: Sensor = open_sensor(options.sensor, root=options.sysfs_root)
-    out = prepare_output(out_dir, force)
+    try:
+        out = prepare_output(out_dir, force)
+    except BaseException:
+        sensor.close()
+        raise
     notes: list[str] = []
     started_wall_ns = wall_offset_ns()
     run_json: dict[str, Any] = {
