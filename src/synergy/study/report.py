@@ -149,7 +149,8 @@ def _setting(state: dict[str, Any], runs: dict[str, dict[str, Any]]) -> str:
     label, unit = state["target_label"], state["target_unit"]
     target = f"<b>{_e(label)} per layer ({_e(state['target'])}, {_e(unit)})</b>"
     if state.get("target_reason"):
-        target += f' — <span class="note">not energy: {_e(state["target_reason"])}</span>'
+        reason = str(state["target_reason"]).split(" (", 1)[0]
+        target += f' — <span class="note">not energy: {_e(reason)}</span>'
     counters = ", ".join(state.get("counters") or []) or "none recorded on this machine and runtime"
     walls = [r.get("wall_s") for r in state["networks"].values() if isinstance(r.get("wall_s"), float)]
     wall = float(sum(walls)) if walls else None
@@ -251,8 +252,6 @@ def _network_section(
         for c in (
             "layer",
             "op",
-            "duration_s",
-            "duration_s_std",
             "duration_s_median",
             "cpu_time_s",
             "energy_j",
@@ -265,7 +264,8 @@ def _network_section(
     ]
     if target != "energy_j":
         columns = [c for c in columns if not c.startswith(("energy", "power"))]
-    columns += [c for c in counters if c in layers and c not in columns]
+    redundant = {"task_clock_ns"} if "cpu_time_s" in columns else set()
+    columns += [c for c in counters if c in layers and c not in columns and c not in redundant]
     table = layers[columns].copy()
     total = float(table[target].sum())
     table[f"{label} %"] = 100 * table[target] / total if total > 0 else np.nan
@@ -277,9 +277,11 @@ def _network_section(
         picture = _img(copy, f"power profile of {name}")
     energy = row.get("energy_j")
     energy_text = f", {energy:.4g} J per inference" if isinstance(energy, float) and np.isfinite(energy) else ""
+    if target == "cpu_time_s":
+        energy_text += f" ({1e3 * total:.2f} ms on a CPU)"
     summary = (
         f"{_e(name)} — {_e(row['model'])} {_e(row['input_shape'])}: {int(row['layers'])} layers, "
-        f"{row['macs'] / 1e6:,.0f} M MACs, {1e3 * float(row['inference_s']):.2f} ms per inference{energy_text}"
+        f"{row['macs'] / 1e6:,.0f} M MACs, {1e3 * float(row['inference_s']):.2f} ms per inference (wall){energy_text}"
     )
     return (
         f'<details id="net-{_e(name)}"{" open" if first else ""}><summary>{summary}</summary>'
@@ -317,7 +319,7 @@ def write_report(
         ["network", "paper", "input_shape", "layers", "macs", "params", "inference_s", "target_total", "load_1m"]
     ]
     totals = totals.rename(
-        columns={"target_total": f"{target} (sum of layers)", "load_1m": "load average (1 min) at start"}
+        columns={"target_total": f"{target} (sum)", "inference_s": "inference_s (wall)", "load_1m": "load (1 min)"}
     )
     notes = state.get("notes") or []
     failed = {n: r.get("error") for n, r in state["networks"].items() if r.get("status") == "failed"}
@@ -328,7 +330,7 @@ def write_report(
         f'<p class="finding">{_e(conv_finding(networks, overall, label))}</p>',
         _table(share_table, left=("network",)),
         _img(shares_png, "shares by layer type"),
-        f"<h2>{_e(label.capitalize())} against MACs</h2>",
+        f"<h2>{_e(label[:1].upper() + label[1:])} against MACs</h2>",
         _img(macs_png, f"{label} against MACs"),
         _table(totals, left=("network", "paper", "input_shape")),
         f"<h2>Predicting the {_e(label)} of unseen networks</h2>",

@@ -397,6 +397,7 @@ def run_study(
         write_json(out / "study.json", state)
         raise
     state["measure_wall_s"] = float(state.get("measure_wall_s", 0.0)) + time.monotonic() - started
+    write_json(out / "study.json", state)
     done = [e for e in options.zoo if e in done]
     return _finish(out, options, state, done, failed, notes, progress, target)
 
