@@ -69,7 +69,8 @@ class StudyEvaluation:
                 frame = ev.per_layer_type.copy()
                 for col in ("mean_err", "std_err", "rmspe", "within_5", "within_10", "share_of_target"):
                     frame[col] = 100 * frame[col]
-                return frame.rename(columns={c: f"{c}_%" for c in frame.columns if c not in ("layer_type", "layers")})
+                keep = ("layer_type", "layers", "kendall_tau")
+                return frame.rename(columns={c: f"{c}_%" for c in frame.columns if c not in keep})
         raise KeyError(model)
 
     def best(self) -> str:
