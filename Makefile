@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: setup
-	$(BIN)/synergy analyze torchvision:resnet18
+	$(BIN)/synergy measure torchvision:resnet18
 
 test: setup
 	$(BIN)/python -m pytest -q

@@ -35,4 +35,5 @@ def analyze(model: str, input_shape: Sequence[Sequence[int]] | None = None) -> L
         return table
     from synergy.graph.torch_frontend import analyze_torch
 
-    return analyze_torch(spec, shapes)
+    table = analyze_torch(spec, shapes)
+    return table

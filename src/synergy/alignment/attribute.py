@@ -1,0 +1,478 @@
+"""Attribute sensor energy to layers by solving for every layer's power jointly over all runs.
+
+Every sensor reading is a linear measurement of the unknown powers (:mod:`synergy.alignment.design`): one
+power per measured layer, one for the runtime's *overhead* (time inside an inference that no layer event
+covers: executor bookkeeping, memory planning) and one for *idle* (the random pauses between runs and the
+time before and after them). Inferences start at random phases of the sensor, so over many runs a layer far
+shorter than the sensor's update period still appears at every position inside the sensor windows, and the
+stacked system ``A p = y`` determines every power.
+
+Why two extra unknowns rather than one: the gaps between layers are executor work on a busy core, whose
+power is close to a layer's, while the pauses are idle; lumping them would bias the idle power and, through
+it, every layer next to a gap. One overhead unknown for all gaps (not one per gap or per run) keeps the
+system well determined: a single gap lasts microseconds and could not be resolved on its own.
+
+The solve is non-negative least squares on rows expressed as mean powers (counter increments divided by
+their interval), so rows of different lengths carry comparable noise. An optional ridge term pulls each
+power towards the mean inference power when a layer is too short or too rare to be determined; it is off by
+default because it biases short layers towards the average. Standard errors come from the residual variance
+and ``(AᵀA)⁻¹`` over the free (non-zero) powers, or, with ``bootstrap > 0``, from resampling whole runs.
+
+A layer's energy per inference is its power times its mean duration: the energy delivered during the
+window reported for it. The sum over layers plus overhead is checked against the whole-inference energy
+measured directly from the sensor over the inference windows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy.optimize import nnls
+
+from synergy.alignment.design import (
+    Observations,
+    Timeline,
+    build_design,
+    build_timeline,
+    observations_from_changes,
+    observations_from_samples,
+)
+from synergy.alignment.events import LayerEvents
+from synergy.errors import AlignmentError
+from synergy.sampling.timeline import Timeline as SensorTimeline
+from synergy.sensors.base import FilterModel, SensorKind
+
+__all__ = [
+    "Attribution",
+    "attribute",
+    "attribute_observations",
+    "attribute_timeline",
+    "direct_inference_energy_j",
+    "solve_powers",
+]
+
+FloatArray = npt.NDArray[np.floating[Any]]
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """Per-layer powers and energies of one measurement.
+
+    Attributes:
+        layers: measured-layer names.
+        power_w: mean power while each layer runs, W.
+        power_w_se: its standard error, W (NaN when not determined).
+        duration_s: mean time per inference of each layer, s.
+        duration_s_std: standard deviation of that time over runs, s.
+        energy_j: energy per inference of each layer (``power_w × duration_s``), J.
+        energy_j_se: its standard error, J (power and mean-duration uncertainty combined).
+        dynamic_energy_j: energy above idle per inference, J.
+        idle_power_w: idle power (outside inferences), W.
+        idle_power_w_se: its standard error, W.
+        overhead_power_w: power inside inferences but outside layer events, W.
+        overhead_power_w_se: its standard error, W.
+        overhead_s: mean time per inference outside layer events, s.
+        inference_s: mean wall time of one inference, s.
+        runs: number of runs used.
+        observations: number of sensor readings (rows) used.
+        method: ``nnls`` or ``nnls+ridge``; ``+bootstrap`` when errors come from resampling runs.
+        residual_rms_w: root-mean-square residual of the fit, W.
+        condition_number: of the weighted design matrix (large: some powers are poorly determined).
+        direct_inference_energy_j: whole-inference energy integrated directly from the sensor, J.
+        direct_method: how that was integrated.
+        determined: whether each layer's power is determined (it was seen by some reading).
+        extras: free-form diagnostics.
+    """
+
+    layers: tuple[str, ...]
+    power_w: FloatArray
+    power_w_se: FloatArray
+    duration_s: FloatArray
+    duration_s_std: FloatArray
+    energy_j: FloatArray
+    energy_j_se: FloatArray
+    dynamic_energy_j: FloatArray
+    idle_power_w: float
+    idle_power_w_se: float
+    overhead_power_w: float
+    overhead_power_w_se: float
+    overhead_s: float
+    inference_s: float
+    runs: int
+    observations: int
+    method: str
+    residual_rms_w: float
+    condition_number: float
+    direct_inference_energy_j: float
+    direct_method: str
+    determined: npt.NDArray[np.bool_]
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def layers_energy_j(self) -> float:
+        """Sum of the layers' energies per inference, J."""
+        return float(np.nansum(self.energy_j))
+
+    @property
+    def overhead_energy_j(self) -> float:
+        """Energy per inference outside layer events, J."""
+        return self.overhead_power_w * self.overhead_s
+
+    @property
+    def inference_energy_j(self) -> float:
+        """Modelled energy of one inference: layers plus overhead, J."""
+        return self.layers_energy_j + self.overhead_energy_j
+
+    @property
+    def check_relative(self) -> float:
+        """(modelled − direct) / direct whole-inference energy; NaN without a direct figure."""
+        direct = self.direct_inference_energy_j
+        if not np.isfinite(direct) or direct == 0:
+            return float("nan")
+        return (self.inference_energy_j - direct) / direct
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per layer: ``layer``, ``duration_s``, ``duration_s_std``, ``power_w``, ``power_w_se``,
+        ``energy_j``, ``energy_j_se``, ``dynamic_energy_j``."""
+        return pd.DataFrame(
+            {
+                "layer": list(self.layers),
+                "duration_s": self.duration_s,
+                "duration_s_std": self.duration_s_std,
+                "power_w": self.power_w,
+                "power_w_se": self.power_w_se,
+                "energy_j": self.energy_j,
+                "energy_j_se": self.energy_j_se,
+                "dynamic_energy_j": self.dynamic_energy_j,
+            }
+        )
+
+    def check(self) -> dict[str, Any]:
+        """The sum-of-layers check as JSON-ready numbers."""
+        return {
+            "layers_energy_j": self.layers_energy_j,
+            "overhead_energy_j": self.overhead_energy_j,
+            "inference_energy_j": self.inference_energy_j,
+            "direct_inference_energy_j": self.direct_inference_energy_j,
+            "direct_method": self.direct_method,
+            "relative_difference": self.check_relative,
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready summary of the fit (no per-layer rows)."""
+        return {
+            "method": self.method,
+            "runs": self.runs,
+            "observations": self.observations,
+            "idle_power_w": self.idle_power_w,
+            "idle_power_w_se": self.idle_power_w_se,
+            "overhead_power_w": self.overhead_power_w,
+            "overhead_power_w_se": self.overhead_power_w_se,
+            "overhead_s": self.overhead_s,
+            "inference_s": self.inference_s,
+            "residual_rms_w": self.residual_rms_w,
+            "condition_number": self.condition_number,
+            "undetermined_layers": [n for n, ok in zip(self.layers, self.determined, strict=True) if not ok],
+            "check": self.check(),
+            **self.extras,
+        }
+
+
+def solve_powers(
+    A: FloatArray, y: FloatArray, *, ridge: float = 0.0, prior_w: float | None = None
+) -> tuple[FloatArray, FloatArray, float, float]:
+    """Non-negative least squares with optional ridge and analytic standard errors.
+
+    Columns that no row touches are left undetermined (NaN).
+
+    Args:
+        A: design matrix, rows in watts per watt.
+        y: measurements, watts.
+        ridge: Tikhonov weight relative to the mean squared column norm (0: none).
+        prior_w: the value the ridge pulls towards (default: mean of ``y``).
+
+    Returns:
+        ``(power, power_se, residual_rms, condition_number)``.
+    """
+    n, k = A.shape
+    norms = np.sqrt((A * A).sum(axis=0))
+    seen = norms > 1e-12 * max(float(norms.max(initial=0.0)), 1e-300)
+    As = A[:, seen]
+    if As.shape[1] == 0 or n == 0:
+        raise AlignmentError("no sensor reading overlaps any layer; the sensor and the runs do not meet in time")
+    A_fit, y_fit = As, y
+    if ridge > 0:
+        scale = float(np.mean(norms[seen] ** 2))
+        target = float(np.mean(y)) if prior_w is None else prior_w
+        lam = np.sqrt(ridge * scale)
+        A_fit = np.vstack([As, lam * np.eye(As.shape[1])])
+        y_fit = np.concatenate([y, np.full(As.shape[1], lam * target)])
+    x, _ = nnls(A_fit, y_fit, maxiter=50 * As.shape[1])
+    residual = y - As @ x
+    free = x > 0
+    dof = max(n - int(free.sum()), 1)
+    sigma2 = float(residual @ residual) / dof
+    se = np.full(As.shape[1], np.nan)
+    if free.any():
+        Af = A_fit[:, free]
+        gram = Af.T @ Af
+        try:
+            cov = sigma2 * np.linalg.inv(gram)
+            se[free] = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+        except np.linalg.LinAlgError:
+            pass
+    se[~free] = 0.0
+    try:
+        cond = float(np.linalg.cond(As))
+    except np.linalg.LinAlgError:
+        cond = float("inf")
+    power = np.full(k, np.nan)
+    power_se = np.full(k, np.nan)
+    power[seen] = x
+    power_se[seen] = se
+    return power, power_se, float(np.sqrt(np.mean(residual**2))), cond
+
+
+def _piecewise_linear_integral(knot_t: FloatArray, knot_v: FloatArray, t: FloatArray) -> FloatArray:
+    """∫ from the first knot to ``t`` of the linear interpolation through the knots (constant outside)."""
+    dt = np.diff(knot_t)
+    area = np.concatenate([[0.0], np.cumsum(0.5 * (knot_v[1:] + knot_v[:-1]) * dt)])
+    k = np.clip(np.searchsorted(knot_t, t, side="right") - 1, 0, len(knot_t) - 2)
+    x0 = knot_t[k]
+    v0 = knot_v[k]
+    slope = (knot_v[k + 1] - v0) / np.where(dt[k] > 0, dt[k], 1.0)
+    u = np.clip(t - x0, 0.0, dt[k])
+    inside = area[k] + v0 * u + 0.5 * slope * u * u
+    before = (t - knot_t[0]) * knot_v[0]
+    after = area[-1] + (t - knot_t[-1]) * knot_v[-1]
+    return np.where(t < knot_t[0], before, np.where(t > knot_t[-1], after, inside))
+
+
+def direct_inference_energy_j(obs: Observations, run_start_s: FloatArray, run_end_s: FloatArray) -> tuple[float, str]:
+    """Whole-inference energy straight from the sensor, without the layer model.
+
+    A counter is interpolated linearly between its change instants and differenced over each inference
+    window; the interpolation smears each edge of an inference, which biases this figure low by about
+    ``(P_busy − P_idle) × update_period / 3``. A power series is shifted by its filter's group delay (half the
+    box window, the EMA time constant) and integrated over the whole span of the runs; the idle power, taken
+    from the readings before the first run (or after the last), times the time between runs is subtracted,
+    and the rest divided by the number of runs. Without such idle readings, the shifted series is
+    integrated over each inference window instead (biased low by the filter's smearing of the edges).
+
+    Returns:
+        ``(mean energy per inference in J, method)``; NaN when the sensor does not cover the runs.
+    """
+    if obs.knot_t_s is None or obs.knot_value is None or len(obs.knot_t_s) < 2:
+        return float("nan"), "none"
+    covered = (run_start_s >= obs.knot_t_s[0]) & (run_end_s <= obs.knot_t_s[-1])
+    if not covered.any():
+        return float("nan"), "none"
+    a, b = run_start_s[covered], run_end_s[covered]
+    if obs.kind == "counter":
+        e = np.interp(b, obs.knot_t_s, obs.knot_value) - np.interp(a, obs.knot_t_s, obs.knot_value)
+        return float(np.mean(e)), "counter interpolated over inference windows"
+    window = float(np.median(obs.end_s - obs.start_s)) if obs.kind == "box" else 0.0
+    delay = {"box": 0.5 * window, "ema": obs.tau_s}.get(obs.kind, 0.0)
+    knots = obs.knot_t_s - delay
+    values = obs.knot_value
+
+    def integral(lo: FloatArray, hi: FloatArray) -> FloatArray:
+        return _piecewise_linear_integral(knots, values, hi) - _piecewise_linear_integral(knots, values, lo)
+
+    margin = 2.0 * max(window, 5.0 * obs.tau_s, 1e-3)
+    first, last = float(run_start_s.min()), float(run_end_s.max())
+    idle_spans = [(knots[0] + margin, first - margin), (last + margin, knots[-1] - margin)]
+    idle_spans = [(lo, hi) for lo, hi in idle_spans if hi - lo >= margin]
+    if idle_spans and covered.all():
+        idle_time = sum(hi - lo for lo, hi in idle_spans)
+        idle_j = sum(float(integral(np.array([lo]), np.array([hi]))[0]) for lo, hi in idle_spans)
+        idle_w = idle_j / idle_time
+        span_lo, span_hi = first - margin, last + margin
+        span_j = float(integral(np.array([span_lo]), np.array([span_hi]))[0])
+        busy_s = float(np.sum(run_end_s - run_start_s))
+        energy = (span_j - idle_w * ((span_hi - span_lo) - busy_s)) / len(run_start_s)
+        return float(
+            energy
+        ), f"{obs.kind} readings integrated over all runs, idle ({idle_w:.4g} W) between runs removed"
+    e = integral(a, b)
+    return float(np.mean(e)), f"{obs.kind} readings shifted by {delay * 1e3:.3g} ms, integrated per inference"
+
+
+def _run_groups(obs: Observations, timeline: Timeline, run_start_s: FloatArray) -> npt.NDArray[np.int64]:
+    """The run each observation belongs to for resampling: the last run started before its window's middle."""
+    middle = 0.5 * (obs.start_s + obs.end_s)
+    order = np.argsort(run_start_s)
+    k = np.searchsorted(run_start_s[order], middle, side="right") - 1
+    group = np.where(k >= 0, order[np.clip(k, 0, None)], -1)
+    return np.asarray(group, dtype=np.int64)
+
+
+def attribute(
+    events: LayerEvents,
+    t_ns: npt.ArrayLike,
+    values: npt.ArrayLike,
+    *,
+    counter: bool,
+    filter_model: FilterModel,
+    update_period_s: float | None,
+    ridge: float = 0.0,
+    bootstrap: int = 0,
+    seed: int = 0,
+) -> Attribution:
+    """Give every layer its power and energy from the layer events and every polled sensor value.
+
+    Args:
+        events: layer events and run windows of every measured run, monotonic ns.
+        t_ns: monotonic ns of each sensor poll, covering the runs (and some idle time around them).
+        values: total value at each poll (cumulative J for a counter, W otherwise; NaN for a failed read).
+        counter: whether the sensor is a cumulative energy counter.
+        filter_model: how a power value relates to the true power (``box``/``ema``/``instant``).
+        update_period_s: the sensor's hardware update period, s (``None`` if unknown).
+        ridge: Tikhonov weight pulling powers towards the mean (0: plain NNLS).
+        bootstrap: number of run-resampling replicates for the standard errors (0: analytic).
+        seed: seed of the resampling.
+
+    Raises:
+        AlignmentError: the readings do not cover the runs, or too few readings.
+    """
+    t = np.asarray(t_ns, dtype=np.int64)
+    if events.n_runs == 0:
+        raise AlignmentError("no runs were recorded")
+    if len(t) == 0:
+        raise AlignmentError("no sensor reading was taken")
+    origin = int(min(t.min(), events.run_start_ns.min()))
+    obs = observations_from_samples(
+        t, values, counter=counter, filter_model=filter_model, update_period_s=update_period_s, origin_ns=origin
+    )
+    return attribute_observations(events, obs, origin, update_period_s, ridge=ridge, bootstrap=bootstrap, seed=seed)
+
+
+def attribute_timeline(
+    events: LayerEvents, timeline: SensorTimeline, *, ridge: float = 0.0, bootstrap: int = 0, seed: int = 0
+) -> Attribution:
+    """Give every layer its power and energy from a sampler's timeline (the sum of its total rails).
+
+    Args:
+        events: layer events and run windows of every measured run, monotonic ns.
+        timeline: what the sampler saw of the sensor (changes only, with their brackets).
+        ridge: Tikhonov weight pulling powers towards the mean (0: plain NNLS).
+        bootstrap: number of run-resampling replicates for the standard errors (0: analytic).
+        seed: seed of the resampling.
+
+    Raises:
+        AlignmentError: no runs, too few readings, or a timeline that is neither power nor energy.
+    """
+    if timeline.kind is None:
+        raise AlignmentError("the timeline holds neither power nor energy; attribute a power or energy sensor")
+    if events.n_runs == 0:
+        raise AlignmentError("no runs were recorded")
+    if len(timeline) < 2:
+        raise AlignmentError("fewer than two sensor readings were taken; run longer or poll faster")
+    cols = [timeline.rails.index(r) for r in timeline.total_rails]
+    values = timeline.values[:, cols].sum(axis=1)
+    origin = int(min(int(timeline.t_ns[0]), int(events.run_start_ns.min())))
+    counter = timeline.kind is SensorKind.ENERGY
+    period = timeline.update_period_s
+    obs = observations_from_changes(
+        timeline.t_ns,
+        timeline.t_prev_ns,
+        values,
+        t_end_ns=timeline.t_end_ns,
+        counter=counter,
+        filter_model=timeline.filter_model,
+        update_period_s=period,
+        origin_ns=origin,
+    )
+    return attribute_observations(events, obs, origin, period, ridge=ridge, bootstrap=bootstrap, seed=seed)
+
+
+def attribute_observations(
+    events: LayerEvents,
+    obs: Observations,
+    origin_ns: int,
+    update_period_s: float | None,
+    *,
+    ridge: float = 0.0,
+    bootstrap: int = 0,
+    seed: int = 0,
+) -> Attribution:
+    """Solve for every layer's power from window observations already on the events' time axis.
+
+    Args:
+        events: layer events and run windows, monotonic ns.
+        obs: the sensor's observations, seconds since ``origin_ns``.
+        origin_ns: the monotonic ns of the observations' time 0.
+        update_period_s: the sensor's update period (reported only).
+        ridge: Tikhonov weight pulling powers towards the mean (0: plain NNLS).
+        bootstrap: number of run-resampling replicates for the standard errors (0: analytic).
+        seed: seed of the resampling.
+    """
+    if events.n_runs == 0:
+        raise AlignmentError("no runs were recorded")
+    origin = origin_ns
+    timeline = build_timeline(events, origin)
+    A, y = build_design(timeline, obs)
+    power, power_se, rms, cond = solve_powers(A, y, ridge=ridge)
+    method = "nnls+ridge" if ridge > 0 else "nnls"
+
+    run_start_s = (events.run_start_ns - origin) * 1e-9
+    run_end_s = (events.run_end_ns - origin) * 1e-9
+    if bootstrap > 0:
+        group = _run_groups(obs, timeline, run_start_s)
+        rng = np.random.default_rng(seed)
+        members = [np.flatnonzero(group == r) for r in range(-1, events.n_runs)]
+        replicates = []
+        for _ in range(bootstrap):
+            pick = rng.integers(0, len(members), size=len(members))
+            rows = np.concatenate([members[i] for i in pick])
+            if len(rows) == 0:
+                continue
+            p_b, _, _, _ = solve_powers(A[rows], y[rows], ridge=ridge)
+            replicates.append(p_b)
+        if len(replicates) >= 2:
+            power_se = np.nanstd(np.asarray(replicates), axis=0, ddof=1)
+            method += "+bootstrap"
+
+    L = len(events.layers)
+    durations = events.duration_matrix_s()
+    duration = durations.mean(axis=0)
+    duration_std = durations.std(axis=0, ddof=1) if events.n_runs > 1 else np.zeros(L)
+    duration_se = duration_std / np.sqrt(events.n_runs)
+    p_layers = power[:L]
+    se_layers = power_se[:L]
+    energy = p_layers * duration
+    energy_se = np.sqrt((duration * se_layers) ** 2 + (p_layers * duration_se) ** 2)
+    idle_w = float(power[timeline.idle])
+    run_s = events.run_duration_s()
+    overhead_s = float(np.mean(run_s - durations.sum(axis=1)))
+    dynamic = (p_layers - (idle_w if np.isfinite(idle_w) else 0.0)) * duration
+    direct, direct_method = direct_inference_energy_j(obs, run_start_s, run_end_s)
+    return Attribution(
+        layers=events.layers,
+        power_w=p_layers,
+        power_w_se=se_layers,
+        duration_s=duration,
+        duration_s_std=duration_std,
+        energy_j=energy,
+        energy_j_se=energy_se,
+        dynamic_energy_j=dynamic,
+        idle_power_w=idle_w,
+        idle_power_w_se=float(power_se[timeline.idle]),
+        overhead_power_w=float(np.nan_to_num(power[timeline.overhead])),
+        overhead_power_w_se=float(power_se[timeline.overhead]),
+        overhead_s=max(overhead_s, 0.0),
+        inference_s=float(np.mean(run_s)),
+        runs=events.n_runs,
+        observations=len(obs),
+        method=method,
+        residual_rms_w=rms,
+        condition_number=cond,
+        direct_inference_energy_j=direct,
+        direct_method=direct_method,
+        determined=np.isfinite(p_layers),
+        extras={"filter_model": obs.kind, "update_period_s": update_period_s},
+    )

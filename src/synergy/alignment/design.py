@@ -1,0 +1,437 @@
+"""The linear measurement model: sensor readings as windows over a piecewise-constant power timeline.
+
+Time is cut into *segments*, each carrying one unknown constant power: a layer, the runtime's overhead
+inside an inference (the gaps between layers), or idle (outside inferences). A sensor reading is a linear
+functional of that power (``docs/sensors.md`` §5):
+
+- an energy **counter** change is ``∫ p`` over the interval since the previous change;
+- a **box**-filtered value is the mean of ``p`` over ``[u − w, u]``, latched at ``u``;
+- an **ema** value is ``∫ p(s) e^{−(u−s)/τ}/τ ds`` (truncated at 20 τ);
+- an **instant** value is ``p(t)``.
+
+The instant a sensor latched a new value (a counter tick, a rail update) is not observable: the sampler only
+sees that the value differs from the previous poll. It lies in ``(max(t_prev, t − P), t]`` for poll time
+``t``, previous poll ``t_prev`` and hardware update period ``P``; the midpoint of that interval is used, whose
+error is zero-mean when inferences start at random phases of the sensor (the runtimes add random pauses).
+
+Each reading becomes one row of the design matrix ``A`` (columns: the unknown powers), built from the
+overlaps of its window with the segments, weighted by its kernel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from synergy.alignment.events import LayerEvents
+from synergy.errors import AlignmentError
+from synergy.sensors.base import FilterModel
+
+__all__ = [
+    "Observations",
+    "Timeline",
+    "build_design",
+    "build_timeline",
+    "observations_from_changes",
+    "observations_from_samples",
+]
+
+FloatArray = npt.NDArray[np.floating[Any]]
+
+#: EMA kernels are truncated this many time constants back (e^-20 ≈ 2e-9).
+EMA_SPAN = 20.0
+_FAR = 1e12  # seconds; stands for ±infinity at the ends of the timeline
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Contiguous segments covering all time, each labelled with the index of its unknown power.
+
+    Attributes:
+        origin_ns: monotonic ns of time 0; every time here is seconds since it.
+        start_s: segment starts (sorted; the first is −∞ in effect).
+        end_s: segment ends (``end_s[k] == start_s[k+1]``).
+        label: unknown index of each segment: ``0..L−1`` layers, ``L`` overhead, ``L+1`` idle.
+        n_layers: ``L``.
+    """
+
+    origin_ns: int
+    start_s: FloatArray
+    end_s: FloatArray
+    label: npt.NDArray[np.int64]
+    n_layers: int
+
+    @property
+    def overhead(self) -> int:
+        """Column of the in-inference overhead power (gaps between layers)."""
+        return self.n_layers
+
+    @property
+    def idle(self) -> int:
+        """Column of the idle power (outside inferences)."""
+        return self.n_layers + 1
+
+    @property
+    def n_unknowns(self) -> int:
+        """Number of columns of the design matrix."""
+        return self.n_layers + 2
+
+    def label_at(self, t_s: FloatArray) -> npt.NDArray[np.int64]:
+        """The unknown in force at each time."""
+        k = np.searchsorted(self.start_s, t_s, side="right") - 1
+        return self.label[np.clip(k, 0, len(self.label) - 1)]
+
+
+def build_timeline(events: LayerEvents, origin_ns: int) -> Timeline:
+    """Cut time into labelled segments from the layer events and run windows.
+
+    Events overlapping a previous event of the same run are clipped to start at its end (ORT's µs rounding);
+    a run window is widened to contain its events.
+
+    Args:
+        events: the layer events of all runs.
+        origin_ns: monotonic ns taken as time 0.
+
+    Raises:
+        AlignmentError: runs overlap each other.
+    """
+    n_layers = len(events.layers)
+    overhead, idle = n_layers, n_layers + 1
+    run_start = events.run_start_ns.copy()
+    run_end = events.run_end_ns.copy()
+    if len(events.run):
+        first = np.full(events.n_runs, np.iinfo(np.int64).max)
+        last = np.full(events.n_runs, np.iinfo(np.int64).min)
+        np.minimum.at(first, events.run, events.start_ns)
+        np.maximum.at(last, events.run, events.end_ns)
+        run_start = np.minimum(run_start, first)
+        run_end = np.maximum(run_end, last)
+    order_runs = np.argsort(run_start, kind="stable")
+    if np.any(run_start[order_runs][1:] < run_end[order_runs][:-1]):
+        raise AlignmentError("two runs overlap in time; runs must be executed one after another")
+
+    # Clip overlapping events (sorted by start; runs do not overlap, so a running max of ends is per run).
+    order = np.argsort(events.start_ns, kind="stable")
+    start = events.start_ns[order]
+    end = events.end_ns[order]
+    label = events.layer[order]
+    if len(start) > 1:
+        previous_end = np.r_[np.iinfo(np.int64).min, np.maximum.accumulate(end)[:-1]]
+        start = np.maximum(start, previous_end)
+    keep = end > start
+    start, end, label = start[keep], end[keep], label[keep]
+
+    # Change points: (time, label after, priority for ties).
+    times = np.concatenate([run_start, end, start, run_end])
+    labels = np.concatenate(
+        [np.full(len(run_start), overhead), np.full(len(end), overhead), label, np.full(len(run_end), idle)]
+    ).astype(np.int64)
+    priority = np.concatenate(
+        [np.zeros(len(run_start)), np.ones(len(end)), np.full(len(start), 2), np.full(len(run_end), 3)]
+    )
+    order = np.lexsort((priority, times))
+    t_s = (times[order] - origin_ns) * 1e-9
+    labels = labels[order]
+    seg_start = np.concatenate([[-_FAR], t_s])
+    seg_end = np.concatenate([t_s, [_FAR]])
+    seg_label = np.concatenate([[idle], labels])
+    nonempty = seg_end > seg_start
+    return Timeline(
+        origin_ns=origin_ns,
+        start_s=seg_start[nonempty],
+        end_s=seg_end[nonempty],
+        label=seg_label[nonempty],
+        n_layers=n_layers,
+    )
+
+
+@dataclass(frozen=True)
+class Observations:
+    """Sensor readings as linear measurements over known windows.
+
+    Attributes:
+        kind: ``counter``, ``box``, ``ema`` or ``instant``.
+        start_s: window start, seconds since the timeline origin (for ``instant``: the read time).
+        end_s: window end (the latch or read time).
+        value: the measured quantity: joules for ``counter`` (an increment), watts otherwise.
+        tau_s: EMA time constant (``ema`` only).
+        knot_t_s: times of the value series used for direct integration (change instants or latch times).
+        knot_value: the series: cumulative joules (``counter``) or watts.
+    """
+
+    kind: str
+    start_s: FloatArray
+    end_s: FloatArray
+    value: FloatArray
+    tau_s: float = 0.0
+    knot_t_s: FloatArray | None = None
+    knot_value: FloatArray | None = None
+
+    def __len__(self) -> int:
+        return len(self.value)
+
+
+def _latch_times(t_now: FloatArray, t_prev: FloatArray, period_s: float | None) -> tuple[FloatArray, FloatArray | None]:
+    """Estimate the instant each observed change happened.
+
+    The change lies in ``(max(t_prev, t − P), t]``. Sensors latch on a regular hardware period (RAPL ticks,
+    INA3221 conversion cycles), so the latches are fitted to a local grid ``φ + nP``: the period by least
+    squares over chunks of consecutive changes, the phase by the lower envelope of the first reads (a value
+    is never read before it is latched, and over many changes some are read almost at once). A value
+    published late (a driver that writes after its window ended) does not bias this. Where the changes
+    are not periodic, the interval midpoint is used.
+
+    Returns:
+        ``(latch times, grid tick numbers or None)``.
+    """
+    lower = t_prev if period_s is None or period_s <= 0 else np.maximum(t_prev, t_now - period_s)
+    middle = np.asarray(0.5 * (lower + t_now), dtype=np.float64)
+    fit = _periodic_fit(middle, lower, t_now)
+    return (middle, None) if fit is None else fit
+
+
+def _periodic_fit(
+    middle: FloatArray, lower: FloatArray, upper: FloatArray, chunk: int = 256
+) -> tuple[FloatArray, FloatArray] | None:
+    """Fit change instants to a regular grid: ``(times, tick numbers)``, or ``None`` when not periodic."""
+    m = len(middle)
+    if m < 16:
+        return None
+    step = np.diff(middle)
+    period0 = float(np.median(step))
+    if period0 <= 0:
+        return None
+    ticks = np.round(step / period0)
+    if np.any(ticks < 1) or np.mean(np.abs(step / period0 - ticks)) > 0.25:
+        return None
+    n = np.concatenate([[0.0], np.cumsum(ticks)])
+    fitted = np.empty(m)
+    for lo in range(0, m, chunk):
+        hi = min(m, lo + chunk)
+        if hi - lo < chunk // 2 and lo > 0:
+            lo = max(0, hi - chunk)
+        x, y, first = n[lo:hi] - n[lo], middle[lo:hi], upper[lo:hi]
+        slope, intercept = np.polyfit(x, y, 1)
+        # A value is never seen before it is latched, and some are seen almost at once: refit the line to
+        # the promptest fifth of the first reads and put the grid on their lower envelope. Values published
+        # late (a driver that writes after its window ended) only lengthen the other delays.
+        delay = first - (intercept + slope * x)
+        prompt = delay <= np.quantile(delay, 0.2)
+        if prompt.sum() >= 4 and np.ptp(x[prompt]) > 0:
+            slope, intercept = np.polyfit(x[prompt], first[prompt], 1)
+        line = intercept + slope * x
+        fitted[lo:hi] = line + float(np.min(first - line))
+    delay = upper - fitted
+    if np.mean(delay <= 1.5 * np.maximum(period0, upper - lower)) < 0.9:
+        return None
+    return np.asarray(np.minimum(fitted, upper), dtype=np.float64), n
+
+
+@dataclass(frozen=True)
+class _Changes:
+    """Value changes as a sampler sees them (seconds since the origin).
+
+    ``t_now[i]``: first read of value ``value[i]``; ``t_prev[i]``: last read of the previous value;
+    ``first_t``/``first_value``: the first read and its value (before any change); ``last_t``: the last read.
+    """
+
+    t_now: FloatArray
+    t_prev: FloatArray
+    value: FloatArray
+    first_t: float
+    first_value: float
+    last_t: float
+
+
+def _fill_grid(ch: _Changes, latch: FloatArray, n: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Add the latches that repeated the previous value (invisible as changes) on a fitted grid.
+
+    Between two observed changes ``Δn`` ticks apart the sensor latched ``Δn − 1`` times without changing
+    its value; before the first and after the last change it latched on the same grid. An added latch keeps
+    the value held at that time, and is added only when reads of that value continue at least half a period
+    after it (the fitted time may be a little early) and began no later than a period after it.
+    """
+    period = float(np.median(np.diff(latch) / np.diff(n)))
+    pieces = [latch]
+    segment = [np.arange(len(latch))]  # index of the value held just after each latch (-1: initial value)
+    gaps = np.diff(n).astype(np.int64)
+    for m in np.flatnonzero(gaps > 1):
+        k = np.arange(1, gaps[m])
+        pieces.append(latch[m] + k * (latch[m + 1] - latch[m]) / gaps[m])
+        segment.append(np.full(len(k), m))
+    before = np.arange(1, int((latch[0] - ch.first_t) / period) + 1)
+    pieces.append(latch[0] - before * period)
+    segment.append(np.full(len(before), -1))
+    after = np.arange(1, int((ch.last_t - latch[-1]) / period) + 1)
+    pieces.append(latch[-1] + after * period)
+    segment.append(np.full(len(after), len(latch) - 1))
+    grid = np.concatenate(pieces)
+    seg = np.concatenate(segment)
+    observed = np.zeros(len(grid), dtype=bool)
+    observed[: len(latch)] = True
+    # Reads of the value held in each segment span [hold_start, hold_end].
+    hold_start = np.where(seg >= 0, ch.t_now[np.clip(seg, 0, None)], ch.first_t)
+    next_prev = np.concatenate([ch.t_prev[1:], [ch.last_t]])
+    hold_end = np.where(seg >= 0, next_prev[np.clip(seg, 0, None)], ch.t_prev[0])
+    value = np.where(seg >= 0, ch.value[np.clip(seg, 0, None)], ch.first_value)
+    confirmed = (grid + 0.5 * period <= hold_end) & (grid + period >= hold_start)
+    keep = observed | confirmed
+    order = np.argsort(grid[keep], kind="stable")
+    return grid[keep][order], value[keep][order]
+
+
+def _observations(
+    ch: _Changes, *, counter: bool, filter_model: FilterModel, update_period_s: float | None
+) -> Observations:
+    kind = "counter" if counter else filter_model.kind
+    if kind == "counter":
+        if len(ch.t_now) < 2:
+            raise AlignmentError("the energy counter changed fewer than twice; run longer")
+        latch, _ = _latch_times(ch.t_now, ch.t_prev, update_period_s)
+        return Observations(
+            "counter", latch[:-1], latch[1:], np.diff(ch.value), knot_t_s=latch, knot_value=ch.value.copy()
+        )
+    if len(ch.t_now) < 1:
+        raise AlignmentError("the power sensor never changed its value; run longer or check the sensor")
+    window = filter_model.window_s or update_period_s or 0.0
+    if window <= 0:
+        raise AlignmentError(f"the {kind} filter needs a window or time constant; give the sensor's window")
+    period = update_period_s if update_period_s else window
+    latch, ticks = _latch_times(ch.t_now, ch.t_prev, period)
+    value: FloatArray = ch.value
+    if ticks is not None:
+        latch, value = _fill_grid(ch, latch, ticks)
+    if kind == "box":
+        return Observations("box", latch - window, latch, value, knot_t_s=latch, knot_value=value)
+    if kind == "ema":
+        return Observations(
+            "ema", latch - EMA_SPAN * window, latch, value, tau_s=window, knot_t_s=latch, knot_value=value
+        )
+    raise AlignmentError(f"unknown sensor filter kind {kind!r}; use counter, box, ema or instant")
+
+
+def observations_from_samples(
+    t_ns: npt.ArrayLike,
+    values: npt.ArrayLike,
+    *,
+    counter: bool,
+    filter_model: FilterModel,
+    update_period_s: float | None,
+    origin_ns: int,
+) -> Observations:
+    """Turn every polled value (repeats included) into window observations.
+
+    Args:
+        t_ns: monotonic ns of each poll (increasing).
+        values: the total value at each poll: cumulative joules for a counter, watts otherwise; NaN marks a
+            failed read (a gap), which is skipped.
+        counter: whether the sensor is a cumulative energy counter.
+        filter_model: how a power value relates to the true power (ignored for counters).
+        update_period_s: the hardware update period, seconds (``None`` if unknown: bounds latch times by the
+            previous poll only).
+        origin_ns: monotonic ns of time 0 (the timeline's origin).
+
+    Raises:
+        AlignmentError: fewer than two usable readings.
+    """
+    t = np.asarray(t_ns, dtype=np.int64)
+    v = np.asarray(values, dtype=np.float64)
+    ok = np.isfinite(v)
+    t, v = t[ok], v[ok]
+    if len(t) < 2:
+        raise AlignmentError("fewer than two sensor readings were taken; run longer or poll faster")
+    if np.any(np.diff(t) <= 0):
+        order = np.argsort(t, kind="stable")
+        t, v = t[order], v[order]
+        keep = np.r_[True, np.diff(t) > 0]
+        t, v = t[keep], v[keep]
+    t_s = (t - origin_ns) * 1e-9
+    if not counter and filter_model.kind == "instant":
+        return Observations("instant", t_s, t_s, v, knot_t_s=t_s, knot_value=v)
+    changed = np.flatnonzero(np.diff(v) != 0) + 1
+    changes = _Changes(t_s[changed], t_s[changed - 1], v[changed], float(t_s[0]), float(v[0]), float(t_s[-1]))
+    return _observations(changes, counter=counter, filter_model=filter_model, update_period_s=update_period_s)
+
+
+def observations_from_changes(
+    t_ns: npt.ArrayLike,
+    t_prev_ns: npt.ArrayLike,
+    values: npt.ArrayLike,
+    *,
+    t_end_ns: int,
+    counter: bool,
+    filter_model: FilterModel,
+    update_period_s: float | None,
+    origin_ns: int,
+) -> Observations:
+    """Window observations from a changes-only series (what :class:`synergy.sampling.Sampler` stores).
+
+    Args:
+        t_ns: first read of each value, ns; row 0 is the first read of all (it anchors the series).
+        t_prev_ns: last read of the previous value, ns (row 0: equal to ``t_ns[0]``).
+        values: the total value of each row.
+        t_end_ns: the last good read, ns.
+        counter: whether the values are a cumulative energy counter.
+        filter_model: how a power value relates to the true power (ignored for counters).
+        update_period_s: the hardware update period, s, or ``None``.
+        origin_ns: monotonic ns of time 0.
+
+    Raises:
+        AlignmentError: fewer than two rows.
+    """
+    t = np.asarray(t_ns, dtype=np.int64)
+    tp = np.asarray(t_prev_ns, dtype=np.int64)
+    v = np.asarray(values, dtype=np.float64)
+    if len(t) < 2:
+        raise AlignmentError("fewer than two sensor readings were taken; run longer or poll faster")
+    t_s = (t - origin_ns) * 1e-9
+    tp_s = (tp - origin_ns) * 1e-9
+    if not counter and filter_model.kind == "instant":
+        return Observations("instant", t_s, t_s, v, knot_t_s=t_s, knot_value=v)
+    changes = _Changes(t_s[1:], tp_s[1:], v[1:], float(t_s[0]), float(v[0]), (t_end_ns - origin_ns) * 1e-9)
+    return _observations(changes, counter=counter, filter_model=filter_model, update_period_s=update_period_s)
+
+
+def build_design(timeline: Timeline, obs: Observations) -> tuple[FloatArray, FloatArray]:
+    """The design matrix and measurement vector, every row in watts.
+
+    Box rows are means (overlap / window). Counter rows stay integrals (overlap in seconds, increment in
+    joules) scaled by one constant, the median window length: dividing each row by its own *estimated*
+    length would bias every power upwards by the relative variance of that estimate.
+
+    Returns:
+        ``(A, y)`` with ``A`` of shape ``(len(obs), timeline.n_unknowns)``.
+    """
+    n, j = len(obs), timeline.n_unknowns
+    if obs.kind == "instant":
+        A0: FloatArray = np.zeros((n, j))
+        A0[np.arange(n), timeline.label_at(obs.end_s)] = 1.0
+        return A0, obs.value.copy()
+    a, b = obs.start_s, obs.end_s
+    lo = np.searchsorted(timeline.end_s, a, side="right")
+    hi = np.searchsorted(timeline.start_s, b, side="left")
+    counts = np.maximum(hi - lo, 0)
+    total = int(counts.sum())
+    row = np.repeat(np.arange(n), counts)
+    offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    seg = lo[row] + (np.arange(total) - offsets[row])
+    left = np.maximum(timeline.start_s[seg], a[row])
+    right = np.minimum(timeline.end_s[seg], b[row])
+    if obs.kind == "ema":
+        tau = obs.tau_s
+        weight = np.exp(-(b[row] - right) / tau) - np.exp(-(b[row] - left) / tau)
+    else:
+        weight = right - left
+    flat = row * j + timeline.label[seg]
+    A: FloatArray = np.bincount(flat, weights=weight, minlength=n * j).reshape(n, j).astype(np.float64)
+    y = obs.value.astype(np.float64).copy()
+    if obs.kind == "box":
+        A /= (b - a)[:, None]
+    elif obs.kind == "counter":
+        scale = float(np.median(b - a))
+        A /= scale
+        y /= scale
+    return A, y

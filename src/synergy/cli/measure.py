@@ -1,0 +1,139 @@
+"""``synergy measure MODEL [--runtime R] [--sensor S] [--sysfs-root DIR] [--runs N] [--warmup N] [--threads N]
+[--idle-s S] [-o DIR] [--force]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from synergy.cli.common import add_input_shape_option, render_frame
+
+__all__ = ["register"]
+
+_TABLE = ["layer", "op", "duration_s", "energy_j", "energy_j_se", "power_w", "macs"]
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``measure`` subcommand."""
+    parser = subparsers.add_parser(
+        "measure",
+        help="run a network, record every layer, and give each its time and energy",
+        description="Run a network repeatedly with random pauses, record every layer's start and end on one "
+        "monotonic clock while sampling the power sensor, and attribute energy to layers by a joint fit over all "
+        "runs. Writes layers.csv, run.json, events/runs/samples Parquet files and power_profile.png.",
+    )
+    parser.add_argument("model", metavar="MODEL", help="a .onnx file, torchvision:NAME or package.module:callable")
+    add_input_shape_option(parser)
+    parser.add_argument(
+        "--runtime", choices=("onnxruntime", "torch"), default="onnxruntime", help="(default: %(default)s)"
+    )
+    parser.add_argument(
+        "--sensor",
+        default="auto",
+        metavar="SENSOR",
+        help="auto, none, rapl, jetson, nvml, amdgpu, power-supply or trace:FILE (default: %(default)s)",
+    )
+    parser.add_argument("--sysfs-root", type=Path, default=Path("/"), metavar="DIR", help="read sysfs under DIR")
+    parser.add_argument("--runs", type=int, default=200, metavar="N", help="measured inferences (default: %(default)s)")
+    parser.add_argument(
+        "--warmup", type=int, default=10, metavar="N", help="discarded inferences (default: %(default)s)"
+    )
+    parser.add_argument("--threads", type=int, default=1, metavar="N", help="intra-op threads (default: %(default)s)")
+    parser.add_argument(
+        "--idle-s", type=float, default=1.0, metavar="S", help="idle sampled first (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--optimization",
+        choices=("all", "extended", "basic", "disable"),
+        default="all",
+        help="ONNX Runtime graph optimisation level (default: %(default)s, what is deployed)",
+    )
+    parser.add_argument("--bootstrap", type=int, default=0, metavar="N", help="resample runs N times for errors")
+    parser.add_argument("--seed", type=int, default=0, help="seed of pauses and input (default: %(default)s)")
+    parser.add_argument("--no-counters", action="store_true", help="do not open perf_event counters")
+    parser.add_argument("-o", "--output", type=Path, default=None, metavar="DIR", help="output directory")
+    parser.add_argument("--force", action="store_true", help="write into an existing output directory")
+    parser.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from synergy.measure import MeasureOptions, default_output_dir, measure
+
+    options = MeasureOptions(
+        model=args.model,
+        runtime=args.runtime,
+        sensor=args.sensor,
+        sysfs_root=args.sysfs_root,
+        runs=args.runs,
+        warmup=args.warmup,
+        threads=args.threads,
+        idle_s=args.idle_s,
+        input_shape=args.input_shape,
+        optimization=args.optimization,
+        seed=args.seed,
+        bootstrap=args.bootstrap,
+        counters=not args.no_counters,
+    )
+    out_dir = args.output or default_output_dir(args.model)
+    console = Console(file=sys.stderr)
+    bar: Progress | None = None
+    task = None
+
+    def progress(done: int, total: int) -> None:
+        # Started on the first completed run, so errors before any run stay one clean line.
+        nonlocal bar, task
+        if bar is None:
+            bar = Progress(
+                TextColumn("measuring"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=console,
+                transient=True,
+            )
+            bar.start()
+            task = bar.add_task("runs", total=total)
+        assert task is not None
+        bar.update(task, completed=done, total=total)
+
+    try:
+        result = measure(options, out_dir, force=args.force, progress=progress)
+    finally:
+        if bar is not None:
+            bar.stop()
+    out = sys.stdout
+    columns = [c for c in _TABLE if c in result.layers]
+    if result.attribution is None:
+        columns = [c for c in columns if not c.startswith(("energy", "power"))]
+    frame = result.layers[columns]
+    out.write(render_frame(frame, title=f"{args.model}: {len(frame)} measured layers ({args.runtime})"))
+    out.write(render_frame(result.breakdown(), title="by layer type"))
+    run = result.run
+    out.write(f"inference: {run['inference_s'] * 1e3:.3f} ms (median of {run['runs']} runs)\n")
+    if result.attribution is not None:
+        check = run["check"]
+        out.write(
+            f"energy: {run['energy_j']:.4g} J per inference ({run['energy_source']}); layers sum to "
+            f"{check['layers_energy_j']:.4g} J + overhead {check['overhead_energy_j']:.4g} J "
+            f"= {check['inference_energy_j']:.4g} J ({_percent(check['relative_difference'])} vs direct); "
+            f"idle {result.attribution.idle_power_w:.3g} W\n"
+        )
+    else:
+        out.write(f"energy: not measured: {result.energy_unavailable}\n")
+    counters = run.get("counters")
+    if counters:
+        per = counters.get("per_inference", {})
+        counted = ", ".join(f"{k} {v:,.0f}" for k, v in per.items()) or "none"
+        missing = ", ".join(f"{k} ({why})" for k, why in counters.get("unsupported", {}).items())
+        out.write(f"counters per inference: {counted}" + (f"; not counted: {missing}" if missing else "") + "\n")
+    out.write(f"results: {result.out_dir}\n")
+    return 0
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None or value != value else f"{value * 100:+.2f} %"

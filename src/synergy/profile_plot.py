@@ -1,0 +1,112 @@
+"""``power_profile.png``: power over one inference, with a band for every layer."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from synergy.alignment.attribute import Attribution
+from synergy.alignment.events import LayerEvents
+from synergy.sampling.timeline import Timeline
+
+__all__ = ["plot_power_profile"]
+
+_COLOURS = {
+    "conv": "#4c72b0",
+    "fc": "#dd8452",
+    "pooling": "#55a868",
+    "norm": "#8172b3",
+    "activation": "#937860",
+    "other": "#8c8c8c",
+}
+
+
+def plot_power_profile(
+    path: Path,
+    events: LayerEvents,
+    categories: list[str],
+    *,
+    attribution: Attribution | None = None,
+    timeline: Timeline | None = None,
+    title: str = "",
+) -> Path:
+    """Draw the median-length inference: layer bands, the fitted layer powers and the sensor's readings.
+
+    Args:
+        path: the PNG to write (atomically).
+        events: layer events of every run.
+        categories: category of each measured layer (colours the bands).
+        attribution: fitted powers (drawn as a step line) when energy was measured.
+        timeline: the sensor's readings (drawn as points at the middle of each reading's window).
+        title: the figure title.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    durations = events.run_duration_s()
+    run = int(np.argsort(durations)[len(durations) // 2])
+    t0 = int(events.run_start_ns[run])
+    mine = np.flatnonzero(events.run == run)
+    fig, ax = plt.subplots(figsize=(11, 4.2), dpi=110)
+    seen: set[str] = set()
+    for i in mine:
+        a = (events.start_ns[i] - t0) * 1e-6
+        b = (events.end_ns[i] - t0) * 1e-6
+        category = categories[int(events.layer[i])]
+        ax.axvspan(
+            a,
+            b,
+            color=_COLOURS.get(category, "#8c8c8c"),
+            alpha=0.25,
+            lw=0,
+            label=None if category in seen else category,
+        )
+        seen.add(category)
+    if attribution is not None:
+        xs, ys = [], []
+        for i in mine:
+            p = attribution.power_w[int(events.layer[i])]
+            xs += [(events.start_ns[i] - t0) * 1e-6, (events.end_ns[i] - t0) * 1e-6]
+            ys += [p, p]
+        ax.plot(xs, ys, color="black", lw=1.2, label="fitted layer power")
+        ax.axhline(attribution.idle_power_w, color="grey", ls=":", lw=1, label="idle power")
+    if timeline is not None and timeline.kind is not None and len(timeline) > 2:
+        t_ns, watts = timeline.power_w()
+        margin = 0.25 * (events.run_end_ns[run] - t0)
+        keep = (t_ns >= t0 - margin) & (t_ns <= events.run_end_ns[run] + margin)
+        ax.plot((t_ns[keep] - t0) * 1e-6, watts[keep], "o", ms=3, color="#c44e52", label="sensor readings")
+    if attribution is not None:
+        # Layers of a few µs can get wild powers with wide errors: scale to the layers that matter.
+        span = events.run_end_ns[run] - t0
+        long_enough = [
+            attribution.power_w[int(events.layer[i])]
+            for i in mine
+            if events.end_ns[i] - events.start_ns[i] > 0.01 * span
+        ]
+        top = max([attribution.idle_power_w, *[p for p in long_enough if np.isfinite(p)]], default=1.0)
+        ax.set_ylim(0, 1.5 * top)
+    ax.set_xlabel("time since the start of the inference (ms)")
+    ax.set_ylabel("power (W)" if attribution is not None or timeline is not None else "")
+    if attribution is None and timeline is None:
+        ax.set_yticks([])
+    ax.set_title(title or f"run {run}: {durations[run] * 1e3:.2f} ms")
+    ax.legend(loc="upper right", fontsize=8, ncols=3)
+    fig.tight_layout()
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, format="png")
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    finally:
+        plt.close(fig)
+    return path

@@ -1,0 +1,96 @@
+"""What every runtime offers: repeated inferences with every layer's start and end on the monotonic clock.
+
+A runtime is prepared once (model loaded, session built, warm-up runs done), then :meth:`Runtime.measure`
+runs ``runs`` inferences of one fixed input with a small random pause before each, so that sensor updates
+fall at every phase of an inference, and returns the runs' :class:`~synergy.alignment.events.RunRecord`.
+Layer names are :attr:`Runtime.layers` (the *measured* layers: for ONNX Runtime a fused node is one
+measured layer that contains several analysis layers, listed in :attr:`Runtime.contains`).
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from synergy.alignment.events import RunRecord
+
+__all__ = ["MeasureSettings", "Runtime", "pause"]
+
+
+@dataclass(frozen=True)
+class MeasureSettings:
+    """The controlled setting of a measurement.
+
+    Attributes:
+        runs: measured inferences.
+        warmup: inferences run and discarded first.
+        threads: intra-op threads (1: one core, the paper's setting).
+        pause_s: bounds of the uniform random pause before each measured run, s.
+        seed: seed of the pauses and the input.
+    """
+
+    runs: int = 600
+    warmup: int = 10
+    threads: int = 1
+    pause_s: tuple[float, float] = (1e-3, 10e-3)
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "runs": self.runs,
+            "warmup": self.warmup,
+            "threads": self.threads,
+            "pause_s": list(self.pause_s),
+            "seed": self.seed,
+        }
+
+
+def pause(rng: np.random.Generator, bounds: tuple[float, float]) -> None:
+    """Sleep a uniform random time within ``bounds`` seconds (the phase randomisation between runs)."""
+    lo, hi = bounds
+    if hi > 0:
+        time.sleep(float(rng.uniform(lo, hi)))
+
+
+#: Called after each measured run with (runs done, runs planned).
+Progress = Callable[[int, int], None]
+
+
+class Runtime(ABC):
+    """A framework that runs one network and reports when each of its layers ran.
+
+    Attributes:
+        name: ``onnxruntime`` or ``torch``.
+        layers: measured-layer names, the index space of :attr:`RunRecord.layer_index`.
+        contains: measured-layer name → analysis-layer names it executes (itself for an unfused layer;
+            empty for runtime-only work such as layout reorders).
+    """
+
+    name: str = "runtime"
+    layers: tuple[str, ...] = ()
+    contains: dict[str, tuple[str, ...]] = {}  # noqa: RUF012 - replaced per instance
+
+    @abstractmethod
+    def measure(self, settings: MeasureSettings, progress: Progress | None = None) -> list[RunRecord]:
+        """Warm up, then run ``settings.runs`` inferences with random pauses; return every run's record.
+
+        On ``KeyboardInterrupt`` the runs completed so far are returned by :meth:`completed` before the
+        interrupt propagates.
+        """
+
+    @abstractmethod
+    def completed(self) -> list[RunRecord]:
+        """The runs recorded so far (after an interruption: the complete ones)."""
+
+    @abstractmethod
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready description: runtime, version, settings, optimisation level, device."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release the session or model. Idempotent."""

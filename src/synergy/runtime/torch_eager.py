@@ -1,0 +1,243 @@
+"""PyTorch eager mode with per-layer marks from forward hooks on the leaf modules.
+
+A forward pre-hook and a forward hook on every leaf module (a module without children) read
+:func:`synergy.clock.now_ns` when the module starts and ends, so the measured layers are the leaf modules'
+qualified names (``layer1.0.conv1``), the names the analysis of a PyTorch model uses; the second and later
+calls of a module within one inference are layers of their own, ``layer1.0.relu#2``, as in the analysis.
+Work done outside any leaf module (functional calls in ``forward`` such as the residual ``+=`` or
+``torch.flatten``) falls in the gaps between layers and is attributed to the runtime's overhead.
+
+On CUDA the device is synchronised in every hook before the clock is read, so a mark is the moment the
+layer's kernels have finished; this perturbs the workload (no overlap of launches and execution) but puts
+GPU layers on the host's monotonic clock. That code path cannot be exercised on a machine without a GPU.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from synergy.alignment.events import RunRecord
+from synergy.alignment.isolation import LoopRecord
+from synergy.clock import now_ns
+from synergy.counters import PerfCounters
+from synergy.runtime.base import MeasureSettings, Progress, Runtime, pause
+
+__all__ = ["TorchEagerRuntime"]
+
+
+class TorchEagerRuntime(Runtime):
+    """A ``torch.nn.Module`` run eagerly under ``torch.inference_mode`` with hooks on its leaf modules.
+
+    Args:
+        model: the module (put in eval mode here).
+        input_shape: shape of the single input tensor.
+        threads: ``torch.set_num_threads`` (1: one core).
+        device: ``cpu`` or ``cuda``.
+        seed: seed of the random input.
+        counters: event counters read at every layer boundary (per-layer increments), or ``None``.
+    """
+
+    name = "torch"
+
+    def __init__(
+        self,
+        model: Any,
+        input_shape: tuple[int, ...],
+        *,
+        threads: int = 1,
+        device: str = "cpu",
+        seed: int = 0,
+        counters: PerfCounters | None = None,
+    ) -> None:
+        import torch
+
+        self.counters = counters if counters is not None and counters.names else None
+        torch.set_num_threads(threads)
+        self.threads = threads
+        self.device = torch.device(device)
+        self.model = model.eval().to(self.device)
+        generator = torch.Generator().manual_seed(seed)
+        self.input = torch.randn(*input_shape, generator=generator).to(self.device)
+        self._sync = torch.cuda.synchronize if self.device.type == "cuda" else None
+        leaves = [(name, m) for name, m in self.model.named_modules() if name and not any(True for _ in m.children())]
+        self._module_names = [name for name, _ in leaves]
+        self._layer_ids: dict[tuple[int, int], int] = {}
+        self.layers = ()
+        self.contains = {}
+        self._marks: list[tuple[int, int, int]] = []
+        self._open: dict[int, list[int]] = {}
+        self._open_counts: dict[int, list[tuple[int, ...]]] = {}
+        self._mark_counts: list[tuple[int, ...]] = []
+        self._calls: dict[int, int] = {}
+        self._recording = True
+        self._handles = []
+        for index, (_, module) in enumerate(leaves):
+            self._handles.append(module.register_forward_pre_hook(self._pre_hook(index)))
+            self._handles.append(module.register_forward_hook(self._post_hook(index)))
+        self._records: list[RunRecord] = []
+        self._torch_version = torch.__version__
+
+    def _pre_hook(self, index: int) -> Any:
+        def hook(module: Any, args: Any) -> None:
+            if not self._recording:
+                return
+            if self._sync is not None:
+                self._sync()
+            if self.counters is not None:
+                self._open_counts.setdefault(index, []).append(self.counters.read())
+            self._open.setdefault(index, []).append(now_ns())
+
+        return hook
+
+    def _post_hook(self, index: int) -> Any:
+        def hook(module: Any, args: Any, output: Any) -> None:
+            if not self._recording:
+                return
+            if self._sync is not None:
+                self._sync()
+            end = now_ns()
+            if self.counters is not None:
+                after = self.counters.read()
+                self._mark_counts.append(self.counters.delta(self._open_counts[index].pop(), after))
+            start = self._open[index].pop()
+            call = self._calls.get(index, 0) + 1
+            self._calls[index] = call
+            self._marks.append((self._layer_id(index, call), start, end))
+
+        return hook
+
+    def _layer_id(self, module: int, call: int) -> int:
+        key = (module, call)
+        if key not in self._layer_ids:
+            name = self._module_names[module] + (f"#{call}" if call > 1 else "")
+            self._layer_ids[key] = len(self.layers)
+            self.layers = (*self.layers, name)
+            self.contains[name] = (name,)
+        return self._layer_ids[key]
+
+    def run_once(self) -> RunRecord:
+        """One inference with marks (layers met for the first time are added to :attr:`layers`)."""
+        import torch
+
+        self._marks = []
+        self._mark_counts = []
+        self._open = {}
+        self._open_counts = {}
+        self._calls = {}
+        counts_before: tuple[int, ...] = ()
+        with torch.inference_mode():
+            if self._sync is not None:
+                self._sync()
+            if self.counters is not None:
+                counts_before = self.counters.read()
+            before = now_ns()
+            self.model(self.input)
+            if self._sync is not None:
+                self._sync()
+            after = now_ns()
+            run_counts = self.counters.delta(counts_before, self.counters.read()) if self.counters else ()
+        order = sorted(range(len(self._marks)), key=lambda i: self._marks[i][1])
+        marks = [self._marks[i] for i in order]
+        return RunRecord(
+            before,
+            after,
+            tuple(m[0] for m in marks),
+            tuple(m[1] for m in marks),
+            tuple(m[2] for m in marks),
+            counters=run_counts,
+            layer_counters=tuple(self._mark_counts[i] for i in order) if self.counters else (),
+        )
+
+    def isolate(
+        self, settle_s: float, measure_s: float, layers: list[str] | None = None, progress: Progress | None = None
+    ) -> list[LoopRecord]:
+        """Run each leaf module alone, on the input it receives in the network, for ``settle_s + measure_s``.
+
+        Args:
+            settle_s: looping time before measuring starts, s (≥ 5 sensor time constants).
+            measure_s: measuring time, s.
+            layers: the leaf modules to loop (default: every one, in execution order; a module called
+                several times per inference is looped on its first call's input).
+            progress: called after each layer with (layers done, layers planned).
+        """
+        import torch
+
+        inputs: dict[str, tuple[Any, ...]] = {}
+        names = dict(self.model.named_modules())
+        captures = []
+        for name in self._module_names:
+
+            def capture(module: Any, args: Any, _name: str = name) -> None:
+                inputs.setdefault(_name, args)
+
+            captures.append(names[name].register_forward_pre_hook(capture))
+        try:
+            self.run_once()
+        finally:
+            for handle in captures:
+                handle.remove()
+        wanted = [n for n in self._module_names if n in inputs] if layers is None else list(layers)
+        records = []
+        self._recording = False
+        try:
+            with torch.inference_mode():
+                for done, name in enumerate(wanted, start=1):
+                    module, args = names[name], inputs[name]
+                    start = now_ns()
+                    measure_from = start + int(settle_s * 1e9)
+                    end_at = measure_from + int(measure_s * 1e9)
+                    while now_ns() < measure_from:
+                        module(*args)
+                    calls = 0
+                    begin = now_ns()
+                    while True:
+                        module(*args)
+                        if self._sync is not None:
+                            self._sync()
+                        calls += 1
+                        if now_ns() >= end_at:
+                            break
+                    records.append(LoopRecord(name, start, begin, now_ns(), calls))
+                    if progress is not None:
+                        progress(done, len(wanted))
+        finally:
+            self._recording = True
+        return records
+
+    def measure(self, settings: MeasureSettings, progress: Progress | None = None) -> list[RunRecord]:
+        """Warm up, then run with random pauses; records are kept as they complete."""
+        rng = np.random.default_rng(settings.seed)
+        self._records = []
+        for _ in range(max(settings.warmup, 1)):
+            self.run_once()
+        for i in range(settings.runs):
+            pause(rng, settings.pause_s)
+            self._records.append(self.run_once())
+            if progress is not None:
+                progress(i + 1, settings.runs)
+        return self._records
+
+    def completed(self) -> list[RunRecord]:
+        """The runs completed so far."""
+        return list(self._records)
+
+    def describe(self) -> dict[str, Any]:
+        """Runtime, version, device, threads, number of hooked leaf modules."""
+        return {
+            "name": self.name,
+            "version": self._torch_version,
+            "device": str(self.device),
+            "threads": self.threads,
+            "mode": "eager, inference_mode",
+            "marks": "forward pre/post hooks on leaf modules" + (", synchronised" if self._sync else ""),
+            "measured_layers": len(self.layers),
+            "counters": "per layer" if self.counters is not None else None,
+        }
+
+    def close(self) -> None:
+        """Remove the hooks."""
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []

@@ -1,0 +1,55 @@
+"""PyTorch eager runtime: leaf-module marks on the monotonic clock."""
+
+from __future__ import annotations
+
+import torch
+
+from synergy.alignment.events import LayerEvents
+from synergy.runtime.base import MeasureSettings
+from synergy.runtime.torch_eager import TorchEagerRuntime
+
+
+class _Net(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 8, 3)
+        self.act = torch.nn.ReLU()
+        self.head = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(8 * 14 * 14, 10))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.act(self.conv(x))
+        return self.head(self.act(y + 1))
+
+
+def test_leaf_modules_are_marked_in_order() -> None:
+    runtime = TorchEagerRuntime(_Net(), (1, 3, 16, 16))
+    records = runtime.measure(MeasureSettings(runs=3, warmup=1, pause_s=(0.0, 0.0)))
+    # A module called twice in one inference is two layers, named as the analysis names them.
+    assert runtime.layers == ("conv", "act", "act#2", "head.0", "head.1")
+    events = LayerEvents.from_runs(runtime.layers, records)
+    assert events.n_runs == 3
+    first = events.to_frame().query("run == 0")
+    assert list(first["name"]) == ["conv", "act", "act#2", "head.0", "head.1"]
+    assert (first["duration_s"] > 0).all()
+    assert events.duration_matrix_s().shape == (3, 5)
+    assert runtime.describe()["marks"].startswith("forward pre/post hooks")
+    runtime.close()
+    assert runtime._handles == []
+
+
+def test_counters_are_read_at_layer_boundaries() -> None:
+    from synergy.counters import PerfCounters
+
+    with PerfCounters() as counters:
+        if not counters.names:
+            return  # no perf_event_open here: the runtime runs without counters (covered above)
+        runtime = TorchEagerRuntime(_Net(), (1, 3, 16, 16), counters=counters)
+        records = runtime.measure(MeasureSettings(runs=2, warmup=1, pause_s=(0.0, 0.0)))
+        for record in records:
+            assert len(record.layer_counters) == len(record.layer_index)
+            assert all(len(c) == len(counters.names) for c in record.layer_counters)
+            assert len(record.counters) == len(counters.names)
+            # The layers' increments are part of the inference's.
+            clock = counters.names.index("task_clock_ns") if "task_clock_ns" in counters.names else 0
+            assert sum(c[clock] for c in record.layer_counters) <= record.counters[clock]
+        runtime.close()

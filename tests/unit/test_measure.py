@@ -1,0 +1,156 @@
+"""``synergy.measure``: the whole chain on a small network, with no sensor and with a fake RAPL tree."""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from synergy.errors import OutputExistsError, SensorUnavailable, SynergyWarning
+from synergy.measure import MeasureOptions, measure
+from synergy.sampling.timeline import Timeline
+from synergy.testing.sysfs import Constant, SysfsWriter, build_rapl
+
+
+class _Small(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 16, 3, padding=1)
+        self.relu = torch.nn.ReLU()
+        self.pool = torch.nn.AdaptiveAvgPool2d(1)
+        self.fc = torch.nn.Linear(16, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(torch.flatten(self.pool(self.relu(self.conv(x))), 1))
+
+
+@pytest.fixture(scope="module")
+def small_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("model") / "small.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter announces its age
+        torch.onnx.export(_Small().eval(), (torch.randn(1, 3, 32, 32),), str(path), dynamo=False, input_names=["input"])
+    return path
+
+
+def _options(model: Path, **kw: object) -> MeasureOptions:
+    # No counters by default: on a busy machine the task clock would add a (correct) busy-machine warning,
+    # and warnings are errors here.
+    base: dict[str, object] = {"runs": 15, "warmup": 2, "idle_s": 0.0, "pause_s": (0.0, 1e-3), "counters": False}
+    base.update(kw)
+    return MeasureOptions(model=str(model), **base)  # type: ignore[arg-type]
+
+
+def test_without_sensor_time_only(small_onnx: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = measure(_options(small_onnx, sensor="none"), out)
+    assert result.energy_unavailable is not None and "--sensor none" in result.energy_unavailable
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [
+        "events.parquet",
+        "layers.csv",
+        "ort",
+        "power_profile.png",
+        "run.json",
+        "runs.parquet",
+    ]
+    run = json.loads((out / "run.json").read_text())
+    assert run["status"] == "complete" and run["format_version"] == 1 and run["runs"] == 15
+    assert run["energy_j"] is None and run["energy_unavailable"]
+    assert run["inference_s"] > 0 and run["system"]["kernel"]
+    layers = pd.read_csv(out / "layers.csv")
+    conv = layers[layers["op"] == "Conv"].iloc[0]
+    assert conv["contains"] == "/conv/Conv;/relu/Relu"  # fused at ORT_ENABLE_ALL, MACs of both
+    assert conv["macs"] == 16 * 32 * 32 * 3 * 9
+    assert conv["runs"] == 15 and conv["duration_s"] > 0
+    assert layers["energy_j"].isna().all()
+    events = pd.read_parquet(out / "events.parquet")
+    assert set(events["run"]) == set(range(15))
+
+
+def test_counters_per_inference(small_onnx: Path, tmp_path: Path) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SynergyWarning)  # a busy machine is reported, not failed
+        result = measure(_options(small_onnx, sensor="none", counters=True, runs=5), tmp_path / "c")
+    counters = result.run["counters"]
+    assert set(counters["events"]) | set(counters["unsupported"]) >= {"task_clock_ns", "instructions"}
+    if "task_clock_ns" in counters["events"]:
+        assert counters["per_inference"]["task_clock_ns"] > 0
+
+
+def test_existing_output_is_refused_and_untouched(small_onnx: Path, tmp_path: Path) -> None:
+    out = tmp_path / "taken"
+    out.mkdir()
+    (out / "mine.txt").write_text("keep")
+    with pytest.raises(OutputExistsError, match="--force"):
+        measure(_options(small_onnx, sensor="none"), out)
+    assert [p.name for p in out.iterdir()] == ["mine.txt"]
+    measure(_options(small_onnx, sensor="none", runs=3), out, force=True)
+    assert (out / "mine.txt").read_text() == "keep" and (out / "run.json").exists()
+
+
+def test_absent_sensor_is_a_usage_error_before_anything_is_written(small_onnx: Path, tmp_path: Path) -> None:
+    with pytest.raises(SensorUnavailable, match="intel-rapl"):
+        measure(_options(small_onnx, sensor="rapl", sysfs_root=tmp_path), tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_interrupt_leaves_partial_runs(small_onnx: Path, tmp_path: Path) -> None:
+    out = tmp_path / "partial"
+
+    def progress(done: int, total: int) -> None:
+        if done == 5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        measure(_options(small_onnx, sensor="none"), out, progress=progress)
+    run = json.loads((out / "run.json").read_text())
+    assert run["status"] == "partial" and run["interrupted_by"] == "KeyboardInterrupt"
+    assert run["runs"] == 5
+    assert len(pd.read_csv(out / "layers.csv")) > 0
+
+
+def test_fake_rapl_energy_and_check(small_onnx: Path, tmp_path: Path) -> None:
+    root = tmp_path / "sys-root"
+    tree = build_rapl(root, subzones=())
+    out = tmp_path / "energy"
+    with SysfsWriter(tree, {"package-0": Constant(20.0)}, default=Constant(0.0)):
+        result = measure(_options(small_onnx, sensor="rapl", sysfs_root=root, runs=40, idle_s=0.3), out)
+    assert result.attribution is not None
+    run = result.run
+    assert run["sensor"]["name"] == "rapl" and run["idle"]["mean_w"] == pytest.approx(20.0, rel=0.1)
+    # A constant 20 W: the whole inference's energy is 20 W times its mean length. The inference is far
+    # shorter than the counter's 1 ms tick and the fake writer may publish late on a busy machine, so
+    # this checks the wiring, not the accuracy (benchmarks/attribution_accuracy.py does that).
+    assert run["energy_j"] == pytest.approx(20.0 * run["inference_s_mean"], rel=0.5)
+    assert np.isfinite(result.layers["energy_j"]).all()
+    timeline = Timeline.from_parquet(out / "samples.parquet")
+    assert len(timeline) > 10
+    assert (out / "power_profile.png").stat().st_size > 1000
+
+
+def test_sensor_vanishing_mid_run_gives_a_complete_run_with_the_gap(small_onnx: Path, tmp_path: Path) -> None:
+    root = tmp_path / "sys-root"
+    tree = build_rapl(root, subzones=())
+    energy_file = tree.drivers["package-0"].files()[0]
+    out = tmp_path / "gap"
+    with SysfsWriter(tree, {"package-0": Constant(20.0)}, default=Constant(0.0)) as writer:
+
+        def progress(done: int, total: int) -> None:
+            if done == 20:
+                writer.vanish(energy_file)
+                time.sleep(0.05)
+
+        with pytest.warns(SynergyWarning, match="sensor stopped"):
+            result = measure(
+                _options(small_onnx, sensor="rapl", sysfs_root=root, runs=40, idle_s=0.2), out, progress=progress
+            )
+    run = result.run
+    assert run["status"] == "complete" and run["runs"] == 40
+    assert run["sensor_end_reason"] or run["sensor_gaps"]
+    assert result.attribution is not None
