@@ -19,18 +19,23 @@ a failed measurement or check is 1.
     │   ├── SensorUnavailable       the requested sensor is not on this machine
     │   ├── SensorPermissionError   the sensor exists but cannot be read by this user
     │   └── SensorReadError         a value could not be read or parsed
+    │       └── ChannelReadError    a context channel value (frequency, temperature, load) is a gap
     ├── SamplingError               the background sampler failed
     ├── AlignmentError              markers and samples cannot be aligned
     ├── MeasurementError            a measurement failed or did not meet its checks (exit 1)
     └── NotFittedError              a predictor used before ``fit`` (also ValueError, AttributeError)
 
-Warnings the library emits derive from :class:`SynergyWarning` (a ``UserWarning``).
+Warnings derive from :class:`SynergyWarning` (a ``UserWarning``)::
+
+    SynergyWarning
+    └── UnsupportedOpWarning        ops met without a counting formula (their work is not counted)
 """
 
 from __future__ import annotations
 
 __all__ = [
     "AlignmentError",
+    "ChannelReadError",
     "DatasetError",
     "GraphError",
     "InputShapeError",
@@ -47,6 +52,7 @@ __all__ = [
     "SynergyError",
     "SynergyWarning",
     "UnsupportedOpError",
+    "UnsupportedOpWarning",
     "UsageError",
 ]
 
@@ -114,6 +120,13 @@ class SensorReadError(SensorError):
     """A sensor value could not be read or parsed."""
 
 
+class ChannelReadError(SensorReadError):
+    """A context channel (frequency, temperature, utilisation, clocks) gave no usable value: a gap.
+
+    Raised for unreadable files and garbage values alike; samplers record a gap and go on.
+    """
+
+
 class SamplingError(SynergyError):
     """The background sampler failed to start, run or stop."""
 
@@ -135,4 +148,8 @@ class NotFittedError(SynergyError, ValueError, AttributeError):
 
 
 class SynergyWarning(UserWarning):
-    """A result that holds but deserves attention (an op counted as unknown, a shape left dynamic...)."""
+    """Base class of every warning issued by SyNERGY."""
+
+
+class UnsupportedOpWarning(SynergyWarning):
+    """Ops without a counting formula were met: their work is missing from the counts, not zero."""

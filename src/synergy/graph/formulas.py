@@ -12,16 +12,27 @@ import math
 from collections.abc import Sequence
 
 __all__ = [
+    "ACTIVATION_FLOPS_PER_ELEMENT",
+    "NORM_FLOPS_PER_ELEMENT",
+    "UPSAMPLE_FLOPS_PER_OUTPUT",
+    "activation_flops",
     "adaptive_pool_flops",
+    "attention_extra_flops",
     "attention_macs",
+    "batch_norm_flops",
     "conv_macs",
     "conv_output_size",
     "conv_transpose_macs",
     "dtype_bytes",
+    "elementwise_flops",
     "matmul_macs",
+    "norm_flops",
     "numel",
     "pool_flops",
     "pool_output_size",
+    "reduction_flops",
+    "softmax_flops",
+    "upsample_flops",
 ]
 
 Shape = Sequence[int]
@@ -149,3 +160,73 @@ def adaptive_pool_flops(input_shape: Shape, output_shape: Shape, kind: str) -> i
     if kind == "max":
         return lead * total_window - outputs
     return lead * total_window + outputs
+
+
+#: Extra FLOPs per element of an activation (ReLU: one compare; SiLU, GELU...: one, DeepSpeed's convention).
+ACTIVATION_FLOPS_PER_ELEMENT = 1
+
+#: Extra FLOPs per element of LayerNorm, GroupNorm, InstanceNorm and batch statistics (fvcore, DeepSpeed).
+NORM_FLOPS_PER_ELEMENT = 5
+
+#: Extra FLOPs per output element of an interpolation, by mode (fvcore and onnx-tool: bilinear 4).
+UPSAMPLE_FLOPS_PER_OUTPUT: dict[str, int] = {
+    "nearest": 0,
+    "linear": 2,
+    "bilinear": 4,
+    "trilinear": 8,
+    "bicubic": 16,
+}
+
+
+def elementwise_flops(output_shape: Shape, per_element: int = 1) -> int:
+    """Extra FLOPs of an elementwise op (add, sub, mul, div, ...): ``per_element · numel(output)``."""
+    return per_element * numel(output_shape)
+
+
+def activation_flops(output_shape: Shape) -> int:
+    """Extra FLOPs of an activation: ``ACTIVATION_FLOPS_PER_ELEMENT · numel(output)``."""
+    return ACTIVATION_FLOPS_PER_ELEMENT * numel(output_shape)
+
+
+def batch_norm_flops(input_shape: Shape, affine: bool = True) -> int:
+    """Extra FLOPs of inference batch normalisation: 2 per element if affine, else 1 (fvcore, DeepSpeed).
+
+    Its MACs are 0 under the torchvision convention (exporters fold it into the preceding convolution).
+    """
+    return (2 if affine else 1) * numel(input_shape)
+
+
+def norm_flops(input_shape: Shape) -> int:
+    """Extra FLOPs of a normalisation that computes statistics (LayerNorm, GroupNorm, InstanceNorm).
+
+    ``NORM_FLOPS_PER_ELEMENT · numel(input)``.
+    """
+    return NORM_FLOPS_PER_ELEMENT * numel(input_shape)
+
+
+def softmax_flops(input_shape: Shape, axis: int = -1) -> int:
+    """Extra FLOPs of a softmax along ``axis``: ``exp``, sum and divide, ``3n − 1`` per row of ``n``."""
+    if not input_shape:
+        return 0
+    n = int(input_shape[axis])
+    rows = numel(input_shape) // n if n else 0
+    return rows * max(3 * n - 1, 0)
+
+
+def attention_extra_flops(query_shape: Shape, key_shape: Shape) -> int:
+    """Extra FLOPs of scaled dot-product attention: one scale per score plus the softmax over the keys.
+
+    Shapes are ``[..., Sq, D]`` and ``[..., Sk, D]``; leading dims broadcast.
+    """
+    scores = (*query_shape[:-2], int(query_shape[-2]), int(key_shape[-2]))
+    return numel(scores) + softmax_flops(scores, -1)
+
+
+def reduction_flops(input_shape: Shape, output_shape: Shape, mean: bool = False) -> int:
+    """Extra FLOPs of a reduction (sum, mean, amax...): one per input element, plus a divide per output for mean."""
+    return numel(input_shape) + (numel(output_shape) if mean else 0)
+
+
+def upsample_flops(output_shape: Shape, mode: str) -> int:
+    """Extra FLOPs of an interpolation: ``UPSAMPLE_FLOPS_PER_OUTPUT[mode] · numel(output)`` (nearest: 0)."""
+    return UPSAMPLE_FLOPS_PER_OUTPUT.get(mode, 0) * numel(output_shape)
