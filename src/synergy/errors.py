@@ -148,7 +148,7 @@ class NotFittedError(SynergyError, ValueError, AttributeError):
 
 
 class SynergyWarning(UserWarning):
-    """Base class of every warning issued by SyNERGY."""
+    """A result that holds but deserves attention (an op counted as unknown, a shape left dynamic...)."""
 
 
 class UnsupportedOpWarning(SynergyWarning):
