@@ -330,9 +330,13 @@ class LayerTable:
         return self._grouped("category")
 
     def by_module(self, depth: int = 1) -> pd.DataFrame:
-        """Totals per enclosing module, truncated to ``depth`` name components (``layer1`` at depth 1)."""
+        """Totals per enclosing module, truncated to ``depth`` name components (``layer1`` at depth 1).
+
+        The module is the layer's ``module`` (the PyTorch module path, also recovered from ONNX exports);
+        a layer without one (a top-level module, or an ONNX node without a path) is its own group.
+        """
         frame = self.to_frame()
-        frame["module"] = [".".join(name.split(".")[:depth]) if "." in name else name for name in frame["name"]]
+        frame["module"] = [".".join((layer.module or layer.name).split(".")[:depth]) for layer in self.layers]
         numeric = ["macs", "params", "weight_bytes", "input_bytes", "output_bytes", "bytes_moved", "flops"]
         grouped = frame.groupby("module", sort=False)[numeric].sum()
         grouped.insert(0, "layers", frame.groupby("module", sort=False).size())

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import onnx
 
-from synergy.errors import SynergyWarning
+from synergy.errors import UnsupportedOpWarning
 from synergy.graph.onnx_graph import InferredGraph, infer_graph, load_model
 from synergy.graph.onnx_ops import (
     Cost,
@@ -173,7 +173,7 @@ class _Counter:
             self.unsupported[key].append(name)
             unsupported = (key,)
         else:
-            view = NodeView(node, inputs, outputs, _attributes(node), self.g.constants)
+            view = NodeView(node, inputs, outputs, _attributes(node), self.g.constants, self.g.opset)
             try:
                 cost = handler(view)
             except ShapeUnknownError:
@@ -227,21 +227,21 @@ class _Counter:
             warnings.warn(
                 f"no counting formula for ONNX op {key} ({_examples(nodes)}): its MACs are unknown, not 0; "
                 "it is listed in unsupported_ops",
-                SynergyWarning,
+                UnsupportedOpWarning,
                 stacklevel=4,
             )
         for key, nodes in sorted(self.shape_unknown.items()):
             warnings.warn(
                 f"shapes of {key} node(s) could not be inferred ({_examples(nodes)}): their MACs are unknown, "
                 "not 0; listed in unsupported_ops (check --input-shape)",
-                SynergyWarning,
+                UnsupportedOpWarning,
                 stacklevel=4,
             )
         for key, problems in sorted(self.uncountable.items()):
             warnings.warn(
                 f"{key} node(s) could not be counted ({_examples(problems)}): their MACs are unknown, not 0; "
                 "listed in unsupported_ops",
-                SynergyWarning,
+                UnsupportedOpWarning,
                 stacklevel=4,
             )
 

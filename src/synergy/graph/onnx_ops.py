@@ -111,6 +111,7 @@ class NodeView:
         outputs: one entry per output position (``None`` for an omitted optional output).
         attrs: attribute name → Python value.
         constants: tensor name → values, for the small constants of the graph.
+        opset: the model's default-domain opset.
     """
 
     node: onnx.NodeProto
@@ -118,6 +119,7 @@ class NodeView:
     outputs: tuple[TensorInfo | None, ...]
     attrs: Mapping[str, Any]
     constants: Mapping[str, np.ndarray] = field(default_factory=dict)
+    opset: int = 18
 
     def has_input(self, index: int) -> bool:
         """Whether input ``index`` is given."""
@@ -316,26 +318,23 @@ def _out_numel(view: NodeView) -> int:
 
 
 def _with_activation(view: NodeView, cost: Cost) -> Cost:
-    """Fused activation of com.microsoft Fused* ops: one FLOP per output element."""
+    """Fused activation of com.microsoft Fused* ops, counted as the activation alone would be."""
     if view.attr("activation"):
-        cost.activation += _out_numel(view)
+        cost.activation += f.activation_flops(view.output_shape(0))
     return cost
 
 
 @_register("Conv")
 def _conv(view: NodeView) -> Cost:
-    out = view.output_shape(0)
-    cost = Cost(macs=f.conv_macs(out, view.input_shape(1)))
-    if view.has_input(2):
-        cost.elementwise = f.numel(out)
-    return cost
+    """Bias adds are not counted, as in the PyTorch frontend (torchvision convention)."""
+    return Cost(macs=f.conv_macs(view.output_shape(0), view.input_shape(1)))
 
 
 @_register("FusedConv", domain="com.microsoft")
 def _fused_conv(view: NodeView) -> Cost:
     cost = _conv(view)
     if view.has_input(3):  # the fused residual Add ("Z")
-        cost.elementwise += _out_numel(view)
+        cost.elementwise += f.elementwise_flops(view.output_shape(0))
     return _with_activation(view, cost)
 
 
@@ -346,29 +345,19 @@ def _conv_integer(view: NodeView) -> Cost:
 
 @_register("QLinearConv")
 def _qlinear_conv(view: NodeView) -> Cost:
-    out = view.output_shape(0)
-    cost = Cost(macs=f.conv_macs(out, view.input_shape(3)))
-    if view.has_input(8):
-        cost.elementwise = f.numel(out)
-    return cost
+    return Cost(macs=f.conv_macs(view.output_shape(0), view.input_shape(3)))
 
 
 @_register("ConvTranspose")
 def _conv_transpose(view: NodeView) -> Cost:
-    cost = Cost(macs=f.conv_transpose_macs(view.input_shape(0), view.input_shape(1)))
-    if view.has_input(2):
-        cost.elementwise = _out_numel(view)
-    return cost
+    return Cost(macs=f.conv_transpose_macs(view.input_shape(0), view.input_shape(1)))
 
 
 def _gemm_cost(view: NodeView) -> Cost:
+    """``M·N·K`` with ``transA``; the ``β·C`` add is not counted, as PyTorch's ``addmm``."""
     a = view.input_shape(0)
     inner = a[0] if view.attr("transA", 0) else a[-1]
-    out = view.output_shape(0)
-    cost = Cost(macs=f.matmul_macs(out, inner))
-    if view.has_input(2):
-        cost.elementwise = f.numel(out)
-    return cost
+    return Cost(macs=f.matmul_macs(view.output_shape(0), inner))
 
 
 _register("Gemm")(_gemm_cost)
@@ -482,13 +471,8 @@ def _attention_cost(view: NodeView, q_heads: int, kv_heads: int) -> Cost:
     # Grouped-query attention: every query head reads a key/value head; count per query head.
     k = (*k[:-3], q[-3], k[-2], k[-1])
     v = (*v[:-3], q[-3], v[-2], v[-1])
-    scores = f.numel(q[:-1]) * k[-2]
-    cost = Cost(op="Attention", macs=f.attention_macs(q, k, v))
-    cost.activation = 3 * scores  # softmax: exp, sum, divide per score
-    cost.elementwise = scores  # the 1/sqrt(D) scale
-    if view.has_input(3):
-        cost.elementwise += scores  # the additive mask
-    return cost
+    # Scale and softmax per score, reported as elementwise as the PyTorch frontend does for SDPA.
+    return Cost(op="Attention", macs=f.attention_macs(q, k, v), elementwise=f.attention_extra_flops(q, k))
 
 
 @_register("Attention")
@@ -525,23 +509,25 @@ _register("RNN", "GRU", "LSTM")(_recurrent)
 @_register("BatchNormalization")
 def _batch_norm(view: NodeView) -> Cost:
     """Inference BN is ``x·a_c + b_c``: 1 MAC per element, reported as 2 normalisation FLOPs (0 MACs)."""
-    return Cost(norm=2 * _out_numel(view))
+    return Cost(norm=f.batch_norm_flops(view.input_shape(0), affine=True))
 
 
 def _per_element(op_class: str, flops_per_element: int) -> Handler:
     def handler(view: NodeView) -> Cost:
         cost = Cost()
-        setattr(cost, op_class, flops_per_element * _out_numel(view))
+        setattr(cost, op_class, f.elementwise_flops(view.output_shape(0), flops_per_element))
         return cost
 
     return handler
 
 
 _register("LayerNormalization", "GroupNormalization", "InstanceNormalization", "MeanVarianceNormalization")(
-    _per_element("norm", 5)
+    _per_element("norm", f.NORM_FLOPS_PER_ELEMENT)
 )
 _register("LpNormalization")(_per_element("norm", 3))
-_register("SkipLayerNormalization", "SimplifiedLayerNormalization", domain="com.microsoft")(_per_element("norm", 5))
+_register("SkipLayerNormalization", "SimplifiedLayerNormalization", domain="com.microsoft")(
+    _per_element("norm", f.NORM_FLOPS_PER_ELEMENT)
+)
 
 
 @_register("LRN")
@@ -574,7 +560,7 @@ _ACTIVATIONS_1 = (
     "Exp",
     "Shrink",
 )
-_register(*_ACTIVATIONS_1)(_per_element("activation", 1))
+_register(*_ACTIVATIONS_1)(_per_element("activation", f.ACTIVATION_FLOPS_PER_ELEMENT))
 
 
 @_register("Gelu", "FastGelu", "BiasGelu", "QuickGelu", domain="com.microsoft")
@@ -582,7 +568,7 @@ def _ms_gelu(view: NodeView) -> Cost:
     """ONNX Runtime's fused activations; ``QuickGelu`` with ``alpha = 1`` is SiLU (``x·sigmoid(x)``)."""
     alpha = float(view.attr("alpha", 1.702))
     op = "Silu" if view.node.op_type == "QuickGelu" and alpha == 1.0 else "Gelu"
-    return Cost(op=op, activation=_out_numel(view))
+    return Cost(op=op, activation=f.activation_flops(view.output_shape(0)))
 
 
 @_register("Clip")
@@ -595,10 +581,20 @@ def _clip(view: NodeView) -> Cost:
     if high_value is not None and high_value.size == 1:
         high = float(high_value.reshape(-1)[0])
     op = "Relu6" if low == 0.0 and high == 6.0 else "Relu" if low == 0.0 and high is None else "Clip"
-    return Cost(op=op, activation=_out_numel(view))
+    return Cost(op=op, activation=f.activation_flops(view.output_shape(0)))
 
 
-_register("Softmax", "LogSoftmax", "Hardmax")(_per_element("activation", 3))
+@_register("Softmax", "LogSoftmax", "Hardmax")
+def _softmax(view: NodeView) -> Cost:
+    """``exp``, sum and divide: ``3n − 1`` per row of ``n`` along ``axis``.
+
+    Before opset 13 the input is coerced to 2-D at ``axis`` (default 1): a row is everything after it.
+    """
+    shape = view.output_shape(0)
+    if view.opset >= 13:
+        return Cost(activation=f.softmax_flops(shape, int(view.attr("axis", -1))))
+    axis = int(view.attr("axis", 1)) % max(len(shape), 1)
+    return Cost(activation=f.softmax_flops((f.numel(shape[:axis]), f.numel(shape[axis:])), -1))
 
 
 # --- pooling and reductions --------------------------------------------------------------------------
@@ -632,14 +628,14 @@ def _roi_pool(view: NodeView) -> Cost:
 
 @_register("ReduceMean", "ReduceL2", "ReduceLogSumExp", "ReduceLogSum")
 def _reduce_mean(view: NodeView) -> Cost:
-    """Additions over the input plus one divide (or root, log) per output, as global average pooling."""
-    return Cost(pooling=f.numel(view.input_shape(0)) + _out_numel(view))
+    """One FLOP per input element plus one divide (or root, log) per output, as global average pooling."""
+    return Cost(pooling=f.reduction_flops(view.input_shape(0), view.output_shape(0), mean=True))
 
 
 @_register("ReduceMax", "ReduceMin", "ReduceSum", "ReduceProd", "ReduceL1", "ReduceSumSquare", "ArgMax", "ArgMin")
 def _reduce(view: NodeView) -> Cost:
-    """One compare (or add, multiply) per input element beyond the first of each output."""
-    return Cost(pooling=max(f.numel(view.input_shape(0)) - _out_numel(view), 0))
+    """One compare (or add, multiply) per input element, as the PyTorch frontend's reductions."""
+    return Cost(pooling=f.reduction_flops(view.input_shape(0), view.output_shape(0)))
 
 
 # --- elementwise -------------------------------------------------------------------------------------
@@ -706,8 +702,14 @@ def _variadic(view: NodeView) -> Cost:
 
 @_register("Resize", "Upsample")
 def _resize(view: NodeView) -> Cost:
-    """Nearest: a copy (0). Linear: 4 FLOPs per output element (fvcore); cubic: 16 (4×4 taps)."""
+    """Nearest is a copy (0); linear and cubic count as PyTorch's modes over the resized axes
+    (``linear`` 1 axis, ``bilinear`` 2, ``trilinear`` 3; ``bicubic``)."""
     mode = view.attr("mode", "nearest")
     mode = mode.decode() if isinstance(mode, bytes) else str(mode)
-    per_element = {"nearest": 0, "linear": 4, "bilinear": 4, "cubic": 16}.get(mode, 4)
-    return Cost(elementwise=per_element * _out_numel(view))
+    out = view.output_shape(0)
+    resized = sum(1 for a, b in zip(view.input_shape(0), out, strict=False) if a != b) or max(len(out) - 2, 1)
+    if mode == "linear":
+        mode = {1: "linear", 2: "bilinear"}.get(resized, "trilinear")
+    elif mode == "cubic":
+        mode = "bicubic"
+    return Cost(elementwise=f.upsample_flops(out, mode))

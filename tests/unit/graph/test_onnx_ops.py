@@ -10,7 +10,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 from onnx_builders import ort_output_shapes, single_node_model
 
-from synergy.errors import InputShapeError, SynergyWarning
+from synergy.errors import InputShapeError, UnsupportedOpWarning
 from synergy.graph.onnx_frontend import analyze_onnx_file
 from synergy.graph.onnx_ops import einsum_cost
 from synergy.layers import Layer
@@ -57,7 +57,7 @@ def test_conv(
     assert layer.weight_bytes == 4 * layer.params
     assert layer.input_bytes == 4 * int(np.prod(x))
     assert layer.output_bytes == 4 * int(np.prod(out))
-    assert layer.flops_elementwise == int(np.prod(out))  # the bias
+    assert layer.flops_elementwise == 0  # bias adds are not counted, as in the PyTorch frontend
     assert layer.input_shapes == (x,)
 
 
@@ -90,7 +90,7 @@ def test_gemm_transposes_and_bias(tmp_path: Path) -> None:
     assert (layer.op, layer.kind) == ("Linear", "Gemm")
     assert layer.macs == 3 * 4 * 5
     assert layer.params == 24
-    assert layer.flops_elementwise == 12
+    assert layer.flops_elementwise == 0  # the β·C add, like PyTorch's addmm bias, is not counted
 
 
 @pytest.mark.parametrize(
@@ -290,7 +290,7 @@ def test_op_without_formula_is_listed_and_warned(tmp_path: Path) -> None:
         initializer=[k],
     )
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)]), path)
-    with pytest.warns(SynergyWarning, match="no counting formula for ONNX op TopK"):
+    with pytest.warns(UnsupportedOpWarning, match="no counting formula for ONNX op TopK"):
         table = analyze_onnx_file(path)
     assert table.unsupported_ops == ("TopK",)
     layer = table.layers[0]
@@ -302,7 +302,7 @@ def test_op_without_formula_is_listed_and_warned(tmp_path: Path) -> None:
 
 def test_custom_domain_op_is_listed(tmp_path: Path) -> None:
     path = single_node_model(tmp_path / "custom.onnx", "Mystery", {"x": (1, 4)}, domain="com.example")
-    with pytest.warns(SynergyWarning, match="com.example.Mystery"):
+    with pytest.warns(UnsupportedOpWarning, match="com.example.Mystery"):
         table = analyze_onnx_file(path)
     assert table.unsupported_ops == ("com.example.Mystery",)
 

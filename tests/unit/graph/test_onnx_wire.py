@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,7 @@ from synergy.graph.onnx_wire import WireFormatError, read_model_skeleton, strip_
 KEEP = 16
 
 
-def _model(shapes: list[tuple[int, ...]], raw: bool) -> onnx.ModelProto:
+def _model(shapes: list[tuple[int, ...]], raw: bool, metadata: bool = True) -> onnx.ModelProto:
     tensors = []
     for index, shape in enumerate(shapes):
         values = np.arange(int(np.prod(shape)), dtype=np.float32).reshape(shape)
@@ -36,7 +35,8 @@ def _model(shapes: list[tuple[int, ...]], raw: bool) -> onnx.ModelProto:
         initializer=tensors,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)], producer_name="test")
-    onnx.helper.set_model_props(model, {"key": "value"})
+    if metadata:
+        onnx.helper.set_model_props(model, {"key": "value"})
     return model
 
 
@@ -58,22 +58,23 @@ def test_skeleton_drops_only_large_tensor_data(shapes: list[tuple[int, ...]], ra
     assert skeleton == expected
 
 
-@settings(max_examples=60, deadline=None)
-@given(cut=st.floats(0.0, 0.999))
-def test_any_truncation_is_a_one_line_error(cut: float) -> None:
-    data = _model([(4, 4), (2,), (3, 3, 3)], raw=True).SerializeToString()
-    prefix = data[: int(len(data) * cut)]
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "m.onnx"
-        path.write_bytes(prefix)
-        default = onnx_graph._SKELETON_ABOVE_BYTES
-        for threshold in (0, 1 << 30):  # skeleton reader, then the plain parser
-            onnx_graph._SKELETON_ABOVE_BYTES = threshold
-            try:
+def test_every_truncation_is_a_one_line_error(tmp_path: Path) -> None:
+    # Without trailing metadata the opset is the last field, so every strict prefix is incomplete. (A cut
+    # exactly between two trailing metadata fields would leave a valid model: protobuf has no framing.)
+    data = _model([(4, 4), (2,), (3, 3, 3)], raw=True, metadata=False).SerializeToString()
+    path = tmp_path / "m.onnx"
+    default = onnx_graph._SKELETON_ABOVE_BYTES
+    try:
+        for cut in range(len(data)):
+            path.write_bytes(data[:cut])
+            for threshold in (0, 1 << 30):  # the skeleton reader, then the plain parser
+                onnx_graph._SKELETON_ABOVE_BYTES = threshold
                 with pytest.raises(ModelSpecError):
                     onnx_graph.load_model(path)
-            finally:
-                onnx_graph._SKELETON_ABOVE_BYTES = default
+    finally:
+        onnx_graph._SKELETON_ABOVE_BYTES = default
+    path.write_bytes(data)
+    assert len(onnx_graph.load_model(path).graph.node) == 3
 
 
 def test_read_model_skeleton_from_file(tmp_path: Path) -> None:
