@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Grouped 5-fold cross-validation (chosen: `{result.chosen}`):\n")
         print(markdown(result.table()))
         print(
-            f"\nFit on {args.train} networks' totals, predict the other {len(archs) - args.train} "
+            f"\nFit on {args.train} networks' totals, predict the other {len(y) - args.train} "
             f"({args.repeats} random draws):\n"
         )
         print(markdown(scores_frame(small)))

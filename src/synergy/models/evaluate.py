@@ -174,6 +174,7 @@ def plot_predictions(evaluations: list[Evaluation], path: Path, unit: str = "", 
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
     n = len(evaluations)
     cols = min(n, 3)
@@ -189,6 +190,8 @@ def plot_predictions(evaluations: list[Evaluation], path: Path, unit: str = "", 
         ax.plot(grid, grid * 0.9, "k--", lw=0.5)
         ax.set_xscale("log")
         ax.set_yscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.yaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel(f"measured [{unit}]" if unit else "measured")
         ax.set_ylabel(f"predicted [{unit}]" if unit else "predicted")
         ax.set_title(f"{ev.model}: {100 * ev.scores['mean_err']:.1f} % mean error", fontsize=9)

@@ -154,7 +154,9 @@ def test_predict_bad_predictor(tmp_path: Path, predictor: Path, capsys: pytest.C
 
 
 def test_fit_on_layer_level_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    header = "layer,op,runs,duration_s,duration_s_std,energy_j,energy_j_std,dynamic_energy_j,power_w,macs,output_bytes\n"
+    header = (
+        "layer,op,runs,duration_s,duration_s_std,energy_j,energy_j_std,dynamic_energy_j,power_w,macs,output_bytes\n"
+    )
     rng = np.random.default_rng(0)
     runs = []
     for r in range(4):
