@@ -100,82 +100,84 @@ def _options(args: argparse.Namespace, out: Path) -> Any:
     return StudyOptions(zoo=load_zoo(name), zoo_name=name, **{**_DEFAULTS, **given})
 
 
-class _RichProgress:
-    """Two bars: the whole study (in measured runs, with its ETA) and the network in progress."""
+def _rich_progress(console: Any) -> Any:
+    """A study progress drawn with rich (the study library is imported only when a study runs)."""
+    from synergy.study import StudyProgress
 
-    def __init__(self, console: Any) -> None:
-        self.console = console
-        self.bar: Any = None
-        self.total_task: Any = None
-        self.net_task: Any = None
-        self.runs = 0
-        self.finished = 0
+    class RichProgress(StudyProgress):
+        """Two bars: the whole study (in measured runs, with its ETA) and the network in progress."""
 
-    def start(self, total: int, done: int, runs: int) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
+        def __init__(self, console: Any) -> None:
+            self.console = console
+            self.bar: Any = None
+            self.total_task: Any = None
+            self.net_task: Any = None
+            self.runs = 0
+            self.finished = 0
 
-        self.runs = runs
-        if done:
-            self.console.print(f"{done} of {total} networks already measured")
-        self.bar = Progress(
-            TextColumn("{task.description:<28}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-            console=self.console,
-        )
-        self.bar.start()
-        self.total_task = self.bar.add_task(f"study ({total - done} to measure)", total=(total - done) * runs)
+        def start(self, total: int, done: int, runs: int) -> None:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
 
-    def network(self, entry: Any, index: int) -> None:
-        if self.net_task is not None:
-            self.bar.remove_task(self.net_task)
-        self.net_task = self.bar.add_task(f"  {entry.name}", total=self.runs)
+            self.runs = runs
+            if done:
+                self.console.print(f"{done} of {total} networks already measured")
+            self.bar = Progress(
+                TextColumn("{task.description:<28}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+                console=self.console,
+            )
+            self.bar.start()
+            self.total_task = self.bar.add_task(f"study ({total - done} to measure)", total=(total - done) * runs)
 
-    def run(self, done: int, total: int) -> None:
-        self.bar.update(self.net_task, completed=done, total=total)
-        self.bar.update(self.total_task, completed=self.finished * self.runs + done)
+        def network(self, entry: Any, index: int) -> None:
+            if self.net_task is not None:
+                self.bar.remove_task(self.net_task)
+            self.net_task = self.bar.add_task(f"  {entry.name}", total=self.runs)
 
-    def network_done(self, entry: Any, status: str, wall_s: float, error: str | None) -> None:
-        self.finished += 1
-        self.bar.update(self.total_task, completed=self.finished * self.runs)
-        mark = "measured" if status == "done" else f"FAILED: {error}"
-        self.console.print(f"{entry.name}: {mark} ({wall_s:.1f} s)")
+        def run(self, done: int, total: int) -> None:
+            self.bar.update(self.net_task, completed=done, total=total)
+            self.bar.update(self.total_task, completed=self.finished * self.runs + done)
 
-    def phase(self, name: str) -> None:
-        if self.net_task is not None:
-            self.bar.remove_task(self.net_task)
-            self.net_task = None
-        self.bar.update(self.total_task, description=name)
+        def network_done(self, entry: Any, status: str, wall_s: float, error: str | None) -> None:
+            self.finished += 1
+            self.bar.update(self.total_task, completed=self.finished * self.runs)
+            mark = "measured" if status == "done" else f"FAILED: {error}"
+            self.console.print(f"{entry.name}: {mark} ({wall_s:.1f} s)")
 
-    def stop(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()
+        def phase(self, name: str) -> None:
+            if self.net_task is not None:
+                self.bar.remove_task(self.net_task)
+                self.net_task = None
+            self.bar.update(self.total_task, description=name)
+
+        def stop(self) -> None:
+            if self.bar is not None:
+                self.bar.stop()
+
+    return RichProgress(console)
 
 
 def _run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from synergy.study import StudyProgress, run_study
+    from synergy.study import run_study
 
     out = args.output or _default_dir(args.zoo or "default")
     options = _options(args, out)
-    console = Console(file=sys.stderr)
-    drawer = _RichProgress(console)
-    progress = StudyProgress()
-    for hook in ("start", "network", "run", "network_done", "phase"):
-        setattr(progress, hook, getattr(drawer, hook))
+    drawer = _rich_progress(Console(file=sys.stderr))
     try:
-        result = run_study(options, out, resume=args.resume, force=args.force, target=args.target, progress=progress)
+        result = run_study(options, out, resume=args.resume, force=args.force, target=args.target, progress=drawer)
     except KeyboardInterrupt:
         drawer.stop()
         sys.stderr.write(

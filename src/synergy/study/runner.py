@@ -22,7 +22,7 @@ from __future__ import annotations
 import shutil
 import time
 import warnings
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -463,8 +463,3 @@ def _finish(
     report = write_report(out, state, layers, networks, study_eval, runs)
     write_json(out / "study.json", state)
     return StudyResult(out, state, networks, evaluation, failed, notes, report)
-
-
-def with_zoo(options: StudyOptions, zoo: tuple[ZooEntry, ...], name: str) -> StudyOptions:
-    """``options`` with another zoo."""
-    return replace(options, zoo=zoo, zoo_name=name)
