@@ -162,7 +162,7 @@ class StudyResult:
     report: Path | None = None
 
 
-def load_options(out_dir: Path) -> StudyOptions:
+def load_options(out_dir: Path | str) -> StudyOptions:
     """The options a study directory was started with.
 
     Raises:
@@ -326,7 +326,7 @@ def _choose_target(
 
 def run_study(
     options: StudyOptions,
-    out_dir: Path,
+    out_dir: Path | str,
     *,
     resume: bool = False,
     force: bool = False,

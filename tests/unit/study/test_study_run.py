@@ -176,3 +176,21 @@ def test_target_can_be_chosen_on_resume(small_study: StudyResult, tmp_path: Path
     assert result.state["target"] == "duration_s_median" and result.state["resumed"] == resumed + 1
     assert any("wall time" in n for n in result.notes)
     assert (out / "img" / "time_vs_macs.png").is_file()
+
+
+def test_with_an_energy_sensor_the_target_is_energy(tmp_path: Path) -> None:
+    from synergy.testing.sysfs import Constant, SysfsWriter, build_rapl
+
+    root = tmp_path / "sys-root"
+    tree = build_rapl(root, subzones=())
+    options = quick(sensor="rapl", sysfs_root=root, runs=10, idle_s=0.2)
+    with SysfsWriter(tree, {"package-0": Constant(20.0)}, default=Constant(0.0)):
+        result = run_study(options, tmp_path / "energy")
+    state = result.state
+    assert state["target"] == "energy_j" and state["target_label"] == "energy" and state["target_reason"] is None
+    layers = pd.read_csv(tmp_path / "energy" / "layers.csv")
+    assert layers["energy_j"].notna().all() and layers["energy_j"].sum() > 0
+    assert result.report is not None
+    page = result.report.read_text()
+    assert "energy per layer (energy_j, J)" in page and "not energy" not in page
+    assert (tmp_path / "energy" / "img" / "energy_vs_macs.png").is_file()
