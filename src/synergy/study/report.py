@@ -315,9 +315,7 @@ def write_report(
     for kind in BREAKDOWN:
         share_table[f"{kind} %"] = [*(100 * networks[f"{kind}_share"]), 100 * overall[f"{kind}_share"]]
     share_table["conv MACs %"] = [*(100 * networks["conv_macs_share"]), 100 * overall["conv_macs_share"]]
-    totals = networks[
-        ["network", "paper", "input_shape", "layers", "macs", "params", "inference_s", "target_total", "load_1m"]
-    ]
+    totals = networks[["network", "paper", "input_shape", "layers", "macs", "inference_s", "target_total", "load_1m"]]
     totals = totals.rename(
         columns={"target_total": f"{target} (sum)", "inference_s": "inference_s (wall)", "load_1m": "load (1 min)"}
     )
