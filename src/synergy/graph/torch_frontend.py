@@ -640,7 +640,7 @@ def analyze_torch(spec: ModelSpec, shapes: Shapes | None) -> LayerTable:
         InputShapeError: the model cannot run on the given (or default) input shape.
         GraphError: the analysis failed for another reason.
     """
-    source = resolve_model(spec)
+    source = resolve_model(spec, shapes)
     try:
         return _analyze(source, shapes)
     except SynergyError:

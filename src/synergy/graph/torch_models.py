@@ -276,28 +276,22 @@ def _callable_source(spec: ModelSpec) -> ModelSource:
     return ModelSource(spec.text, build, None)
 
 
-def _nb201_source(spec: ModelSpec) -> ModelSource:
+def _nb201_source(spec: ModelSpec, shapes: Shapes | None = None) -> ModelSource:
     try:
-        from synergy.graph.nb201 import build_nb201
+        from synergy.graph.nb201 import build_nb201, nb201_input_shapes
     except ImportError as exc:
         raise ModelSpecError(
             f"MODEL {spec.text}: NAS-Bench-201 cells are not available in this installation ({one_line(exc)})"
         ) from exc
 
     def make() -> nn.Module:
-        module: nn.Module = build_nb201(spec.target)[0]
+        module: nn.Module = build_nb201(spec.target, shapes)[0]
         return module.eval()
 
     def build(on_meta: bool) -> nn.Module:
         return build_on_meta(make) if on_meta else make()
 
-    try:
-        _, shapes = build_nb201(spec.target)
-        default = tuple(tuple(int(d) for d in s) for s in _as_shapes(shapes))
-    except ModelSpecError:
-        raise
-    except Exception as exc:
-        raise ModelSpecError(f"cannot build MODEL {spec.text}: {one_line(exc)}") from exc
+    default: Shapes = nb201_input_shapes(spec.target, shapes)
     return ModelSource(spec.text, build, default)
 
 
@@ -318,7 +312,7 @@ def module_input_shapes(module: nn.Module) -> Shapes:
     return (DEFAULT_INPUT_SHAPE,)
 
 
-def resolve_model(spec: ModelSpec) -> ModelSource:
+def resolve_model(spec: ModelSpec, shapes: Shapes | None = None) -> ModelSource:
     """Resolve a ``torchvision``, ``callable`` or ``nb201`` spec into a :class:`ModelSource`.
 
     Raises:
@@ -329,5 +323,5 @@ def resolve_model(spec: ModelSpec) -> ModelSource:
     if spec.kind == "callable":
         return _callable_source(spec)
     if spec.kind == "nb201":
-        return _nb201_source(spec)
+        return _nb201_source(spec, shapes)
     raise ModelSpecError(f"MODEL {spec.text} is not a PyTorch model spec (torchvision:NAME or package.module:callable)")

@@ -1,0 +1,141 @@
+"""``synergy fit DATA... --target COLUMN [--level layer|network] [--model NAME] [-o PREDICTOR.json] [--force]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from synergy.cli.common import render_frame
+from synergy.dataset import load_training_data
+from synergy.errors import OutputExistsError
+from synergy.fitting import fit_predictor
+from synergy.models import BASELINE, MODELS
+from synergy.models.evaluate import plot_predictions
+
+__all__ = ["register"]
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``fit`` subcommand."""
+    parser = subparsers.add_parser(
+        "fit",
+        help="fit an energy (or time) predictor on measured layers or networks",
+        description="Fit a predictor on layer-level runs (layers.csv files or run directories from 'synergy "
+        "measure') or on a network-level CSV (columns: model, optional input_shape, the target). Prints the "
+        "cross-validated error table, grouped by network, and writes a versioned JSON predictor. Without "
+        "--model, the model form with the lowest cross-validated mean relative error is fitted.",
+    )
+    parser.add_argument("data", nargs="+", type=Path, metavar="DATA", help="layers.csv, run directory or CSV")
+    parser.add_argument("--target", required=True, metavar="COLUMN", help="the measured column, e.g. energy_j")
+    parser.add_argument("--level", choices=("layer", "network"), default=None, help="data level (default: detect)")
+    parser.add_argument("--model", choices=tuple(MODELS), default=None, help="model form (default: best in CV)")
+    parser.add_argument("-o", "--output", type=Path, default=Path("predictor.json"), help="predictor file to write")
+    parser.add_argument("--force", action="store_true", help="overwrite an existing output or plot")
+    parser.add_argument("--folds", type=int, default=5, metavar="K", help="grouped cross-validation folds")
+    parser.add_argument("--plot", type=Path, default=None, metavar="PNG", help="write a predicted-vs-measured plot")
+    parser.add_argument("--no-cache", action="store_true", help="do not read or write the layer-table cache")
+    parser.add_argument("--workers", type=int, default=None, metavar="N", help="processes analysing networks")
+    parser.set_defaults(func=_run)
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Any]:
+    console = Console(file=sys.stderr)
+    if not console.is_terminal:
+        yield None
+        return
+    with Progress(
+        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True
+    ) as bar:
+        yield bar
+
+
+def _run(args: argparse.Namespace) -> int:
+    for path in (args.output, args.plot):
+        if path is not None and path.exists() and not args.force:
+            raise OutputExistsError(f"{path} exists: choose another path or pass --force to overwrite it")
+    if args.folds < 2:
+        from synergy.errors import UsageError
+
+        raise UsageError(f"--folds {args.folds} is too small: use 2 or more")
+    with _progress("analysing networks") as bar:
+        task = bar.add_task("analyse", total=None) if bar is not None else None
+
+        def tick(done: int, total: int) -> None:
+            if bar is not None and task is not None:
+                bar.update(task, completed=done, total=total)
+
+        training = load_training_data(
+            args.data,
+            args.target,
+            args.level,
+            use_cache=not args.no_cache,
+            workers=args.workers,
+            progress=tick,
+        )
+    out = sys.stdout
+    data = training.data
+    unit = f" ({training.unit})" if training.unit else ""
+    conversion = f" → {training.target}{unit}" if training.target != training.column else unit
+    out.write(
+        f"data: {len(data.networks)} networks, {data.n_units} targets, {len(data.frame)} layers "
+        f"({training.level} level); target {training.column}{conversion}\n"
+    )
+    with _progress("cross-validating") as bar:
+        task = bar.add_task("cv", total=len(MODELS) if args.model is None else 2) if bar is not None else None
+
+        def step(name: str) -> None:
+            if bar is not None and task is not None:
+                bar.update(task, advance=1, description=name)
+
+        result = fit_predictor(training, args.model, folds=args.folds, progress=step)
+    table = result.table()
+    protocol = result.evaluations[0].protocol
+    out.write(render_frame(table, title=f"{protocol} cross-validation, grouped by network (errors relative)"))
+    for ev in result.evaluations:
+        if ev.per_layer_type is not None and ev.model == result.chosen:
+            frame = ev.per_layer_type.drop(columns=["kendall_tau"])
+            for col in ("mean_err", "std_err", "rmspe", "within_5", "within_10", "share_of_target"):
+                frame[col] = 100 * frame[col]
+            frame = frame.rename(columns={c: f"{c}_%" for c in frame.columns if c not in ("layer_type", "layers")})
+            out.write(render_frame(frame, title=f"{result.chosen} per layer type"))
+    predictor = result.predictor
+    if training.level == "network":
+        layers = predictor.estimator.predict_layers(data)
+        frame = pd.DataFrame({"layer_type": data.frame["category"].to_numpy(), "prediction": layers})
+        share = frame.groupby("layer_type")["prediction"].sum()
+        total = float(share.sum()) + predictor.estimator.network_cost_ * data.n_units
+        shares = pd.DataFrame({"layer_type": share.index, "share_%": (100 * share / total).to_numpy()})
+        if predictor.estimator.network_cost_ > 0:
+            extra = pd.DataFrame(
+                {
+                    "layer_type": ["(per network)"],
+                    "share_%": [100 * predictor.estimator.network_cost_ * data.n_units / total],
+                }
+            )
+            shares = pd.concat([shares, extra], ignore_index=True)
+        out.write(render_frame(shares, title=f"{result.chosen}: {training.target} by layer type"))
+    scores = {ev.model: ev.scores for ev in result.evaluations}
+    chosen = scores[result.chosen]
+    if result.auto:
+        base = scores[BASELINE]
+        out.write(
+            f"chosen: {result.chosen} (lowest mean relative error, {100 * chosen['mean_err']:.2f} %; "
+            f"baseline {BASELINE}: {100 * base['mean_err']:.2f} %)\n"
+        )
+    else:
+        out.write(f"fitted: {result.chosen} (as asked; {100 * chosen['mean_err']:.2f} % mean relative error in CV)\n")
+    if args.plot is not None:
+        plot_predictions(list(result.evaluations), args.plot, training.unit, f"{training.target}: {protocol} CV")
+        out.write(f"wrote {args.plot}\n")
+    predictor.save(args.output, force=args.force)
+    out.write(f"wrote {args.output}\n")
+    return 0

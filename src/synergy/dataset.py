@@ -1,0 +1,371 @@
+"""Training data for the energy models, at two levels.
+
+**Network level**: a CSV with a ``model`` column (a MODEL spec; relative paths resolve against the CSV's
+folder), an optional ``input_shape`` column (``1,3,32,32``) and the target column: one measured total per
+network, which is all most public data and most external meters give. Each network is analysed (through
+the cache of :mod:`synergy.tablecache`) and the models fit the *sum* of their per-layer predictions to the
+total, so per-layer estimates come out of whole-network data.
+
+**Layer level**: ``layers.csv`` files or run directories written by ``synergy measure`` (``layers.csv`` with
+``layer``, ``op``, the target such as ``energy_j`` or ``duration_s``, ``macs`` ...; ``run.json`` with the
+``model`` spec and ``input_shapes``). When ``run.json`` names a model that can be analysed, each row is
+joined by layer name to the layer table, so every feature is available; otherwise the features come
+from the CSV's own columns (missing ones are 0).
+
+Both produce a :class:`TrainingSet`: a :class:`LayerData` (layers with the target *unit* each belongs to:
+its network at network level, itself at layer level), the targets in SI units, and the network of each
+unit for grouped cross-validation.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synergy.errors import DatasetError, SynergyError
+from synergy.graph.spec import parse_input_shape
+from synergy.layers import LayerTable
+from synergy.models.data import LayerData
+from synergy.models.features import layer_frame, rows_frame
+from synergy.tablecache import analyze_many
+
+__all__ = [
+    "LayerData",
+    "TrainingSet",
+    "load_layer_runs",
+    "load_network_csv",
+    "load_training_data",
+    "network_frame",
+    "si_target",
+]
+
+#: Unit suffix → (SI suffix, factor to SI, SI unit).
+_UNITS: dict[str, tuple[str, float, str]] = {
+    "j": ("j", 1.0, "J"),
+    "mj": ("j", 1e-3, "J"),
+    "uj": ("j", 1e-6, "J"),
+    "nj": ("j", 1e-9, "J"),
+    "kj": ("j", 1e3, "J"),
+    "s": ("s", 1.0, "s"),
+    "ms": ("s", 1e-3, "s"),
+    "us": ("s", 1e-6, "s"),
+    "ns": ("s", 1e-9, "s"),
+    "w": ("w", 1.0, "W"),
+    "mw": ("w", 1e-3, "W"),
+    "uw": ("w", 1e-6, "W"),
+}
+
+
+def si_target(column: str) -> tuple[str, float, str]:
+    """The SI name, conversion factor and unit of a target column named with a unit suffix.
+
+    ``energy_mj`` → ``("energy_j", 1e-3, "J")``; ``lat_ms_median`` → ``("lat_s_median", 1e-3, "s")``;
+    a name without a known unit is kept with factor 1 and unit ``""``.
+    """
+    parts = column.split("_")
+    for i in range(len(parts) - 1, 0, -1):
+        unit = _UNITS.get(parts[i].lower())
+        if unit is not None:
+            suffix, factor, symbol = unit
+            return "_".join([*parts[:i], suffix, *parts[i + 1 :]]), factor, symbol
+    return column, 1.0, ""
+
+
+@dataclass(frozen=True)
+class TrainingSet:
+    """Data to fit on: layers, targets in SI units, and where they came from.
+
+    Attributes:
+        data: the layers and their units.
+        y: one target per unit, SI.
+        target: the SI name of the target (``energy_j``).
+        unit: its SI unit (``J``), ``""`` when unknown.
+        column: the column it was read from (``energy_mj``).
+        sources: the files read.
+        tables: the layer table of every network (network level), for per-layer output.
+    """
+
+    data: LayerData
+    y: np.ndarray
+    target: str
+    unit: str
+    column: str
+    sources: tuple[str, ...] = ()
+    tables: tuple[LayerTable, ...] = field(default=(), repr=False)
+
+    @property
+    def level(self) -> str:
+        """``network`` or ``layer``."""
+        return self.data.level
+
+
+def _check_targets(values: pd.Series, column: str, where: str, names: Sequence[str]) -> np.ndarray:
+    y = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(y)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DatasetError(
+            f"{where}: {int(bad.sum())} {column!r} value(s) are missing or not numbers (first: {names[i]}): "
+            "remove or fix those rows"
+        )
+    nonpos = y <= 0
+    if nonpos.any():
+        i = int(np.flatnonzero(nonpos)[0])
+        raise DatasetError(
+            f"{where}: {int(nonpos.sum())} {column!r} value(s) are not positive (first: {names[i]} = {y[i]:g}): "
+            "targets must be measured energies or times > 0"
+        )
+    return y
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise DatasetError(f"data file {path} does not exist: check the path")
+    try:
+        frame = pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise DatasetError(f"{path} is empty: give a CSV with a header and at least one row") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise DatasetError(f"{path} is not a readable CSV ({exc}): check the file") from exc
+    if frame.empty:
+        raise DatasetError(f"{path} has no data rows: give at least one measured row")
+    return frame
+
+
+def _shape_cell(value: Any, path: Path, row: int) -> tuple[tuple[int, ...], ...] | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or str(value).strip() == "":
+        return None
+    try:
+        return parse_input_shape(str(value))
+    except SynergyError as exc:
+        raise DatasetError(f"{path} row {row + 2}: {exc}") from exc
+
+
+def _resolve_model(spec: str, folder: Path) -> str:
+    spec = spec.strip()
+    if ":" in spec and not spec.lower().endswith(".onnx"):
+        return spec
+    path = Path(spec)
+    if not path.is_absolute():
+        path = folder / path
+    if path.suffix.lower() == ".onnx" and not path.is_file():
+        raise DatasetError(f"model file {spec} (resolved to {path}) does not exist: fix the 'model' column")
+    return str(path)
+
+
+def load_network_csv(
+    path: Path,
+    target: str,
+    *,
+    use_cache: bool = True,
+    cache_dir: Path | None = None,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> TrainingSet:
+    """Read network-level data (see the module docstring).
+
+    Raises:
+        DatasetError: the file is missing, empty or unreadable; a column is missing; a target is missing,
+            not a number or not positive; a model file does not exist.
+    """
+    frame = _read_csv(path)
+    if "model" not in frame.columns:
+        raise DatasetError(
+            f"{path} has no 'model' column: network-level data needs one MODEL spec per row "
+            "(layer-level data is a layers.csv or a run directory)"
+        )
+    if target not in frame.columns:
+        raise DatasetError(
+            f"{path} has no target column {target!r}: choose --target from {', '.join(map(str, frame.columns))}"
+        )
+    models = [_resolve_model(str(m), path.parent) for m in frame["model"]]
+    shapes = (
+        [_shape_cell(v, path, i) for i, v in enumerate(frame["input_shape"])]
+        if "input_shape" in frame.columns
+        else [None] * len(frame)
+    )
+    names = [m if s is None else f"{m}@{'x'.join(map(str, s[0]))}" for m, s in zip(models, shapes, strict=True)]
+    y_raw = _check_targets(frame[target], target, str(path), names)
+    name, factor, unit = si_target(target)
+    tables = analyze_many(
+        list(zip(models, shapes, strict=True)),
+        use_cache=use_cache,
+        cache_dir=cache_dir,
+        workers=workers,
+        progress=progress,
+    )
+    data = LayerData.from_tables(tables, names)
+    # the same network measured several times is one group
+    first: dict[str, int] = {}
+    groups = np.array([first.setdefault(n, len(first)) for n in names])
+    data = LayerData(data.frame, data.n_units, groups, tuple(first), data.units, "network")
+    return TrainingSet(data, y_raw * factor, name, unit, target, (str(path),), tuple(tables))
+
+
+def _run_paths(path: Path) -> tuple[Path, Path | None]:
+    if path.is_dir():
+        csv = path / "layers.csv"
+        if not csv.is_file():
+            raise DatasetError(f"{path} is a directory without layers.csv: give a run directory from 'synergy measure'")
+        run = path / "run.json"
+        return csv, run if run.is_file() else None
+    run = path.parent / "run.json"
+    return path, run if run.is_file() else None
+
+
+def _run_model(run: Path | None) -> tuple[str | None, tuple[tuple[int, ...], ...] | None]:
+    if run is None:
+        return None, None
+    try:
+        meta = json.loads(run.read_text())
+    except (OSError, ValueError) as exc:
+        raise DatasetError(f"{run} is not valid JSON ({exc}): re-run 'synergy measure' or remove it") from exc
+    if not isinstance(meta, dict):
+        raise DatasetError(f"{run} is not a run description: re-run 'synergy measure'")
+    model = meta.get("model")
+    if isinstance(model, dict):
+        model = model.get("spec") or model.get("model")
+    shapes = meta.get("input_shapes") or meta.get("input_shape")
+    parsed: tuple[tuple[int, ...], ...] | None = None
+    if isinstance(shapes, list) and shapes:
+        items = shapes if isinstance(shapes[0], list) else [shapes]
+        parsed = tuple(tuple(int(d) for d in s) for s in items)
+    return (str(model) if model else None), parsed
+
+
+def load_layer_runs(
+    paths: Sequence[Path],
+    target: str,
+    *,
+    use_cache: bool = True,
+    cache_dir: Path | None = None,
+    workers: int | None = 1,
+) -> TrainingSet:
+    """Read layer-level data: ``layers.csv`` files or run directories (see the module docstring).
+
+    Raises:
+        DatasetError: a path is missing, a file empty, the ``layer`` or target column missing, a target
+            missing, not a number or not positive.
+    """
+    frames: list[pd.DataFrame] = []
+    targets: list[np.ndarray] = []
+    networks: list[str] = []
+    units: list[str] = []
+    tables: list[LayerTable] = []
+    offset = 0
+    for net_index, given in enumerate(paths):
+        if not given.exists():
+            raise DatasetError(f"{given} does not exist: give layers.csv files or run directories")
+        csv, run = _run_paths(given)
+        rows = _read_csv(csv)
+        for column in ("layer", target):
+            if column not in rows.columns:
+                raise DatasetError(
+                    f"{csv} has no {column!r} column: choose --target from {', '.join(map(str, rows.columns))}"
+                    if column == target
+                    else f"{csv} has no 'layer' column: give a layers.csv written by 'synergy measure'"
+                )
+        names = [str(n) for n in rows["layer"]]
+        y = _check_targets(rows[target], target, str(csv), names)
+        model, shapes = _run_model(run)
+        layers: pd.DataFrame | None = None
+        if model is not None:
+            table = analyze_many([(model, shapes)], use_cache=use_cache, cache_dir=cache_dir, workers=workers)[0]
+            tables.append(table)
+            full = layer_frame(table).set_index("name", drop=False)
+            if set(names) <= set(full.index):
+                layers = full.loc[names].reset_index(drop=True)
+        if layers is None:
+            records = [
+                {str(k): v for k, v in r.items()} for r in rows.rename(columns={"layer": "name"}).to_dict("records")
+            ]
+            layers = rows_frame(records)
+        layers["unit"] = np.arange(len(layers)) + offset
+        layers["network"] = net_index
+        offset += len(layers)
+        frames.append(layers)
+        targets.append(y)
+        label = str(given)
+        networks.append(label)
+        units.extend(f"{label}:{n}" for n in names)
+    if not frames:
+        raise DatasetError("no layer-level data given: pass layers.csv files or run directories")
+    frame = pd.concat(frames, ignore_index=True)
+    groups = frame["network"].to_numpy()
+    data = LayerData(frame, len(frame), groups, tuple(networks), tuple(units), "layer")
+    name, factor, unit = si_target(target)
+    return TrainingSet(
+        data, np.concatenate(targets) * factor, name, unit, target, tuple(map(str, paths)), tuple(tables)
+    )
+
+
+def _is_layer_source(path: Path) -> bool:
+    if path.is_dir() or path.name == "layers.csv":
+        return True
+    if path.is_file():
+        try:
+            header = pd.read_csv(path, nrows=0).columns
+        except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError):
+            return False
+        return "layer" in header and "model" not in header
+    return False
+
+
+def load_training_data(
+    paths: Sequence[Path],
+    target: str,
+    level: str | None = None,
+    *,
+    use_cache: bool = True,
+    cache_dir: Path | None = None,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> TrainingSet:
+    """Read training data of either level; ``level=None`` decides from the files.
+
+    Several network-level CSVs are concatenated.
+
+    Raises:
+        DatasetError: see :func:`load_network_csv` and :func:`load_layer_runs`; mixed levels.
+    """
+    if not paths:
+        raise DatasetError("no training data given: pass a network-level CSV or layer-level runs")
+    for path in paths:
+        if not path.exists():
+            raise DatasetError(f"data {path} does not exist: check the path")
+    if level is None:
+        kinds = {_is_layer_source(p) for p in paths}
+        if len(kinds) > 1:
+            raise DatasetError("the data mixes layer-level runs and network-level CSVs: fit them separately")
+        level = "layer" if kinds.pop() else "network"
+    if level == "layer":
+        return load_layer_runs(paths, target, use_cache=use_cache, cache_dir=cache_dir)
+    if level != "network":
+        raise DatasetError(f"unknown data level {level!r}: use 'layer' or 'network'")
+    sets = [
+        load_network_csv(p, target, use_cache=use_cache, cache_dir=cache_dir, workers=workers, progress=progress)
+        for p in paths
+    ]
+    if len(sets) == 1:
+        return sets[0]
+    tables = [t for s in sets for t in s.tables]
+    names = [u for s in sets for u in s.data.units]
+    data = LayerData.from_tables(tables, names)
+    first: dict[str, int] = {}
+    groups = np.array([first.setdefault(n, len(first)) for n in names])
+    data = LayerData(data.frame, data.n_units, groups, tuple(first), data.units, "network")
+    y = np.concatenate([s.y for s in sets])
+    s0 = sets[0]
+    return TrainingSet(data, y, s0.target, s0.unit, s0.column, tuple(str(p) for p in paths), tuple(tables))
+
+
+def network_frame(tables: Sequence[LayerTable], names: Sequence[str] | None = None) -> LayerData:
+    """Layer data of networks to predict (no targets)."""
+    return LayerData.from_tables(tables, names)

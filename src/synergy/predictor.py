@@ -1,0 +1,472 @@
+"""Fitted predictors as versioned JSON: save, load (validated), predict layer tables, presets.
+
+A predictor file holds everything needed to predict a new network from its layer table, and nothing
+executable (no pickle)::
+
+    {
+      "format": "synergy-predictor", "format_version": 1, "synergy_version": "0.1.0",
+      "target": {"name": "energy_j", "unit": "J", "column": "energy_mj", "level": "network"},
+      "model": {"name": "layer-type", "class": "LayerTypeModel", "params": {...}, "state": {...}},
+      "features": {"macs": "multiply-accumulates ...", ...},
+      "domain": {"op_keys": {"Conv3x3": {"op": "Conv", "category": "conv", "kernel_area": 9,
+                                          "ranges": {"macs": [min, max], ...}}, ...},
+                 "networks": 6466, "network_macs": [min, max]},
+      "evaluation": {...cross-validated scores...},
+      "training": {"sources": [...], "created": "..."}
+    }
+
+:func:`load_predictor` accepts a path or the name of a preset shipped in ``synergy/presets/``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from synergy.errors import OutputExistsError, PredictorFormatError
+from synergy.layers import LayerTable
+from synergy.models.additive import AdditiveModel, LayerTypeModel, MacLinearModel, OpMeanBaseline, PolynomialModel, Term
+from synergy.models.data import LayerData
+from synergy.models.features import FEATURE_DOCS
+from synergy.models.residual import ResidualModel
+
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "DomainWarning",
+    "Prediction",
+    "Predictor",
+    "load_predictor",
+    "preset_names",
+]
+
+FORMAT = "synergy-predictor"
+FORMAT_VERSION = 1
+
+#: Features whose training ranges are recorded and checked.
+RANGE_FEATURES: tuple[str, ...] = ("macs", "bytes_moved", "output_elems")
+#: Values may exceed the training range by this factor before a warning.
+RANGE_SLACK = 1.25
+
+_ADDITIVE: dict[str, type[AdditiveModel]] = {
+    "OpMeanBaseline": OpMeanBaseline,
+    "MacLinearModel": MacLinearModel,
+    "LayerTypeModel": LayerTypeModel,
+    "PolynomialModel": PolynomialModel,
+}
+
+
+class DomainWarning(UserWarning):
+    """A network outside a predictor's training domain (unseen op types, features out of range)."""
+
+
+def _params(estimator: Any) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in estimator.get_params(deep=False).items()}
+
+
+def _restore_params(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
+
+
+def _floats(values: Any, what: str) -> list[float]:
+    out = [float(v) for v in values]
+    if not all(math.isfinite(v) for v in out):
+        raise ValueError(f"{what} holds non-finite numbers")
+    return out
+
+
+def _additive_state(model: AdditiveModel) -> dict[str, Any]:
+    return {
+        "terms": [t.to_dict() for t in model.terms_],
+        "coef": [float(c) for c in model.coef_],
+        "network_cost": float(model.network_cost_),
+        "level": model.level_,
+        "op_keys": model.op_keys_,
+    }
+
+
+def _additive_from(cls_name: str, params: dict[str, Any], state: dict[str, Any]) -> AdditiveModel:
+    cls = _ADDITIVE[cls_name]
+    model = cls(**_restore_params(params))
+    terms = [Term.from_dict(t) for t in state["terms"]]
+    coef = _floats(state["coef"], "model coefficients")
+    if len(coef) != len(terms):
+        raise ValueError(f"{len(coef)} coefficients for {len(terms)} terms")
+    model.terms_ = terms
+    model.coef_ = np.array(coef)
+    model.network_cost_ = float(state["network_cost"])
+    model.level_ = str(state["level"])
+    model.op_keys_ = {
+        str(k): {"op": str(v["op"]), "category": str(v["category"]), "kernel_area": float(v["kernel_area"])}
+        for k, v in state["op_keys"].items()
+    }
+    return model
+
+
+def model_state(model: Any) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """``(class name, params, learned state)`` of a fitted model, JSON-ready."""
+    if isinstance(model, ResidualModel):
+        state = {
+            "base": _additive_state(model.base_),
+            "keys": list(model.keys_),
+            "mean": [float(v) for v in model.mean_],
+            "std": [float(v) for v in model.std_],
+            "points": [[float(v) for v in row] for row in model.points_],
+            "dual_coef": [float(v) for v in model.dual_coef_],
+            "alpha": model.alpha_,
+            "gamma": model.gamma_,
+            "level": model.level_,
+        }
+        return "ResidualModel", _params(model), state
+    if isinstance(model, AdditiveModel):
+        return type(model).__name__, _params(model), _additive_state(model)
+    raise TypeError(f"cannot store a {type(model).__name__} in a predictor file")
+
+
+def model_from_state(cls_name: str, params: dict[str, Any], state: dict[str, Any]) -> Any:
+    """Inverse of :func:`model_state` (raises ``KeyError``/``TypeError``/``ValueError`` on bad input)."""
+    if cls_name == "ResidualModel":
+        model = ResidualModel(**_restore_params(params))
+        model.base_ = _additive_from("LayerTypeModel", {}, state["base"])
+        model.keys_ = [str(k) for k in state["keys"]]
+        model.mean_ = np.array(_floats(state["mean"], "mean"))
+        model.std_ = np.array(_floats(state["std"], "std"))
+        points = np.array([_floats(r, "points") for r in state["points"]], dtype=float)
+        model.dual_coef_ = np.array(_floats(state["dual_coef"], "dual coefficients"))
+        width = len(model.keys_) + 1
+        if points.ndim != 2 or points.shape[1] != width or len(model.dual_coef_) != len(points):
+            raise ValueError("correction points and coefficients do not match")
+        if len(model.mean_) != width or len(model.std_) != width:
+            raise ValueError("feature scaling does not match the op keys")
+        model.points_ = points
+        model.alpha_ = float(state["alpha"])
+        model.gamma_ = float(state["gamma"])
+        model.level_ = str(state["level"])
+        model.op_keys_ = model.base_.op_keys_
+        return model
+    if cls_name in _ADDITIVE:
+        return _additive_from(cls_name, params, state)
+    raise ValueError(f"unknown model class {cls_name!r}")
+
+
+def training_domain(data: LayerData) -> dict[str, Any]:
+    """Op keys seen and the range of :data:`RANGE_FEATURES` per op key, plus network MACs."""
+    frame = data.frame
+    keys: dict[str, Any] = {}
+    for key, rows in frame.groupby("op_key", sort=True):
+        first = rows.iloc[0]
+        keys[str(key)] = {
+            "op": str(first["op"]),
+            "category": str(first["category"]),
+            "kernel_area": float(first["kernel_area"]),
+            "ranges": {f: [float(rows[f].min()), float(rows[f].max())] for f in RANGE_FEATURES},
+        }
+    macs = np.zeros(data.n_units)
+    np.add.at(macs, frame["unit"].to_numpy(dtype=int), frame["macs"].to_numpy(dtype=float))
+    return {
+        "op_keys": keys,
+        "networks": len(data.networks),
+        "level": data.level,
+        "unit_macs": [float(macs.min()), float(macs.max())] if len(macs) else [0.0, 0.0],
+    }
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The prediction for one network.
+
+    Attributes:
+        model: the MODEL as given.
+        target: quantity predicted (``energy_j``).
+        unit: its SI unit.
+        total: the network's prediction (sum of layers plus the fixed cost per network).
+        overhead: the fixed cost per network included in ``total`` (not attributed to a layer).
+        layers: ``(name, op, prediction)`` per layer.
+        warnings: why the prediction may be unreliable (outside the training domain).
+    """
+
+    model: str
+    target: str
+    unit: str
+    total: float
+    overhead: float
+    layers: tuple[tuple[str, str, float], ...]
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form (``synergy predict --format json``)."""
+        return {
+            "model": self.model,
+            "target": self.target,
+            "unit": self.unit,
+            "total": self.total,
+            "overhead": self.overhead,
+            "layers": [{"name": n, "op": o, "prediction": p} for n, o, p in self.layers],
+            "warnings": list(self.warnings),
+        }
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.3g}"
+
+
+@dataclass
+class Predictor:
+    """A fitted model with its target, features and training domain.
+
+    Attributes:
+        name: the model form (``layer-type``, ``residual``, ...).
+        estimator: the fitted estimator.
+        target: SI name of the target (``energy_j``).
+        unit: SI unit (``J``).
+        column: the data column it was fitted on.
+        domain: see :func:`training_domain`.
+        evaluation: cross-validated scores, free-form JSON.
+        training: sources and creation details, free-form JSON.
+    """
+
+    name: str
+    estimator: Any
+    target: str
+    unit: str
+    column: str
+    domain: dict[str, Any]
+    evaluation: dict[str, Any] = field(default_factory=dict)
+    training: dict[str, Any] = field(default_factory=dict)
+
+    # -- serialisation ------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document (see the module docstring)."""
+        from synergy import __version__
+
+        cls_name, params, state = model_state(self.estimator)
+        return {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "synergy_version": __version__,
+            "target": {"name": self.target, "unit": self.unit, "column": self.column, "level": self.domain["level"]},
+            "model": {"name": self.name, "class": cls_name, "params": params, "state": state},
+            "features": dict(FEATURE_DOCS),
+            "domain": self.domain,
+            "evaluation": self.evaluation,
+            "training": self.training,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "predictor") -> Predictor:
+        """Validate and rebuild a predictor.
+
+        Raises:
+            PredictorFormatError: not a predictor, a newer format version, or a damaged document.
+        """
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise PredictorFormatError(f"{source} is not a SyNERGY predictor: give a file written by 'synergy fit'")
+        version = data.get("format_version")
+        if not isinstance(version, int) or version < 1:
+            raise PredictorFormatError(f"{source} has no valid format_version: re-create it with 'synergy fit'")
+        if version > FORMAT_VERSION:
+            raise PredictorFormatError(
+                f"{source} has predictor format {version}, newer than this SyNERGY reads ({FORMAT_VERSION}): "
+                "upgrade synergy-nn"
+            )
+        try:
+            target = data["target"]
+            model = data["model"]
+            estimator = model_from_state(str(model["class"]), dict(model["params"]), model["state"])
+            domain = data["domain"]
+            for key, info in domain["op_keys"].items():
+                for feature, bounds in info["ranges"].items():
+                    lo, hi = _floats(bounds, f"range of {key} {feature}")
+                    if lo > hi:
+                        raise ValueError(f"range of {key} {feature} is inverted")
+            _floats(domain["unit_macs"], "network MACs range")
+            int(domain["networks"])
+            if domain["level"] not in ("network", "layer"):
+                raise ValueError(f"unknown level {domain['level']!r}")
+            return cls(
+                name=str(model["name"]),
+                estimator=estimator,
+                target=str(target["name"]),
+                unit=str(target["unit"]),
+                column=str(target["column"]),
+                domain=domain,
+                evaluation=dict(data.get("evaluation", {})),
+                training=dict(data.get("training", {})),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            detail = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise PredictorFormatError(
+                f"{source} is not a valid predictor ({detail}): re-create it with 'synergy fit'"
+            ) from exc
+
+    def save(self, path: Path, force: bool = False) -> Path:
+        """Write the predictor atomically (temporary file in the same folder, then rename).
+
+        Raises:
+            OutputExistsError: ``path`` exists and ``force`` is false.
+        """
+        if path.exists() and not force:
+            raise OutputExistsError(f"{path} exists: choose another -o or pass --force to overwrite it")
+        text = json.dumps(self.to_dict(), indent=1)
+        folder = path.parent if str(path.parent) else Path(".")
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text + "\n")
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)  # a normal file, not mkstemp's private one
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    # -- prediction ---------------------------------------------------------------------------------
+    def domain_warnings(self, data: LayerData) -> list[list[str]]:
+        """For every unit of ``data``: why it leaves the training domain (empty lists when it does not)."""
+        out: list[list[str]] = [[] for _ in range(data.n_units)]
+        frame = data.frame
+        units = frame["unit"].to_numpy(dtype=int)
+        _, mapping = self.estimator.resolve_keys(data)
+        if mapping:
+            text = {
+                k: f"{k} (predicted as {v})" if v else f"{k} (no substitute: counted as 0)" for k, v in mapping.items()
+            }
+            unseen = frame.loc[frame["op_key"].isin(list(mapping)), ["unit", "op_key"]].drop_duplicates()
+            per_unit: dict[int, list[str]] = {}
+            for unit, key in zip(unseen["unit"], unseen["op_key"], strict=True):
+                per_unit.setdefault(int(unit), []).append(text[str(key)])
+            for unit, parts in per_unit.items():
+                out[unit].append(f"op types never seen in training: {', '.join(sorted(parts))}")
+        seen = self.domain["op_keys"]
+        known = frame[frame["op_key"].isin(list(seen))]
+        beyond: list[list[str]] = [[] for _ in range(data.n_units)]
+        if len(known):
+            stats = known.groupby(["unit", "op_key"], sort=True)[list(RANGE_FEATURES)].agg(["min", "max"])
+            keys = stats.index.get_level_values(1)
+            for feature in RANGE_FEATURES:
+                lo = np.array([seen[k]["ranges"][feature][0] for k in keys])
+                hi = np.array([seen[k]["ranges"][feature][1] for k in keys])
+                vmin = stats[(feature, "min")].to_numpy()
+                vmax = stats[(feature, "max")].to_numpy()
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    above = np.where(hi > 0, vmax / hi, np.inf)
+                    below = np.where(vmin > 0, lo / vmin, np.inf)
+                for i in np.flatnonzero((vmax > hi * RANGE_SLACK) | (vmin < lo / RANGE_SLACK)):
+                    unit, key = stats.index[int(i)]
+                    how = f"×{above[i]:.2g}" if vmax[i] > hi[i] * RANGE_SLACK else f"÷{below[i]:.2g}"
+                    beyond[int(unit)].append(f"{key} {feature} {how}")
+        if self.domain["level"] == "network":
+            macs = np.zeros(data.n_units)
+            np.add.at(macs, units, frame["macs"].to_numpy(dtype=float))
+            macs_lo, macs_hi = self.domain["unit_macs"]
+            for unit in np.flatnonzero((macs > macs_hi * RANGE_SLACK) | (macs < macs_lo / RANGE_SLACK)):
+                how = f"×{macs[unit] / macs_hi:.2g}" if macs[unit] > macs_hi else f"÷{macs_lo / max(macs[unit], 1):.2g}"
+                beyond[int(unit)].append(f"network macs {how}")
+        for unit, parts in enumerate(beyond):
+            if parts:
+                out[unit].append(
+                    "outside the training range (× above its maximum, ÷ below its minimum): " + ", ".join(parts)
+                )
+        return out
+
+    def predict_data(self, data: LayerData) -> tuple[np.ndarray, np.ndarray]:
+        """Per-layer and per-unit predictions of layer data (SI units)."""
+        layers = self.estimator.predict_layers(data)
+        totals = self.estimator.predict(data)
+        return np.asarray(layers), np.asarray(totals)
+
+    def predict_tables(self, tables: Sequence[LayerTable], names: Sequence[str] | None = None) -> list[Prediction]:
+        """Predict networks from their layer tables; domain problems become warnings in each result.
+
+        Layer-level predictors give every layer its prediction and the total is their sum.
+        """
+        names = list(names) if names is not None else [t.model for t in tables]
+        if not tables:
+            return []
+        data = LayerData.from_tables(tables, names)
+        layer_pred, totals = self.predict_data(data)
+        if self.domain["level"] == "layer":
+            totals = np.zeros(data.n_units)
+            np.add.at(totals, data.frame["unit"].to_numpy(dtype=int), layer_pred)
+        units = data.frame["unit"].to_numpy(dtype=int)
+        problems = self.domain_warnings(data)
+        layer_sums = np.zeros(data.n_units)
+        np.add.at(layer_sums, units, layer_pred)
+        names_col = data.frame["name"].to_numpy()
+        ops_col = data.frame["op"].to_numpy()
+        out = []
+        starts = np.searchsorted(units, np.arange(data.n_units + 1))
+        for i, name in enumerate(names):
+            a, b = starts[i], starts[i + 1]
+            out.append(
+                Prediction(
+                    model=name,
+                    target=self.target,
+                    unit=self.unit,
+                    total=float(totals[i]),
+                    overhead=float(totals[i]) - float(layer_sums[i]),
+                    layers=tuple(
+                        (str(n), str(o), float(p))
+                        for n, o, p in zip(names_col[a:b], ops_col[a:b], layer_pred[a:b], strict=True)
+                    ),
+                    warnings=tuple(problems[i]),
+                )
+            )
+        return out
+
+    def warn(self, predictions: Sequence[Prediction]) -> None:
+        """Issue every prediction's domain problems as :class:`DomainWarning`."""
+        for p in predictions:
+            for text in p.warnings:
+                warnings.warn(f"{p.model}: {text}", DomainWarning, stacklevel=2)
+
+
+def preset_names() -> list[str]:
+    """Names of the predictors shipped with the package."""
+    folder = resources.files("synergy") / "presets"
+    if not folder.is_dir():
+        return []
+    return sorted(p.name[: -len(".json")] for p in folder.iterdir() if p.name.endswith(".json"))
+
+
+def load_predictor(source: str | Path) -> Predictor:
+    """Load a predictor file, or a shipped preset by name (``rpi5-onnxruntime``).
+
+    Raises:
+        PredictorFormatError: neither a file nor a preset; corrupt JSON; not a valid predictor; a newer format.
+    """
+    path = Path(source)
+    if path.is_file():
+        label = str(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PredictorFormatError(f"{label} cannot be read ({exc}): check the file") from exc
+    else:
+        name = str(source)
+        resource = resources.files("synergy") / "presets" / f"{name}.json"
+        if "/" in name or not resource.is_file():
+            raise PredictorFormatError(
+                f"predictor {name!r} is neither a file nor a preset: give a file from 'synergy fit' or one of "
+                f"{', '.join(preset_names()) or '(no presets installed)'}"
+            )
+        label = f"preset {name}"
+        text = resource.read_text(encoding="utf-8")
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise PredictorFormatError(f"{label} is not valid JSON ({exc}): re-create it with 'synergy fit'") from exc
+    return Predictor.from_dict(data, label)

@@ -1,0 +1,168 @@
+"""Analyse many networks once: deduplication, a JSON cache on disk, and a process pool.
+
+Training data often names the same network many times (one row per framework or per repetition), and
+analysing a network takes a noticeable fraction of a second. :func:`analyze_many` analyses each distinct
+``(spec, input shape)`` once, keeps the layer tables as gzip-compressed JSON under the cache folder, and
+spreads the rest over worker processes.
+
+The cache folder is ``$SYNERGY_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/synergy`` (``~/.cache/synergy``),
+and the tables live in its ``layer-tables/`` subfolder, one ``<hash>.json.gz`` per network. The hash covers
+the spec, the input shape, the SyNERGY version, the source of the analysis code (so a changed frontend
+never serves old tables) and, for files, their size and modification time. Deleting
+the folder is always safe.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+from synergy.layers import LayerTable
+
+__all__ = ["analyze_many", "default_cache_dir"]
+
+Shapes = tuple[tuple[int, ...], ...]
+Item = tuple[str, Shapes | None]
+
+#: Bumped whenever the cached content changes meaning.
+CACHE_FORMAT = 1
+#: Below this many networks to analyse, no worker processes are started.
+_POOL_THRESHOLD = 64
+
+
+def default_cache_dir() -> Path:
+    """The cache folder (see the module docstring)."""
+    env = os.environ.get("SYNERGY_CACHE_DIR")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "synergy"
+
+
+@functools.cache
+def _code_fingerprint() -> str:
+    """Hash of the analysis code (``synergy/graph``, ``layers.py``, ``analysis.py``): tables from other code
+    are never reused."""
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted([*root.joinpath("graph").glob("*.py"), root / "layers.py", root / "analysis.py"]):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _key(spec: str, shapes: Shapes | None) -> str:
+    from synergy import __version__
+
+    parts: list[object] = [
+        CACHE_FORMAT,
+        __version__,
+        _code_fingerprint(),
+        spec,
+        [list(s) for s in shapes] if shapes else None,
+    ]
+    path = Path(spec)
+    if path.suffix.lower() == ".onnx" and path.is_file():
+        stat = path.stat()
+        parts += [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:40]
+
+
+def _read(path: Path) -> LayerTable | None:
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            return LayerTable.from_dict(json.load(fh))
+    except (OSError, ValueError, KeyError, TypeError, EOFError):
+        return None  # a damaged entry is recomputed
+
+
+def _write(path: Path, table: LayerTable) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6) as fh:
+            fh.write(json.dumps(table.to_dict(), separators=(",", ":")).encode())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _analyze_one(item: Item) -> LayerTable:
+    from synergy.analysis import analyze
+
+    spec, shapes = item
+    return analyze(spec, shapes)
+
+
+def analyze_many(
+    items: Sequence[Item],
+    *,
+    cache_dir: Path | None = None,
+    use_cache: bool = True,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[LayerTable]:
+    """Analyse every ``(spec, input shapes)`` pair, each distinct one once.
+
+    Args:
+        items: the networks, as MODEL spec and input shapes (``None``: the model's default input).
+        cache_dir: cache folder; default :func:`default_cache_dir`.
+        use_cache: read and write the on-disk cache.
+        workers: worker processes for networks not in the cache; default: the CPU count (at most 8);
+            1 analyses in this process.
+        progress: called as ``progress(done, total)`` over the distinct networks.
+
+    Returns:
+        One layer table per item, in order (identical items share one table object).
+
+    Raises:
+        ModelSpecError, InputShapeError, GraphError: as :func:`synergy.analyze` for the first failing item.
+    """
+    distinct: dict[Item, LayerTable | None] = dict.fromkeys(items)
+    total = len(distinct)
+    folder = (cache_dir or default_cache_dir()) / "layer-tables"
+    paths: dict[Item, Path] = {}
+    done = 0
+    for item in distinct:
+        paths[item] = folder / f"{_key(*item)}.json.gz"
+        if use_cache and paths[item].is_file():
+            distinct[item] = _read(paths[item])
+            if distinct[item] is not None:
+                done += 1
+    if progress:
+        progress(done, total)
+    missing = [item for item, table in distinct.items() if table is None]
+    n_workers = workers if workers is not None else min(8, os.cpu_count() or 1)
+    if len(missing) < _POOL_THRESHOLD or n_workers <= 1:
+        results = (_analyze_one(item) for item in missing)
+        for item, table in zip(missing, results, strict=False):
+            distinct[item] = table
+            if use_cache:
+                _write(paths[item], table)
+            done += 1
+            if progress:
+                progress(done, total)
+    else:
+        with ProcessPoolExecutor(max_workers=n_workers, mp_context=get_context("spawn")) as pool:
+            for item, table in zip(missing, pool.map(_analyze_one, missing, chunksize=16), strict=True):
+                distinct[item] = table
+                if use_cache:
+                    _write(paths[item], table)
+                done += 1
+                if progress:
+                    progress(done, total)
+    out: list[LayerTable] = []
+    for item in items:
+        found = distinct[item]
+        assert found is not None
+        out.append(found)
+    return out
