@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -33,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from synergy.atomic import write_text_atomic
 from synergy.errors import OutputExistsError, PredictorFormatError
 from synergy.layers import LayerTable
 from synergy.models.additive import AdditiveModel, LayerTypeModel, MacLinearModel, OpMeanBaseline, PolynomialModel, Term
@@ -317,21 +316,7 @@ class Predictor:
         """
         if path.exists() and not force:
             raise OutputExistsError(f"{path} exists: choose another -o or pass --force to overwrite it")
-        text = json.dumps(self.to_dict(), indent=1)
-        folder = path.parent if str(path.parent) else Path(".")
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text + "\n")
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)  # a normal file, not mkstemp's private one
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        return write_text_atomic(path, json.dumps(self.to_dict(), indent=1) + "\n")
 
     # -- prediction ---------------------------------------------------------------------------------
     def domain_warnings(self, data: LayerData) -> list[list[str]]:

@@ -19,12 +19,12 @@ import gzip
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
+from synergy.atomic import write_bytes_atomic
 from synergy.layers import LayerTable
 
 __all__ = ["analyze_many", "default_cache_dir"]
@@ -85,15 +85,8 @@ def _read(path: Path) -> LayerTable | None:
 
 
 def _write(path: Path, table: LayerTable) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6) as fh:
-            fh.write(json.dumps(table.to_dict(), separators=(",", ":")).encode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    data = gzip.compress(json.dumps(table.to_dict(), separators=(",", ":")).encode(), compresslevel=6)
+    write_bytes_atomic(path, data)
 
 
 def _analyze_one(item: Item) -> LayerTable:

@@ -244,15 +244,33 @@ def build_nb201(
         InputShapeError: not exactly one 4-D input, or a spatial size below 4.
     """
     arch, options = _parse_text(text)
+    shape = nb201_input_shapes(text, input_shapes)[0]
+    net = NB201Network(arch, shape[1], options["channels"], options["cells"], options["classes"])
+    net.eval()
+    return net, (shape,)
+
+
+def nb201_input_shapes(
+    text: str, input_shapes: tuple[tuple[int, ...], ...] | None = None
+) -> tuple[tuple[int, int, int, int]]:
+    """The input an ``nb201:`` spec is fed, checked, without building the network.
+
+    Args:
+        text: everything after ``nb201:`` (validated too).
+        input_shapes: the requested input; default ``1x3x32x32``.
+
+    Raises:
+        ModelSpecError: a malformed arch string or option.
+        InputShapeError: not exactly one 4-D input, or a spatial size below 4.
+    """
+    _parse_text(text)
     shapes = input_shapes if input_shapes is not None else (DEFAULT_INPUT,)
     if len(shapes) != 1 or len(shapes[0]) != 4:
         raise InputShapeError(
             f"nb201 networks take one N,C,H,W input, got {';'.join(','.join(map(str, s)) for s in shapes)!r}: "
             "give e.g. --input-shape 1,3,32,32"
         )
-    n, c, h, w = shapes[0]
+    n, c, h, w = (int(d) for d in shapes[0])
     if h < 4 or w < 4:
         raise InputShapeError(f"nb201 input {n}x{c}x{h}x{w} is too small: the two reductions need H and W ≥ 4")
-    net = NB201Network(arch, c, options["channels"], options["cells"], options["classes"])
-    net.eval()
-    return net, (tuple(shapes[0]),)
+    return ((n, c, h, w),)

@@ -278,7 +278,7 @@ def _callable_source(spec: ModelSpec) -> ModelSource:
 
 def _nb201_source(spec: ModelSpec, shapes: Shapes | None = None) -> ModelSource:
     try:
-        from synergy.graph.nb201 import build_nb201
+        from synergy.graph.nb201 import build_nb201, nb201_input_shapes
     except ImportError as exc:
         raise ModelSpecError(
             f"MODEL {spec.text}: NAS-Bench-201 cells are not available in this installation ({one_line(exc)})"
@@ -291,13 +291,7 @@ def _nb201_source(spec: ModelSpec, shapes: Shapes | None = None) -> ModelSource:
     def build(on_meta: bool) -> nn.Module:
         return build_on_meta(make) if on_meta else make()
 
-    try:
-        _, used = build_nb201(spec.target, shapes)
-        default = tuple(tuple(int(d) for d in s) for s in _as_shapes(used))
-    except ModelSpecError:
-        raise
-    except Exception as exc:
-        raise ModelSpecError(f"cannot build MODEL {spec.text}: {one_line(exc)}") from exc
+    default: Shapes = nb201_input_shapes(spec.target, shapes)
     return ModelSource(spec.text, build, default)
 
 

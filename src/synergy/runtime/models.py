@@ -15,6 +15,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from synergy.atomic import atomic_path
 from synergy.errors import InputShapeError, ModelSpecError
 from synergy.graph.spec import ModelSpec
 
@@ -84,9 +85,8 @@ def export_onnx(spec: ModelSpec, input_shape: Shape, path: Path) -> Path:
 
     model = build_torch_model(spec)
     example = torch.randn(*input_shape)
-    tmp = path.with_name(path.name + ".part")
     try:
-        with warnings.catch_warnings(), torch.no_grad():
+        with atomic_path(path) as tmp, warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")
             torch.onnx.export(
                 model,
@@ -98,7 +98,5 @@ def export_onnx(spec: ModelSpec, input_shape: Shape, path: Path) -> Path:
                 output_names=["output"],
             )
     except Exception as exc:  # the exporter raises many unrelated types
-        tmp.unlink(missing_ok=True)
         raise ModelSpecError(f"cannot export {spec.text} to ONNX: {exc}") from exc
-    os.replace(tmp, path)
     return path

@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +48,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from synergy.atomic import atomic_path
 from synergy.errors import AlignmentError, DatasetError, SamplingError
 from synergy.sensors.base import FilterModel, SensorKind
 
@@ -529,14 +529,8 @@ class Timeline:
         frame.attrs = {}
         table = pa.Table.from_pandas(frame, preserve_index=False)
         table = table.replace_schema_metadata({_METADATA_KEY: json.dumps(self.metadata()).encode()})
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-        os.close(fd)
-        try:
+        with atomic_path(target) as tmp:
             pq.write_table(table, tmp)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
         return target
 
     @classmethod

@@ -18,11 +18,12 @@ Trip-point temperatures and clock tables are plausible values for the layout, no
 from __future__ import annotations
 
 import os
-import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from synergy.atomic import write_text_atomic
 
 __all__ = [
     "ORIN_THERMAL_ZONES",
@@ -54,15 +55,7 @@ _ORIN_CPU_KHZ = (115200, 422400, 729600, 1036800, 1344000, 1651200, 1958400, 220
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="ascii") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, text, mode=0o644)
 
 
 @dataclass
