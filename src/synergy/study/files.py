@@ -1,36 +1,23 @@
-"""Atomic writes for the study directory: a temporary file in the same folder, then ``os.replace``."""
+"""Reading and writing the study directory's files; every write is atomic (:mod:`synergy.atomic`)."""
 
 from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["read_json", "write_bytes", "write_csv", "write_json", "write_text"]
+from synergy.atomic import write_bytes_atomic
 
-_UMASK = os.umask(0)
-os.umask(_UMASK)
+__all__ = ["read_json", "write_bytes", "write_csv", "write_json", "write_text"]
 
 
 def write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically (readers see the old file or the new one, never half of it)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o666 & ~_UMASK)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_bytes_atomic(path, data)
 
 
 def write_text(path: Path, text: str) -> None:

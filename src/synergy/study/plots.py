@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synergy.atomic import atomic_path
 from synergy.study.collect import BREAKDOWN
 
 __all__ = ["plot_network_predictions", "plot_shares", "plot_target_vs_macs"]
@@ -52,7 +53,8 @@ def plot_shares(networks: pd.DataFrame, overall: dict[str, float], label: str, p
     ax.legend(ncol=4, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False, fontsize=8)
     ax.tick_params(axis="y", labelsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
     plt.close(fig)
     return path
 
@@ -93,7 +95,8 @@ def plot_target_vs_macs(
     right.set_title("conv and fc layers", fontsize=9)
     right.legend(fontsize=7, frameon=False)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
     plt.close(fig)
     return path
 
@@ -129,6 +132,7 @@ def plot_network_predictions(
         ax.axis("off")
     fig.suptitle(f"{label} per network (sum of predicted layers), leave one network out; band: ±10 %", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
     plt.close(fig)
     return path

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import html
-import shutil
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,7 +21,7 @@ import pandas as pd
 
 from synergy.models.evaluate import plot_predictions
 from synergy.study.collect import BREAKDOWN, breakdown
-from synergy.study.files import write_text
+from synergy.study.files import write_bytes, write_text
 from synergy.study.plots import plot_network_predictions, plot_shares, plot_target_vs_macs
 
 __all__ = ["conv_finding", "write_report"]
@@ -273,7 +272,7 @@ def _network_section(
     picture = ""
     if profile.is_file():
         copy = img / f"profile_{name}.png"
-        shutil.copyfile(profile, copy)
+        write_bytes(copy, profile.read_bytes())
         picture = _img(copy, f"power profile of {name}")
     energy = row.get("energy_j")
     energy_text = f", {energy:.4g} J per inference" if isinstance(energy, float) and np.isfinite(energy) else ""
