@@ -110,6 +110,11 @@ def plot_power_profile(
         axes = add_context_axes(ax, [_clip(c, *window) for c in context], t0_ns=t0, x_unit_s=1e-3)
         if "clock" in axes:  # from zero: a small change must not look like a large one
             axes["clock"].set_ylim(0, 1.15 * max(axes["clock"].get_ylim()[1], 1e-3))
+        if "temperature" in axes:  # at least 10 °C tall, so a tenth of a degree does not fill the figure
+            low, high = axes["temperature"].get_ylim()
+            if high - low < 10.0:
+                middle = (low + high) / 2
+                axes["temperature"].set_ylim(middle - 5.0, middle + 5.0)
         ax.set_xlim(*x_limits)
     fig.tight_layout()
     path = Path(path)
