@@ -504,6 +504,7 @@ def measure(
     sampler = (
         Sampler(sources, jitter=0.1, jitter_seed=options.seed, poll_period_s=periods, probe_s=0.3) if sources else None
     )
+    power_sampled = sampler is not None and not energy_reason
     interrupted: BaseException | None = None
     idle_end_ns = 0
     started = False
@@ -512,12 +513,12 @@ def measure(
             sampler.start()
             started = True
         try:
-            time.sleep(options.idle_s if sampler is not None else 0.0)
+            time.sleep(options.idle_s if power_sampled else 0.0)
             idle_end_ns = now_ns()
             runtime.measure(settings, progress)
         except (KeyboardInterrupt, Exception) as exc:  # keep what ran, then re-raise
             interrupted = exc
-        if sampler is not None and interrupted is None:
+        if power_sampled and interrupted is None:
             time.sleep(min(0.2, max(options.idle_s, 0.05)))
     finally:
         # The thread may have ended on its own (its only sensor vanished): stop() still collects what it saw.
