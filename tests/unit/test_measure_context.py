@@ -150,3 +150,13 @@ def test_strict_library_call_raises_with_the_result(tiny_onnx: Path, tmp_path: P
         measure(_options(tiny_onnx, root, runs=5, strict=True), tmp_path / "out")
     assert caught.value.exit_code == 1
     assert {f.code for f in caught.value.result.findings} == {"cpu-governor", "turbo"}  # type: ignore[attr-defined]
+
+
+def test_no_context_samples_power_only(tiny_onnx: Path, tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    _, rapl = _machine(root)
+    with _running(rapl):
+        result = measure(_options(tiny_onnx, root, runs=5, context=False, strict=True), tmp_path / "out")
+    assert result.run["context"] is None and result.run["checks"] == [] and result.findings == []
+    assert not (tmp_path / "out" / "context.parquet").exists() and "cpu_freq_hz_median" not in result.layers
+    assert result.attribution is not None
