@@ -23,6 +23,7 @@ a failed measurement or check is 1.
     ├── SamplingError               the background sampler failed
     ├── AlignmentError              markers and samples cannot be aligned
     ├── MeasurementError            a measurement failed or did not meet its checks (exit 1)
+    │   └── MeasurementCheckError   --strict: the conditions' checks found problems (results written)
     └── NotFittedError              a predictor used before ``fit`` (also ValueError, AttributeError)
 
 Warnings derive from :class:`SynergyWarning` (a ``UserWarning``)::
@@ -39,6 +40,7 @@ __all__ = [
     "DatasetError",
     "GraphError",
     "InputShapeError",
+    "MeasurementCheckError",
     "MeasurementError",
     "ModelSpecError",
     "NotFittedError",
@@ -139,6 +141,19 @@ class MeasurementError(SynergyError):
     """A measurement failed, or its checks failed under ``--strict``."""
 
     exit_code = 1
+
+
+class MeasurementCheckError(MeasurementError):
+    """Under ``--strict``, the checks of the measurement conditions found problems; the results were written.
+
+    Attributes:
+        result: what the measurement produced (a :class:`synergy.measure.MeasureResult`), so a caller can
+            still show it.
+    """
+
+    def __init__(self, message: str, result: object = None) -> None:
+        super().__init__(message)
+        self.result = result
 
 
 class NotFittedError(SynergyError, ValueError, AttributeError):

@@ -9,9 +9,15 @@ runs (:mod:`synergy.alignment.attribute`).
 
 Outputs (all written atomically into one directory, refused if it exists unless ``force``):
 ``layers.csv``, ``run.json``, ``events.parquet`` (per-layer events), ``runs.parquet`` (run windows),
-``samples.parquet`` (the sensor's timeline), ``power_profile.png``. ``run.json`` is written first with
-``"status": "running"``; an interruption or a failure leaves the runs completed so far written with
-``"status": "partial"``.
+``samples.parquet`` (the sensor's timeline), ``context.parquet`` (the context channels: clocks,
+temperatures, utilisation, sampled by the same sampler on the same clock), ``power_profile.png``.
+``run.json`` is written first with ``"status": "running"``; an interruption or a failure leaves the runs
+completed so far written with ``"status": "partial"``.
+
+The context channels (:mod:`synergy.context`) are found under the same root as the sensor and sampled even
+without one. After the runs, their summaries go to ``run.json`` (``context``) and ``layers.csv``, and the
+checks' findings to ``run.json`` (``checks``); with ``strict``, any finding fails the measurement
+(:class:`~synergy.errors.MeasurementCheckError`, ``"status": "failed-checks"``) after everything is written.
 """
 
 from __future__ import annotations
@@ -34,9 +40,19 @@ import pandas as pd
 from synergy.alignment.attribute import Attribution, attribute_timeline
 from synergy.alignment.events import LayerEvents, RunRecord
 from synergy.clock import now_ns, wall_offset_ns
+from synergy.context import ChannelSet, Finding, SystemContext, check, collect_context, discover_channels, summarize
+from synergy.context import Timeline as ContextTimeline
+from synergy.context.results import (
+    LAYER_RAILS,
+    context_frame,
+    from_sampler,
+    layer_spans,
+    summary_rails,
+)
 from synergy.counters import PerfCounters
 from synergy.errors import (
     AlignmentError,
+    MeasurementCheckError,
     MeasurementError,
     OutputExistsError,
     SamplingError,
@@ -57,6 +73,9 @@ __all__ = ["FORMAT_VERSION", "MeasureOptions", "MeasureResult", "measure"]
 
 #: Version of the ``run.json`` layout.
 FORMAT_VERSION = 1
+
+#: Poll period of the context channels, s (utilisation uses its own window, a few kernel ticks).
+CONTEXT_POLL_S = 0.01
 
 RUNTIMES = ("onnxruntime", "torch")
 
@@ -84,6 +103,9 @@ class MeasureOptions:
         bootstrap: run-resampling replicates for the standard errors (0: analytic).
         counters: count events with ``perf_event_open`` (per layer on the torch runtime, per inference
             on ONNX Runtime).
+        context: sample the context channels (clocks, temperatures, utilisation) and check the conditions.
+        context_interval_s: how long to watch other processes' CPU use before the runs, s (0 skips it).
+        strict: any finding of the checks fails the measurement (after the results are written).
     """
 
     model: str
@@ -100,6 +122,9 @@ class MeasureOptions:
     seed: int = 0
     bootstrap: int = 0
     counters: bool = True
+    context: bool = True
+    context_interval_s: float = 0.5
+    strict: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -118,6 +143,9 @@ class MeasureOptions:
             "seed": self.seed,
             "bootstrap": self.bootstrap,
             "counters": self.counters,
+            "context": self.context,
+            "context_interval_s": self.context_interval_s,
+            "strict": self.strict,
         }
 
 
@@ -133,6 +161,8 @@ class MeasureResult:
         energy_unavailable: why there is no energy (``None`` when there is).
         partial: the measurement was interrupted; the files hold the runs completed.
         warnings: things the user should know (printed once by the CLI).
+        findings: the checks of the measurement conditions, each with its remedy (printed by the CLI).
+        context_before: the machine state before the runs (``summary_line()`` for the printed summary).
     """
 
     out_dir: Path
@@ -142,6 +172,8 @@ class MeasureResult:
     energy_unavailable: str | None
     partial: bool = False
     warnings: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    context_before: SystemContext | None = None
 
     def breakdown(self) -> pd.DataFrame:
         """Shares by layer type (conv / pooling / fc / other) of time, energy and MACs, as the paper reports."""
@@ -352,6 +384,51 @@ def _idle(timeline: Timeline, t_end_ns: int) -> IdlePower | None:
         return None
 
 
+def _context_results(
+    options: MeasureOptions,
+    channels: ChannelSet,
+    before: SystemContext | None,
+    sampled: dict[str, Timeline],
+    reads: dict[str, ContextTimeline],
+    events: LayerEvents,
+    layers: pd.DataFrame,
+    result: Any,
+) -> tuple[dict[str, Any] | None, list[Finding]]:
+    """The ``context`` block of ``run.json``, the channel columns of ``layers`` (added in place), the findings."""
+    if not options.context:
+        return None, []
+    real_root = Path(options.sysfs_root) == Path("/")
+    after = collect_context(options.sysfs_root, use_nvml=real_root, top_interval_s=0)
+    timelines = list(reads.values())
+    run_spans = [(int(a), int(b)) for a, b in zip(events.run_start_ns, events.run_end_ns, strict=True)]
+    info: dict[str, Any] = {
+        "channels": channels.describe(),
+        "sampler": {name: result.channels[name].to_dict() for name in sampled} if result is not None else {},
+        "gaps": {name: [g.to_dict() for g in t.gaps] for name, t in sampled.items() if t.gaps},
+        "before": before.to_dict() if before is not None else None,
+        "after": after.to_dict(),
+        "runs": summarize(timelines, {"runs": run_spans}).to_dict()["runs"] if timelines else {},
+        "layers": {},
+        "layer_rails": [],
+    }
+    derived = summary_rails(timelines)
+    if derived is not None:
+        spans = layer_spans(events.layers, events.layer, events.start_ns, events.end_ns)
+        summary = summarize(derived, {"runs": run_spans, **spans})
+        per_layer = summary.to_dict()
+        info["runs"] = {**per_layer.pop("runs"), **info["runs"]}
+        info["layers"] = per_layer
+        info["layer_rails"] = list(derived.rails)
+        frame = summary.to_frame(stats=("min", "median", "max"))
+        for rail in LAYER_RAILS:
+            column = f"{rail}_max" if rail == "temp_c" else f"{rail}_median"
+            if rail in derived.rails:
+                values = frame[column] if column in frame else pd.Series(dtype=float)
+                layers[column] = [float(values.get(name, np.nan)) for name in layers["layer"]]
+    findings = check(before, timelines, run_spans, context_after=after)
+    return info, findings
+
+
 # ---------------------------------------------------------------------------------------------- main
 def measure(
     options: MeasureOptions,
@@ -373,6 +450,8 @@ def measure(
         ModelSpecError, InputShapeError: the model cannot be built or run.
         SensorUnavailable, SensorPermissionError: the named sensor is absent or unreadable.
         MeasurementError: no run completed.
+        MeasurementCheckError: ``options.strict`` and the checks found problems (everything was written;
+            the result is the error's ``result``).
         KeyboardInterrupt: re-raised after the completed runs were written (``status: partial``).
     """
     from synergy.sensors.discovery import open_sensor
@@ -413,7 +492,19 @@ def measure(
     )
     energy_reason: str | None = sensor.reason if isinstance(sensor, NullSensor) else None
     frequencies_before = cpu_frequencies_hz()
-    sampler = None if energy_reason else Sampler(sensor, jitter=0.1, jitter_seed=options.seed)
+    # The context channels live under the same root as the sensor; NVML only on the real machine.
+    real_root = Path(options.sysfs_root) == Path("/")
+    channels = ChannelSet()
+    before: SystemContext | None = None
+    if options.context:
+        channels = discover_channels(options.sysfs_root, pid=os.getpid(), use_nvml=real_root)
+        before = collect_context(options.sysfs_root, use_nvml=real_root, top_interval_s=options.context_interval_s)
+    sources: list[Any] = ([] if energy_reason else [sensor]) + list(channels)
+    periods = {c.name: (c.update_period_s if c.name == "cpu_util" else None) or CONTEXT_POLL_S for c in channels}
+    sampler = (
+        Sampler(sources, jitter=0.1, jitter_seed=options.seed, poll_period_s=periods, probe_s=0.3) if sources else None
+    )
+    power_sampled = sampler is not None and not energy_reason
     interrupted: BaseException | None = None
     idle_end_ns = 0
     started = False
@@ -422,12 +513,12 @@ def measure(
             sampler.start()
             started = True
         try:
-            time.sleep(options.idle_s if sampler is not None else 0.0)
+            time.sleep(options.idle_s if power_sampled else 0.0)
             idle_end_ns = now_ns()
             runtime.measure(settings, progress)
         except (KeyboardInterrupt, Exception) as exc:  # keep what ran, then re-raise
             interrupted = exc
-        if sampler is not None and interrupted is None:
+        if power_sampled and interrupted is None:
             time.sleep(min(0.2, max(options.idle_s, 0.05)))
     finally:
         # The thread may have ended on its own (its only sensor vanished): stop() still collects what it saw.
@@ -439,6 +530,7 @@ def measure(
             counters.close()
         sensor_info = sensor.describe()
         sensor.close()
+        channels.close()
     events = LayerEvents.from_runs(runtime.layers, records)
     partial = interrupted is not None
     if events.n_runs == 0:
@@ -448,7 +540,12 @@ def measure(
             raise interrupted
         raise MeasurementError("no inference completed; nothing to attribute")
 
-    timeline = result.timeline() if result is not None else None
+    timeline = result.timeline(sensor.name) if result is not None and not energy_reason else None
+    sampled: dict[str, Timeline] = {}
+    reads: dict[str, ContextTimeline] = {}
+    if result is not None:
+        sampled = {c.name: result.timelines[c.name] for c in channels}
+        reads = {name: from_sampler(t, result.channels[name].poll_period_s) for name, t in sampled.items()}
     attribution: Attribution | None = None
     idle: IdlePower | None = None
     if timeline is not None:
@@ -490,6 +587,7 @@ def measure(
             "other work shares the cores (see 'synergy system'); stop it or pin the run with taskset for "
             "stable times and energies"
         )
+    context_info, findings = _context_results(options, channels, before, sampled, reads, events, layers, result)
     energy_j: float | None = None
     energy_source = None
     if attribution is not None:
@@ -498,9 +596,10 @@ def measure(
             (direct, attribution.direct_method) if np.isfinite(direct) else (attribution.inference_energy_j, "model")
         )
     gaps = [g.to_dict() for g in timeline.gaps] if timeline is not None else []
+    failed_checks = options.strict and bool(findings) and not partial
     run_json.update(
         {
-            "status": "partial" if partial else "complete",
+            "status": "partial" if partial else ("failed-checks" if failed_checks else "complete"),
             "interrupted_by": type(interrupted).__name__ if interrupted is not None else None,
             "runtime": runtime_info,
             "settings": settings.to_dict(),
@@ -526,6 +625,8 @@ def measure(
                 else None
             ),
             "system": {**system_metadata(), "frequencies_before_hz": frequencies_before, "threads": options.threads},
+            "context": context_info,
+            "checks": [finding.to_dict() for finding in findings],
             "warnings": notes,
         }
     )
@@ -536,6 +637,8 @@ def measure(
     if timeline is not None and len(timeline) > 0:
         timeline.to_parquet(out / "samples.parquet")
         os.chmod(out / "samples.parquet", 0o644)
+    if sampled:
+        _write_frame_parquet(out / "context.parquet", context_frame(sampled))
     try:
         from synergy.profile_plot import plot_power_profile
 
@@ -545,6 +648,7 @@ def measure(
             list(layers["category"]),
             attribution=attribution,
             timeline=timeline if attribution is not None else None,
+            context=list(reads.values()),
             title=f"{options.model} ({options.runtime}, {options.threads} thread(s)): one inference",
         )
     except (ValueError, RuntimeError) as exc:
@@ -554,4 +658,12 @@ def measure(
         raise interrupted
     for note in notes:
         warnings.warn(note, SynergyWarning, stacklevel=2)
-    return MeasureResult(out, layers, run_json, attribution, energy_reason, partial, notes)
+    measured = MeasureResult(out, layers, run_json, attribution, energy_reason, partial, notes, findings, before)
+    if failed_checks:
+        codes = ", ".join(sorted({finding.code for finding in findings}))
+        raise MeasurementCheckError(
+            f"{len(findings)} measurement check(s) failed under --strict ({codes}); the results were written to "
+            f"{out}: fix the conditions listed above and measure again",
+            measured,
+        )
+    return measured

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from synergy.alignment.attribute import Attribution
 from synergy.alignment.events import LayerEvents
+from synergy.context.timeline import Timeline as ContextTimeline
 from synergy.sampling.timeline import Timeline
 
 __all__ = ["plot_power_profile"]
@@ -31,6 +33,7 @@ def plot_power_profile(
     *,
     attribution: Attribution | None = None,
     timeline: Timeline | None = None,
+    context: Sequence[ContextTimeline] = (),
     title: str = "",
 ) -> Path:
     """Draw the median-length inference: layer bands, the fitted layer powers and the sensor's readings.
@@ -41,6 +44,8 @@ def plot_power_profile(
         categories: category of each measured layer (colours the bands).
         attribution: fitted powers (drawn as a step line) when energy was measured.
         timeline: the sensor's readings (drawn as points at the middle of each reading's window).
+        context: context timelines on the same clock: clocks on a second y axis, the hottest temperature on a
+            third (:func:`synergy.context.plot.add_context_axes`), over the same window.
         title: the figure title.
     """
     import matplotlib
@@ -95,7 +100,22 @@ def plot_power_profile(
     if attribution is None and timeline is None:
         ax.set_yticks([])
     ax.set_title(title or f"run {run}: {durations[run] * 1e3:.2f} ms")
-    ax.legend(loc="upper right", fontsize=8, ncols=3)
+    ax.legend(loc="upper left", fontsize=8, ncols=3)
+    if context:
+        from synergy.context.plot import add_context_axes
+
+        lo_ns, hi_ns = ax.get_xlim()
+        window = (t0 + int(lo_ns * 1e6), t0 + int(hi_ns * 1e6))
+        x_limits = ax.get_xlim()
+        axes = add_context_axes(ax, [_clip(c, *window) for c in context], t0_ns=t0, x_unit_s=1e-3)
+        if "clock" in axes:  # from zero: a small change must not look like a large one
+            axes["clock"].set_ylim(0, 1.15 * max(axes["clock"].get_ylim()[1], 1e-3))
+        if "temperature" in axes:  # at least 10 °C tall, so a tenth of a degree does not fill the figure
+            low, high = axes["temperature"].get_ylim()
+            if high - low < 10.0:
+                middle = (low + high) / 2
+                axes["temperature"].set_ylim(middle - 5.0, middle + 5.0)
+        ax.set_xlim(*x_limits)
     fig.tight_layout()
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
@@ -110,3 +130,20 @@ def plot_power_profile(
     finally:
         plt.close(fig)
     return path
+
+
+def _clip(timeline: ContextTimeline, lo_ns: int, hi_ns: int) -> ContextTimeline:
+    """The samples inside ``[lo_ns, hi_ns]``, with the values in force at both ends (steps span the window)."""
+    t_ns, values = timeline.t_ns, timeline.values
+    first = int(np.searchsorted(t_ns, lo_ns, side="right")) - 1
+    last = int(np.searchsorted(t_ns, hi_ns, side="right"))
+    inside = slice(max(first + 1, 0), last)
+    stamps = [t_ns[inside]]
+    rows = [values[inside]]
+    if first >= 0:
+        stamps.insert(0, np.array([lo_ns]))
+        rows.insert(0, values[first : first + 1])
+    if last > 0:
+        stamps.append(np.array([hi_ns]))
+        rows.append(values[last - 1 : last])
+    return ContextTimeline(timeline.rails, np.concatenate(stamps), np.concatenate(rows))

@@ -1,5 +1,5 @@
 """``synergy measure MODEL [--runtime R] [--sensor S] [--sysfs-root DIR] [--runs N] [--warmup N] [--threads N]
-[--idle-s S] [-o DIR] [--force]``."""
+[--idle-s S] [--strict] [--no-context] [-o DIR] [--force]``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from synergy.cli.common import add_input_shape_option, render_frame
+from synergy.context import format_findings
 
 __all__ = ["register"]
 
@@ -53,6 +54,14 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--bootstrap", type=int, default=0, metavar="N", help="resample runs N times for errors")
     parser.add_argument("--seed", type=int, default=0, help="seed of pauses and input (default: %(default)s)")
     parser.add_argument("--no-counters", action="store_true", help="do not open perf_event counters")
+    parser.add_argument(
+        "--no-context", action="store_true", help="do not sample clocks, temperatures and load, nor check them"
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail (exit 1) when a check of the conditions finds a problem; the results are still written",
+    )
     parser.add_argument("-o", "--output", type=Path, default=None, metavar="DIR", help="output directory")
     parser.add_argument("--force", action="store_true", help="write into an existing output directory")
     parser.set_defaults(func=_run)
@@ -62,7 +71,8 @@ def _run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from synergy.measure import MeasureOptions, default_output_dir, measure
+    from synergy.errors import MeasurementCheckError
+    from synergy.measure import MeasureOptions, MeasureResult, default_output_dir, measure
 
     options = MeasureOptions(
         model=args.model,
@@ -78,6 +88,8 @@ def _run(args: argparse.Namespace) -> int:
         seed=args.seed,
         bootstrap=args.bootstrap,
         counters=not args.no_counters,
+        context=not args.no_context,
+        strict=args.strict,
     )
     out_dir = args.output or default_output_dir(args.model)
     console = Console(file=sys.stderr)
@@ -101,11 +113,23 @@ def _run(args: argparse.Namespace) -> int:
         assert task is not None
         bar.update(task, completed=done, total=total)
 
+    failure: MeasurementCheckError | None = None
     try:
         result = measure(options, out_dir, force=args.force, progress=progress)
+    except MeasurementCheckError as exc:
+        if not isinstance(exc.result, MeasureResult):
+            raise
+        result, failure = exc.result, exc
     finally:
         if bar is not None:
             bar.stop()
+    _summary(result, args)
+    if failure is not None:
+        raise failure
+    return 0
+
+
+def _summary(result: Any, args: argparse.Namespace) -> None:
     out = sys.stdout
     columns = [c for c in _TABLE if c in result.layers]
     if result.attribution is None:
@@ -131,8 +155,34 @@ def _run(args: argparse.Namespace) -> int:
         counted = ", ".join(f"{k} {v:,.0f}" for k, v in per.items()) or "none"
         missing = ", ".join(f"{k} ({why})" for k, why in counters.get("unsupported", {}).items())
         out.write(f"counters per inference: {counted}" + (f"; not counted: {missing}" if missing else "") + "\n")
+    if result.context_before is not None:
+        out.write(f"context: {result.context_before.summary_line()}\n")
+    out.write(_context_line(result.run.get("context")))
     out.write(f"results: {result.out_dir}\n")
-    return 0
+    out.flush()
+    for line in format_findings(result.findings):
+        sys.stderr.write(line + "\n")
+
+
+def _context_line(context: dict[str, Any] | None) -> str:
+    """The clocks and the hottest temperature over the measured runs, one line."""
+    if not context:
+        return ""
+    runs = context.get("runs", {})
+    parts = []
+    for rail, label in (("cpu_freq_hz", "CPU"), ("gpu_freq_hz", "GPU"), ("emc_freq_hz", "EMC")):
+        stats = runs.get(rail)
+        if stats and stats.get("median") is not None:
+            parts.append(f"{label} {stats['min'] / 1e9:.3g}/{stats['median'] / 1e9:.3g}/{stats['max'] / 1e9:.3g} GHz")
+    temp = runs.get("temp_c")
+    if temp and temp.get("max") is not None:
+        parts.append(f"hottest zone {temp['min']:.1f}-{temp['max']:.1f} °C")
+    util = runs.get("other_cpu_util")
+    if util and util.get("median") is not None:
+        parts.append(f"other processes {util['median']:.0%} of the CPU (median)")
+    if not parts:
+        return ""
+    return "during the runs (min/median/max): " + "; ".join(parts) + "\n"
 
 
 def _percent(value: float | None) -> str:

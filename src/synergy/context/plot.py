@@ -53,13 +53,14 @@ def temperature_series(timelines: Sequence[Timeline]) -> list[tuple[str, np.ndar
     return series
 
 
-def add_context_axes(ax: Any, timelines: Any, *, t0_ns: int) -> dict[str, Any]:
+def add_context_axes(ax: Any, timelines: Any, *, t0_ns: int, x_unit_s: float = 1.0) -> dict[str, Any]:
     """Draw clocks (GHz, right axis) and the hottest temperature (°C, outer right axis) over ``ax``'s time axis.
 
     Args:
-        ax: the matplotlib axes holding the power profile, x in seconds since ``t0_ns``.
+        ax: the matplotlib axes holding the power profile, x in seconds since ``t0_ns`` (or in units of ``x_unit_s``).
         timelines: the context timelines (anything :func:`~synergy.context.as_timeline` takes, or a list).
         t0_ns: the monotonic time of x = 0.
+        x_unit_s: seconds per unit of ``ax``'s x axis (``1e-3`` for a profile drawn in milliseconds).
 
     Returns:
         The axes created, ``{"clock": …, "temperature": …}`` (only those with something to draw).
@@ -72,7 +73,7 @@ def add_context_axes(ax: Any, timelines: Any, *, t0_ns: int) -> dict[str, Any]:
     if clocks:
         axis = ax.twinx()
         for label, t_ns, hz in clocks:
-            axis.step((t_ns - t0_ns) / 1e9, hz / 1e9, where="post", linewidth=1.0, label=label)
+            axis.step((t_ns - t0_ns) / 1e9 / x_unit_s, hz / 1e9, where="post", linewidth=1.0, label=label)
         axis.set_ylabel("clock (GHz)")
         axis.legend(loc="upper right", fontsize="small")
         created["clock"] = axis
@@ -82,7 +83,8 @@ def add_context_axes(ax: Any, timelines: Any, *, t0_ns: int) -> dict[str, Any]:
         if clocks:
             axis.spines["right"].set_position(("axes", 1.12))
         for label, t_ns, celsius in temps:
-            axis.plot((t_ns - t0_ns) / 1e9, celsius, color="tab:red", linestyle=":", linewidth=1.0, label=label)
+            x = (t_ns - t0_ns) / 1e9 / x_unit_s
+            axis.plot(x, celsius, color="tab:red", linestyle=":", linewidth=1.0, label=label)
         axis.set_ylabel("temperature (°C)", color="tab:red")
         axis.legend(loc="lower right", fontsize="small")
         created["temperature"] = axis

@@ -42,3 +42,21 @@ def test_axes_on_a_power_profile(tmp_path: Path) -> None:
     figure.savefig(tmp_path / "profile.png")
     assert (tmp_path / "profile.png").stat().st_size > 1000
     assert add_context_axes(ax, Timeline(("x",), [0], [[1.0]]), t0_ns=0) == {}
+
+
+def test_axes_in_milliseconds() -> None:
+    figure = Figure(figsize=(8, 3))
+    ax = figure.add_subplot()
+    axes = add_context_axes(ax, _timelines()[0], t0_ns=0, x_unit_s=1e-3)
+    (line,) = axes["clock"].get_lines()
+    assert line.get_xdata()[-1] == 900.0  # ms
+
+
+def test_profile_clips_context_to_its_window() -> None:
+    from synergy.profile_plot import _clip
+
+    gpu = _timelines()[0]
+    clipped = _clip(gpu, 250_000_000, 450_000_000)
+    assert clipped.t_ns.tolist() == [250_000_000, 300_000_000, 400_000_000, 450_000_000]
+    assert clipped.column("gpu_freq_hz").tolist() == [306e6] * 4
+    assert len(_clip(gpu, -20, -10)) == 0
