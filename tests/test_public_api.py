@@ -20,3 +20,14 @@ def test_errors_share_one_base() -> None:
         obj = getattr(synergy, name)
         if isinstance(obj, type) and issubclass(obj, Exception):
             assert issubclass(obj, synergy.SynergyError), name
+
+
+def test_lazy_names_resolve_without_heavy_imports_at_import_time() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, synergy; print('torch' in sys.modules, 'onnxruntime' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
+    assert callable(synergy.measure)
+    assert callable(synergy.fit_predictor)

@@ -29,27 +29,76 @@ from synergy.layers import Layer, LayerTable, op_category
 
 __version__ = "0.1.0"
 
+#: Public names whose modules import heavy dependencies: loaded on first access (PEP 562), so that
+#: ``import synergy`` and the command line start fast.
+_LAZY: dict[str, str] = {
+    "Discovery": "synergy.sensors.discovery",
+    "MeasureOptions": "synergy.measurement",
+    "MeasureResult": "synergy.measurement",
+    "Predictor": "synergy.predictor",
+    "Sampler": "synergy.sampling.sampler",
+    "Sensor": "synergy.sensors.base",
+    "Timeline": "synergy.sampling.timeline",
+    "collect_context": "synergy.context.system",
+    "discover_sensors": "synergy.sensors.discovery",
+    "fit_predictor": "synergy.fitting",
+    "load_predictor": "synergy.predictor",
+    "measure": "synergy.measurement",
+    "measure_idle": "synergy.sampling.idle",
+    "open_sensor": "synergy.sensors.discovery",
+}
+
+
+def __getattr__(name: str) -> object:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'synergy' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
 __all__ = [
     "AlignmentError",
     "DatasetError",
+    "Discovery",
     "GraphError",
     "InputShapeError",
     "Layer",
     "LayerTable",
+    "MeasureOptions",
+    "MeasureResult",
     "MeasurementError",
     "ModelSpecError",
     "NotFittedError",
     "OutputExistsError",
+    "Predictor",
     "PredictorFormatError",
+    "Sampler",
     "SamplingError",
+    "Sensor",
     "SensorError",
     "SensorPermissionError",
     "SensorReadError",
     "SensorUnavailable",
     "SynergyError",
+    "Timeline",
     "UnsupportedOpError",
     "UsageError",
     "__version__",
     "analyze",
+    "collect_context",
+    "discover_sensors",
+    "fit_predictor",
+    "load_predictor",
+    "measure",
+    "measure_idle",
     "op_category",
+    "open_sensor",
 ]

@@ -147,7 +147,7 @@ class MeasurementCheckError(MeasurementError):
     """Under ``--strict``, the checks of the measurement conditions found problems; the results were written.
 
     Attributes:
-        result: what the measurement produced (a :class:`synergy.measure.MeasureResult`), so a caller can
+        result: what the measurement produced (a :class:`synergy.measurement.MeasureResult`), so a caller can
             still show it.
     """
 

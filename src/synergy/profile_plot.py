@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -11,6 +9,7 @@ import numpy as np
 
 from synergy.alignment.attribute import Attribution
 from synergy.alignment.events import LayerEvents
+from synergy.atomic import atomic_path
 from synergy.context.timeline import Timeline as ContextTimeline
 from synergy.sampling.timeline import Timeline
 
@@ -118,15 +117,9 @@ def plot_power_profile(
         ax.set_xlim(*x_limits)
     fig.tight_layout()
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-    os.close(fd)
     try:
-        fig.savefig(tmp, format="png")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png")
     finally:
         plt.close(fig)
     return path

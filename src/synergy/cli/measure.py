@@ -72,7 +72,7 @@ def _run(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from synergy.errors import MeasurementCheckError
-    from synergy.measure import MeasureOptions, MeasureResult, default_output_dir, measure
+    from synergy.measurement import MeasureOptions, MeasureResult, default_output_dir, measure
 
     options = MeasureOptions(
         model=args.model,

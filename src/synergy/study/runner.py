@@ -244,7 +244,7 @@ def _is_done(out: Path, entry: ZooEntry) -> bool:
 
 
 def _measure_one(out: Path, entry: ZooEntry, options: StudyOptions, progress: StudyProgress) -> list[str]:
-    from synergy.measure import MeasureOptions, measure
+    from synergy.measurement import MeasureOptions, measure
 
     final = out / "networks" / entry.name
     partial = out / "networks" / f".partial-{entry.name}"

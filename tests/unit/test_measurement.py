@@ -1,4 +1,4 @@
-"""``synergy.measure``: the whole chain on a small network, with no sensor and with a fake RAPL tree."""
+"""``synergy.measurement``: the whole chain on a small network, with no sensor and with a fake RAPL tree."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from synergy.errors import OutputExistsError, SensorUnavailable, SynergyWarning
-from synergy.measure import MeasureOptions, measure
+from synergy.measurement import MeasureOptions, measure
 from synergy.sampling.timeline import Timeline
 from synergy.testing.sysfs import Constant, SysfsWriter, build_rapl
 

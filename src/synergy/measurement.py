@@ -26,7 +26,6 @@ import json
 import math
 import os
 import re
-import tempfile
 import time
 import warnings
 from collections.abc import Callable
@@ -39,6 +38,7 @@ import pandas as pd
 
 from synergy.alignment.attribute import Attribution, attribute_timeline
 from synergy.alignment.events import LayerEvents, RunRecord
+from synergy.atomic import atomic_path, write_text_atomic
 from synergy.clock import now_ns, wall_offset_ns
 from synergy.context import ChannelSet, Finding, SystemContext, check, collect_context, discover_channels, summarize
 from synergy.context import Timeline as ContextTimeline
@@ -194,28 +194,9 @@ class MeasureResult:
 
 
 # ---------------------------------------------------------------------------------------------- files
-def _write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _write_frame_parquet(path: Path, frame: pd.DataFrame) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         frame.to_parquet(tmp, index=False)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _json_default(value: Any) -> Any:
@@ -242,7 +223,7 @@ def _clean(value: Any) -> Any:
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    _write_text(path, json.dumps(_clean(data), indent=2, default=_json_default) + "\n")
+    write_text_atomic(path, json.dumps(_clean(data), indent=2, default=_json_default) + "\n")
 
 
 def _check_output(out: Path, force: bool) -> None:
@@ -630,13 +611,12 @@ def measure(
             "warnings": notes,
         }
     )
-    layers.to_csv(out / ".layers.csv.tmp", index=False)
-    os.replace(out / ".layers.csv.tmp", out / "layers.csv")
+    with atomic_path(out / "layers.csv") as tmp:
+        layers.to_csv(tmp, index=False)
     _write_frame_parquet(out / "events.parquet", events.to_frame())
     _write_frame_parquet(out / "runs.parquet", events.runs_frame())
     if timeline is not None and len(timeline) > 0:
         timeline.to_parquet(out / "samples.parquet")
-        os.chmod(out / "samples.parquet", 0o644)
     if sampled:
         _write_frame_parquet(out / "context.parquet", context_frame(sampled))
     try:

@@ -15,7 +15,7 @@ import torch
 from synergy.cli import main
 from synergy.context.results import read_context_parquet
 from synergy.errors import MeasurementCheckError
-from synergy.measure import MeasureOptions, measure
+from synergy.measurement import MeasureOptions, measure
 from synergy.testing.context import ContextTree, ContextWriter, frequency_steps, make_x86_tree
 from synergy.testing.sysfs import Constant, FakeTree, SysfsWriter, build_rapl
 
