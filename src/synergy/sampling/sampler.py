@@ -554,7 +554,7 @@ class Sampler:
         chunk_rows: int = 65_536,
         max_gaps: int = 10_000,
         ready_timeout_s: float = 5.0,
-        stop_timeout_s: float = 2.0,
+        stop_timeout_s: float = 10.0,
     ) -> None:
         sources = [channels] if isinstance(channels, Readable) else list(channels)
         if not sources:
