@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -29,14 +30,27 @@ from pathlib import Path
 
 import numpy as np
 
-from synergy.alignment.attribute import attribute_timeline
+from synergy.alignment.attribute import Attribution, attribute_observations, attribute_timeline
+from synergy.alignment.design import FloatArray, Observations, observations_from_changes
 from synergy.alignment.events import LayerEvents
 from synergy.runtime.base import MeasureSettings
 from synergy.runtime.torch_eager import TorchEagerRuntime
 from synergy.sampling.sampler import Sampler
+from synergy.sampling.timeline import Timeline
+from synergy.sensors.base import SensorKind
 from synergy.sensors.discovery import open_sensor
 from synergy.testing.announce import AnnounceBoard, AnnouncedPower, announcing_model
-from synergy.testing.sysfs import Constant, SysfsWriter, build_jetson_hwmon, build_rapl
+from synergy.testing.sysfs import Constant, FakeTree, SysfsWriter, build_jetson_hwmon, build_rapl
+
+
+def _fine_timer_slack() -> bool:
+    """Let this thread's sleeps end within about a microsecond of their time (Linux ``PR_SET_TIMERSLACK``)."""
+    try:
+        import ctypes
+
+        return int(ctypes.CDLL(None, use_errno=True).prctl(29, 1000, 0, 0, 0)) == 0
+    except (OSError, AttributeError):
+        return False
 
 
 def _realtime(pid: int) -> bool:
@@ -47,13 +61,67 @@ def _realtime(pid: int) -> bool:
         return False
 
 
+def _latch_offsets_us(timeline: Timeline, events: LayerEvents, stats: dict[str, float], tree: FakeTree) -> FloatArray:
+    """How far the attribution's fitted latch instants lie from the fake hardware's real grid, µs."""
+    origin = int(min(int(timeline.t_ns[0]), int(events.run_start_ns.min())))
+    cols = [timeline.rails.index(r) for r in timeline.total_rails]
+    obs = observations_from_changes(
+        timeline.t_ns,
+        timeline.t_prev_ns,
+        timeline.values[:, cols].sum(axis=1),
+        t_end_ns=timeline.t_end_ns,
+        counter=timeline.kind is SensorKind.ENERGY,
+        filter_model=timeline.filter_model,
+        update_period_s=timeline.update_period_s,
+        origin_ns=origin,
+    )
+    assert obs.knot_t_s is not None
+    period_ns = round(next(iter(tree.drivers.values())).update_s * 1e9)
+    since = origin - stats["grid_origin_ns"] + obs.knot_t_s * 1e9
+    offset = (since + period_ns / 2) % period_ns - period_ns / 2
+    return np.asarray(offset / 1e3, dtype=np.float64)
+
+
+def _with_true_latches(timeline: Timeline, events: LayerEvents, stats: dict[str, float], tree: FakeTree) -> Attribution:
+    """The same readings attributed with the fake hardware's real latch instants (a diagnostic only).
+
+    Each change is put on the last instant of the fake's grid before its first read; for a box rail the
+    value held at every instant of the grid is used. This shows what the readings allow when latch
+    instants are known, separating errors of the latch fit from everything else.
+    """
+    origin = int(min(int(timeline.t_ns[0]), int(events.run_start_ns.min())))
+    cols = [timeline.rails.index(r) for r in timeline.total_rails]
+    values = timeline.values[:, cols].sum(axis=1)
+    changed = np.flatnonzero(np.diff(values) != 0) + 1
+    period_s = next(iter(tree.drivers.values())).update_s
+    period_ns = period_s * 1e9
+    tick = np.floor((timeline.t_ns[changed] - stats["grid_origin_ns"]) / period_ns)
+    last = np.r_[tick[1:] != tick[:-1], True]  # one change per instant: the last one read
+    tick, value = tick[last], values[changed][last]
+
+    def seconds(ticks: FloatArray) -> FloatArray:
+        return np.asarray((stats["grid_origin_ns"] + ticks * period_ns - origin) * 1e-9, dtype=np.float64)
+
+    if timeline.kind is SensorKind.ENERGY:
+        t = seconds(tick)
+        obs = Observations("counter", t[:-1], t[1:], np.diff(value), knot_t_s=t, knot_value=value)
+    else:
+        every = np.arange(tick[0], tick[-1] + 1)
+        held = value[np.searchsorted(tick, every, side="right") - 1]
+        t = seconds(every)
+        obs = Observations("box", t - period_s, t, held, knot_t_s=t, knot_value=held)
+    return attribute_observations(events, obs, origin, period_s)
+
+
 def run(sensor_name: str, runs: int, n_layers: int, seed: int, realtime: bool = True) -> dict[str, object]:
     """One harness measurement; returns errors and diagnostics."""
     rng = np.random.default_rng(seed)
     duration = np.exp(rng.uniform(np.log(0.3e-3), np.log(10e-3), n_layers))
     duration[0], duration[-1] = 0.3e-3, 10e-3
     power_w = tuple(float(p) for p in rng.uniform(8.0, 25.0, n_layers))
-    root = Path(tempfile.mkdtemp(prefix="synergy-harness-"))
+    # sysfs lives in memory: put the fake tree on a memory file system where there is one
+    shm = Path("/dev/shm")
+    root = Path(tempfile.mkdtemp(prefix="synergy-harness-", dir=shm if shm.is_dir() else None))
     with AnnounceBoard() as board:
         power = AnnouncedPower(board.name, power_w, overhead_w=12.0, idle_w=5.0)
         if sensor_name == "rapl":
@@ -62,10 +130,14 @@ def run(sensor_name: str, runs: int, n_layers: int, seed: int, realtime: bool = 
         else:
             tree = build_jetson_hwmon(root, "orin_nx", samples=4, conversion_us=416)
             rails = {"VDD_IN": power}
-        with SysfsWriter(tree, rails, default=Constant(0.0), mode="process"):
+        writer = SysfsWriter(tree, rails, default=Constant(0.0), mode="process")
+        with writer:
             prioritised = realtime and all(_realtime(c.pid or 0) for c in multiprocessing.active_children())
             sensor = open_sensor(sensor_name, root=root)
-            model = announcing_model(board, list(duration), busy_below_s=2e-3)
+            # Layers sleep rather than spin: a spinning Python layer would hold the interpreter lock the
+            # sampling thread needs between its file reads, which real layers (native code) release.
+            _fine_timer_slack()
+            model = announcing_model(board, list(duration), busy_below_s=0.0)
             runtime = TorchEagerRuntime(model, (1,))
             sampler = Sampler(sensor, max_rate_hz=4000, jitter=0.1, jitter_seed=seed)
             with sampler:
@@ -81,13 +153,17 @@ def run(sensor_name: str, runs: int, n_layers: int, seed: int, realtime: bool = 
             report = sampler.result.channels[sensor.name]
         events = LayerEvents.from_runs(runtime.layers, records)
         result = attribute_timeline(events, timeline)
+        latch_offset_us = _latch_offsets_us(timeline, events, writer.stats, tree)
+        oracle = _with_true_latches(timeline, events, writer.stats, tree)
         truth = board.energy_j(events.start_ns, events.end_ns, power.powers())
         true_energy = np.zeros(len(events.layers))
         np.add.at(true_energy, events.layer, truth)
         true_energy /= events.n_runs
         true_inference = float(board.energy_j(events.run_start_ns, events.run_end_ns, power.powers()).mean())
+    shutil.rmtree(root, ignore_errors=True)
     order = [events.layers.index(f"layer{i}") for i in range(n_layers)]
     errors = (result.energy_j[order] - true_energy[order]) / true_energy[order]
+    oracle_errors = (oracle.energy_j[order] - true_energy[order]) / true_energy[order]
     span_s = (int(timeline.t_ns[-1]) - int(timeline.t_ns[0])) / 1e9
     return {
         "errors": errors,
@@ -98,6 +174,9 @@ def run(sensor_name: str, runs: int, n_layers: int, seed: int, realtime: bool = 
         "changes_per_s": len(timeline) / span_s if span_s > 0 else 0.0,
         "polls_per_s": report.achieved_rate_hz,
         "realtime": prioritised,
+        "writer": writer.stats,
+        "latch_offset_us": latch_offset_us,
+        "oracle_errors": oracle_errors,
     }
 
 
@@ -115,10 +194,28 @@ def main() -> None:
     print(f"sensor {args.sensor}, {args.runs} runs, {args.layers} layers, load average {os.getloadavg()[0]:.1f}")
     print(f"real-time priority for writer and sampler: {out['realtime']}")
     print(f"sensor values changed {out['changes_per_s']:.0f}/s, polled {out['polls_per_s']:.0f}/s")
+    stats = out["writer"]
+    assert isinstance(stats, dict)
+    print(
+        "writer: {published:.0f} values, {late:.0f} more than half a period late, {skipped:.0f} counter updates "
+        "merged into the next, {recomputed:.0f} recomputed; "
+        "publication delay µs: min {delay_min_us:.1f}, median {delay_median_us:.1f}, p90 {delay_p90_us:.1f}, "
+        "p99 {delay_p99_us:.1f}, max {delay_max_us:.0f}".format(**stats)
+    )
+    offset = np.asarray(out["latch_offset_us"])
+    q = np.quantile(offset, [0.1, 0.5, 0.9])
+    print(f"fitted latch instants − fake hardware's grid, µs: p10 {q[0]:+.1f}, median {q[1]:+.1f}, p90 {q[2]:+.1f}")
     print("layer durations (ms):", " ".join(f"{d * 1e3:.2f}" for d in np.asarray(out["durations_s"])))
     print("layer energy error (%):", " ".join(f"{e * 100:+.2f}" for e in errors))
     print("standard error (%):   ", " ".join(f"{e * 100:.2f}" for e in np.asarray(out["se"])))
     print(f"largest layer error: {np.abs(errors).max() * 100:.2f} %")
+    print(f"median layer error: {np.median(np.abs(errors)) * 100:.2f} %")
+    oracle = np.asarray(out["oracle_errors"])
+    print(
+        "with the fake's true latch instants (diagnostic):",
+        " ".join(f"{e * 100:+.2f}" for e in oracle),
+        f"| worst {np.abs(oracle).max() * 100:.2f} %",
+    )
     print(f"layers + overhead vs direct sensor energy: {float(out['check']) * 100:+.2f} %")  # type: ignore[arg-type]
     print(f"modelled vs true whole inference: {float(out['modelled_vs_true_inference']) * 100:+.2f} %")  # type: ignore[arg-type]
 

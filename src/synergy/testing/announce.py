@@ -6,13 +6,15 @@ inference between layers, or :data:`IDLE`. The network (:func:`announcing_model`
 each layer starts and ends; its layers sleep for their duration, so they leave the CPU to the sensor writer
 and the sampler. :class:`AnnouncedPower` is a picklable power function of monotonic seconds for
 :class:`~synergy.testing.sysfs.SysfsWriter`: in the writer's process it attaches to the board and returns
-the known power of the state in force at the asked time, so fake sysfs files (RAPL counters, INA3221 rails)
-carry exactly the energy of the layers that ran, and the truth of any window is
-:meth:`AnnounceBoard.energy_j` over it.
+the known power of the state in force at the asked time, and integrates it exactly from the time-stamped
+entries (:meth:`AnnouncedPower.energy_j`), so fake sysfs files (RAPL counters, INA3221 rails) carry exactly
+the energy of the layers that ran, and the truth of any window is :meth:`AnnounceBoard.energy_j` over it.
+Both processes stamp with ``CLOCK_MONOTONIC``, which is system-wide.
 """
 
 from __future__ import annotations
 
+import bisect
 import time
 from dataclasses import dataclass, field
 from multiprocessing import shared_memory
@@ -74,6 +76,15 @@ class AnnounceBoard:
         self._t[i] = now_ns()
         self._state[i] = state
         self._count[0] = i + 1
+
+    @property
+    def count(self) -> int:
+        """Number of entries so far (grows by one with every announcement)."""
+        return int(self._count[0])
+
+    def entry(self, i: int) -> tuple[int, int]:
+        """Entry ``i`` as ``(t_ns, state)`` (``i`` below :attr:`count`)."""
+        return int(self._t[i]), int(self._state[i])
 
     def log(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """Copies of the entries so far: ``(t_ns, state)``."""
@@ -139,6 +150,9 @@ class AnnouncedPower:
     overhead_w: float
     idle_w: float
     _board: AnnounceBoard | None = field(default=None, init=False, repr=False, compare=False)
+    _t_ns: list[int] = field(default_factory=list, init=False, repr=False, compare=False)
+    _p_w: list[float] = field(default_factory=list, init=False, repr=False, compare=False)
+    _cum_j: list[float] = field(default_factory=list, init=False, repr=False, compare=False)
 
     def powers(self) -> dict[int, float]:
         """State → watts."""
@@ -147,19 +161,56 @@ class AnnouncedPower:
         out[IDLE] = self.idle_w
         return out
 
-    def __call__(self, t_s: float) -> float:
+    def _attach(self) -> AnnounceBoard:
         if self._board is None:
             self._board = AnnounceBoard(name=self.board_name)
-        state = self._board.state_at(round(t_s * 1e9))
+        return self._board
+
+    def _watts(self, state: int) -> float:
         if state == IDLE:
             return self.idle_w
         if state == OVERHEAD:
             return self.overhead_w
         return self.layer_power_w[state]
 
+    def __call__(self, t_s: float) -> float:
+        return self._watts(self._attach().state_at(round(t_s * 1e9)))
+
+    def version(self) -> int:
+        """Number of announcements so far: a value computed ahead of time is exact while it is unchanged."""
+        return self._attach().count
+
+    def cumulative_j(self, t_ns: int) -> float:
+        """Exact energy from the board's first entry to ``t_ns`` (the latest state is assumed to go on).
+
+        Computed from the time-stamped entries (integer ns), as :meth:`AnnounceBoard.energy_j` computes
+        the truth; the running sums are kept, so a writer asking every millisecond does O(new entries).
+        """
+        board = self._attach()
+        n = board.count
+        cum = self._cum_j
+        if not cum:
+            self._t_ns.append(board.entry(0)[0])
+            self._p_w.append(self._watts(board.entry(0)[1]))
+            cum.append(0.0)
+        for i in range(len(cum), n):
+            t_i, state = board.entry(i)
+            cum.append(cum[-1] + self._p_w[-1] * (t_i - self._t_ns[-1]) * 1e-9)
+            self._t_ns.append(t_i)
+            self._p_w.append(self._watts(state))
+        k = bisect.bisect_right(self._t_ns, t_ns) - 1
+        if k < 0:
+            return self._p_w[0] * (t_ns - self._t_ns[0]) * 1e-9
+        return cum[k] + self._p_w[k] * (t_ns - self._t_ns[k]) * 1e-9
+
+    def energy_j(self, t0_s: float, t1_s: float) -> float:
+        """Exact energy over ``[t0_s, t1_s]`` (monotonic seconds), J."""
+        return self.cumulative_j(round(t1_s * 1e9)) - self.cumulative_j(round(t0_s * 1e9))
+
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_board"] = None
+        state["_t_ns"], state["_p_w"], state["_cum_j"] = [], [], []
         return state
 
 

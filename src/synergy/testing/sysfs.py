@@ -17,9 +17,13 @@ read appears. It runs in a thread, in a spawned process (so it does not share th
 or is stepped by hand (:meth:`SysfsWriter.step`) for deterministic tests; :meth:`SysfsWriter.inject` and
 :meth:`SysfsWriter.vanish` write a half-written value or make a file disappear.
 
-A background writer is a Python loop: on a loaded machine it wakes late, and a file then jumps several
-updates at once (each written value is still exact for the update time it stands for). Tests that need
-exact values step the writer by hand.
+Values always stand for instants of the driver's regular grid, as a hardware register holds the value
+latched at its last update. A background writer is a Python loop, so it computes each value just before
+its instant, stages the file and renames it into place at the instant (see ``_Publisher``); after a late
+wake-up it writes the value of the most recent instant. Power functions that integrate themselves
+(``energy_j``: :class:`Constant`, :class:`Square`, :class:`synergy.testing.announce.AnnouncedPower`) give
+exact values. Put the tree on a memory file system (``/dev/shm``), as sysfs is: a rename on a disk file
+system can take milliseconds. Tests that need exact values step the writer by hand.
 
 Example:
     >>> import tempfile
@@ -88,6 +92,10 @@ class Constant:
     def __call__(self, t_s: float) -> float:
         return self.watts
 
+    def energy_j(self, t0_s: float, t1_s: float) -> float:
+        """Exact energy over ``[t0_s, t1_s]``, J."""
+        return self.watts * (t1_s - t0_s)
+
 
 @dataclass(frozen=True)
 class Square:
@@ -103,6 +111,17 @@ class Square:
         frac = ((t_s - self.phase_s) / self.period_s) % 1.0
         return self.high_w if frac < self.duty else self.low_w
 
+    def _cumulative_j(self, t_s: float) -> float:
+        cycles = math.floor((t_s - self.phase_s) / self.period_s)
+        frac = (t_s - self.phase_s) / self.period_s - cycles
+        per_cycle = self.duty * self.high_w + (1.0 - self.duty) * self.low_w
+        within = min(frac, self.duty) * self.high_w + max(frac - self.duty, 0.0) * self.low_w
+        return (cycles * per_cycle + within) * self.period_s
+
+    def energy_j(self, t0_s: float, t1_s: float) -> float:
+        """Exact energy over ``[t0_s, t1_s]``, J."""
+        return self._cumulative_j(t1_s) - self._cumulative_j(t0_s)
+
 
 def mean_power(p: PowerFunction, t0_s: float, t1_s: float, step_s: float = 1e-4) -> float:
     """Mean of ``p`` over ``[t0_s, t1_s]`` by the midpoint rule (at most 2000 points), watts."""
@@ -112,6 +131,23 @@ def mean_power(p: PowerFunction, t0_s: float, t1_s: float, step_s: float = 1e-4)
     n = max(1, min(2000, math.ceil(span / step_s)))
     dt = span / n
     return sum(float(p(t0_s + (k + 0.5) * dt)) for k in range(n)) / n
+
+
+def interval_energy_j(p: PowerFunction, t0_s: float, t1_s: float) -> float | None:
+    """Exact energy of ``p`` over ``[t0_s, t1_s]`` when ``p`` can integrate itself, else ``None``.
+
+    A power function may offer ``energy_j(t0_s, t1_s)`` (exact, e.g. from time-stamped state changes:
+    :class:`synergy.testing.announce.AnnouncedPower`) and ``version()`` (a number that changes whenever the
+    past of ``p`` changes): the writer then computes a value just before the instant it stands for and
+    publishes it at that instant, recomputing it if the version moved meanwhile.
+    """
+    exact = getattr(p, "energy_j", None)
+    return None if exact is None else float(exact(t0_s, t1_s))
+
+
+def _version(p: PowerFunction) -> object:
+    version = getattr(p, "version", None)
+    return None if version is None else version()
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -202,20 +238,43 @@ class CounterDriver:
     def next_due(self) -> float:
         return (self.t_last_s or 0.0) + self.period_s
 
+    @property
+    def update_s(self) -> float:
+        """The update period, s."""
+        return self.period_s
+
     def begin(self, t_s: float) -> None:
         self.t_last_s = t_s
         self.energy_uj = float(self.initial_uj)
         self.write()
+
+    def energy_at(self, g_s: float, p: PowerFunction) -> float:
+        """The counter's exact value (µJ, before wrapping) at update instant ``g_s`` (not before the last)."""
+        assert self.t_last_s is not None
+        exact = interval_energy_j(p, self.t_last_s, g_s)
+        if exact is not None:
+            return self.energy_uj + exact * 1e6
+        energy, t = self.energy_uj, self.t_last_s
+        for _ in range(round((g_s - self.t_last_s) / self.period_s)):
+            energy += float(p(t + self.period_s / 2)) * self.period_s * 1e6
+            t += self.period_s
+        return energy
+
+    def render(self, g_s: float, p: PowerFunction) -> list[tuple[Path, str]]:
+        """File contents at update instant ``g_s``."""
+        return [(self.path, str(int(self.energy_at(g_s, p)) % self.max_range_uj))]
+
+    def commit(self, g_s: float, p: PowerFunction) -> None:
+        """Move the hardware state to update instant ``g_s`` (files untouched)."""
+        self.energy_uj = self.energy_at(g_s, p)
+        self.t_last_s = g_s
 
     def advance(self, t_s: float, p: PowerFunction, write: bool = True) -> None:
         assert self.t_last_s is not None
         ticks = int((t_s - self.t_last_s) / self.period_s + 1e-9)
         if ticks <= 0:
             return
-        for _ in range(ticks):
-            mid = self.t_last_s + self.period_s / 2
-            self.energy_uj += float(p(mid)) * self.period_s * 1e6
-            self.t_last_s += self.period_s
+        self.commit(self.t_last_s + ticks * self.period_s, p)
         if write:
             self.write()
 
@@ -236,8 +295,27 @@ class _LatchingDriver:
     def next_due(self) -> float:
         return (self.t_last_s or 0.0) + self.update_interval_s
 
+    @property
+    def update_s(self) -> float:
+        """The update period, s."""
+        return self.update_interval_s
+
     def begin(self, t_s: float) -> None:
         self.t_last_s = t_s
+
+    def power_at(self, g_s: float, p: PowerFunction) -> float:
+        """The box average of power over the interval that ends at update instant ``g_s``, W."""
+        t0 = g_s - self.update_interval_s
+        exact = interval_energy_j(p, t0, g_s)
+        return exact / self.update_interval_s if exact is not None else mean_power(p, t0, g_s)
+
+    def render(self, g_s: float, p: PowerFunction) -> list[tuple[Path, str]]:
+        """File contents latched at update instant ``g_s``."""
+        return self.contents(self.power_at(g_s, p))
+
+    def commit(self, g_s: float, p: PowerFunction) -> None:
+        """Move the hardware state to update instant ``g_s`` (files untouched)."""
+        self.t_last_s = g_s
 
     def advance(self, t_s: float, p: PowerFunction) -> None:
         assert self.t_last_s is not None
@@ -245,10 +323,16 @@ class _LatchingDriver:
         if ticks <= 0:
             return
         self.t_last_s += ticks * self.update_interval_s
-        self.latch(mean_power(p, self.t_last_s - self.update_interval_s, self.t_last_s))
+        self.latch(self.power_at(self.t_last_s, p))
+
+    def contents(self, power_w: float) -> list[tuple[Path, str]]:
+        """The files' texts for a latched power."""
+        raise NotImplementedError
 
     def latch(self, power_w: float) -> None:
-        raise NotImplementedError
+        """Write a latched power into the files."""
+        for path, text in self.contents(power_w):
+            write_atomic(path, text)
 
 
 @dataclass
@@ -263,12 +347,11 @@ class Ina3221Driver(_LatchingDriver):
     voltage_v: float = 5.0
     shunt_ohm: float = 0.005
 
-    def latch(self, power_w: float) -> None:
+    def contents(self, power_w: float) -> list[tuple[Path, str]]:
         volt_mv = round(self.voltage_v * 1000 / 8) * 8
         lsb_ma = 40e-6 / self.shunt_ohm * 1000
         curr_ma = round(power_w / (volt_mv / 1000) * 1000 / lsb_ma) * lsb_ma
-        write_atomic(self.volt_path, str(volt_mv))
-        write_atomic(self.curr_path, str(round(curr_ma)))
+        return [(self.volt_path, str(volt_mv)), (self.curr_path, str(round(curr_ma)))]
 
     def files(self) -> tuple[Path, ...]:
         return (self.volt_path, self.curr_path)
@@ -285,10 +368,10 @@ class PowerFileDriver(_LatchingDriver):
     scale: float = 1e6
     extra: tuple[tuple[Path, float], ...] = ()
 
-    def latch(self, power_w: float) -> None:
-        write_atomic(self.path, str(round(power_w * self.scale)))
-        for path, factor in self.extra:
-            write_atomic(path, str(round(power_w * factor)))
+    def contents(self, power_w: float) -> list[tuple[Path, str]]:
+        return [(self.path, str(round(power_w * self.scale)))] + [
+            (path, str(round(power_w * factor))) for path, factor in self.extra
+        ]
 
     def files(self) -> tuple[Path, ...]:
         return (self.path, *(path for path, _ in self.extra))
@@ -306,10 +389,12 @@ class VoltCurrDriver(_LatchingDriver):
     voltage_v: float = 11.4
     negative: bool = True
 
-    def latch(self, power_w: float) -> None:
+    def contents(self, power_w: float) -> list[tuple[Path, str]]:
         current_ua = power_w / self.voltage_v * 1e6
-        write_atomic(self.volt_path, str(round(self.voltage_v * 1e6)))
-        write_atomic(self.curr_path, str(round(-current_ua if self.negative else current_ua)))
+        return [
+            (self.volt_path, str(round(self.voltage_v * 1e6))),
+            (self.curr_path, str(round(-current_ua if self.negative else current_ua))),
+        ]
 
     def files(self) -> tuple[Path, ...]:
         return (self.volt_path, self.curr_path)
@@ -836,7 +921,146 @@ def _prime(driver: Driver, p: PowerFunction, t_s: float) -> None:
     """Time zero: counters start; latching files get the average of the interval before ``t_s``."""
     driver.begin(t_s)
     if not isinstance(driver, CounterDriver):
-        driver.latch(mean_power(p, t_s - driver.update_interval_s, t_s))
+        driver.latch(driver.power_at(t_s, p))
+
+
+#: A punctual writer's counter update that would appear later than this fraction of a period after its
+#: instant is merged into the next update instead.
+COUNTER_LATE = 0.25
+
+
+class _Publisher:
+    """Publishes every driver's value for its latest update instant, on time where the machine allows.
+
+    Real hardware latches a value at each instant of its regular grid and a read sees it at once. A Python
+    writer wakes late; it therefore never shifts the grid: after a late wake-up it writes the value of the
+    most recent grid instant (a register holding its last latch). With ``spin_s > 0`` it wakes ``spin_s``
+    before an instant, computes the value then (exact for power functions that integrate themselves; the
+    latest state is assumed to go on), stages the new files, busy-waits for the instant and renames them
+    into place: the value appears within a rename of its instant. The writer wakes earlier by the time
+    computing and staging took lately (at most half a period). If the power function's past changed
+    meanwhile (an announcement), the value is recomputed first. Files whose text did not change are not
+    rewritten (a constant bus voltage: one file changes per latch, as one register does). A counter update
+    that would appear more than :data:`COUNTER_LATE` of a period late is skipped and carried by the next
+    one, as if the hardware had not updated that time; a late rail value is still written (skipping it
+    would leave the previous window's value standing for this one).
+    """
+
+    def __init__(self, drivers: dict[str, Driver], powers: dict[str, PowerFunction], spin_s: float) -> None:
+        self.drivers = drivers
+        self.powers = powers
+        self.spin_s = spin_s
+        self.written: dict[Path, str] = {}
+        self.modes: dict[Path, int] = {}
+        self.origin_s = 0.0
+        self.stage_s = 0.0  # a decaying maximum of the time computing and staging a value takes
+        self.n_late = 0
+        self.n_skipped = 0
+        self.n_recomputed = 0
+        self.delays_ns: list[int] = []
+
+    def next_due(self) -> float:
+        return min(driver.next_due() for driver in self.drivers.values())
+
+    def _stage(self, files: list[tuple[Path, str]]) -> list[tuple[Path, Path, str]]:
+        staged = []
+        for path, text in files:
+            if self.written.get(path) == text:
+                continue
+            mode = self.modes.get(path)
+            if mode is None:
+                try:
+                    mode = path.stat().st_mode & 0o7777
+                except FileNotFoundError:
+                    mode = 0o444
+                self.modes[path] = mode
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+            try:
+                os.write(fd, (text + "\n").encode())
+                os.fchmod(fd, mode)
+            finally:
+                os.close(fd)
+            staged.append((tmp, path, text))
+        return staged
+
+    def publish(self, held: set[Path]) -> None:
+        """Publish the drivers due at the next instant (or at the latest one passed); spin first if early."""
+        now = time.monotonic()
+        due = self.next_due()
+        group: list[tuple[str, Driver, float]] = []
+        for rail, driver in self.drivers.items():
+            if driver.next_due() > max(now, due) + 1e-9:
+                continue
+            assert driver.t_last_s is not None
+            ticks = max(1, int((max(now, due) - driver.t_last_s) / driver.update_s + 1e-9))
+            group.append((rail, driver, driver.t_last_s + ticks * driver.update_s))
+        if not group:
+            return
+        g = min(instant for _, _, instant in group)
+        group = [item for item in group if abs(item[2] - g) < 1e-9]
+        if now > g + min(driver.update_s for _, driver, _ in group) / 2:
+            self.n_late += 1
+        if self._skip_counters(group, g, now):
+            return
+        live = [(rail, driver) for rail, driver, _ in group if not held.intersection(driver.files())]
+        versions = [_version(self.powers[rail]) for rail, _ in live]
+        staged = [self._stage(driver.render(g, self.powers[rail])) for rail, driver in live]
+        cost = time.monotonic() - now
+        self.stage_s = max(cost, 0.95 * self.stage_s)
+        g_ns = round(g * 1e9)
+        while time.monotonic_ns() < g_ns:
+            pass
+        if self._skip_counters(group, g, time.monotonic()):
+            for files in staged:
+                for tmp, _, _ in files:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(tmp)
+            return
+        for k, (rail, driver) in enumerate(live):
+            if _version(self.powers[rail]) != versions[k]:  # the past changed while waiting: recompute
+                self.n_recomputed += 1
+                staged[k] = self._stage(driver.render(g, self.powers[rail]))
+        for files in staged:
+            for tmp, path, text in files:
+                os.replace(tmp, path)
+                self.written[path] = text
+        if len(self.delays_ns) < 1 << 22:
+            self.delays_ns.append(time.monotonic_ns() - g_ns)
+        for rail, driver, _ in group:
+            driver.commit(g, self.powers[rail])  # held files are not rewritten; the hardware goes on
+
+    def _skip_counters(self, group: list[tuple[str, Driver, float]], g: float, now: float) -> bool:
+        """Skip an update of counters that can no longer appear on time (the next one carries both)."""
+        if self.spin_s <= 0 or now <= g + min(driver.update_s for _, driver, _ in group) * COUNTER_LATE:
+            return False
+        if not all(isinstance(driver, CounterDriver) for _, driver, _ in group):
+            return False
+        self.n_skipped += 1
+        for rail, driver, _ in group:
+            driver.commit(g, self.powers[rail])
+        return True
+
+    def stats(self) -> dict[str, float]:
+        """How punctually values were published: count, late (by over half a period), delays in µs."""
+        out: dict[str, float] = {
+            "grid_origin_ns": float(round(self.origin_s * 1e9)),
+            "published": float(len(self.delays_ns)),
+            "late": float(self.n_late),
+            "skipped": float(self.n_skipped),
+            "recomputed": float(self.n_recomputed),
+        }
+        if self.delays_ns:
+            ordered = sorted(self.delays_ns)
+            for name, q in (("min", 0.0), ("median", 0.5), ("p90", 0.9), ("p99", 0.99), ("max", 1.0)):
+                out[f"delay_{name}_us"] = ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1e3
+        return out
+
+    def wait_s(self) -> float:
+        """Seconds to sleep before the next :meth:`publish`."""
+        period = min(driver.update_s for driver in self.drivers.values())
+        lead = min(self.spin_s + self.stage_s, period / 2) if self.spin_s > 0 else 0.0
+        return self.next_due() - lead - time.monotonic()
 
 
 def _loop(
@@ -846,11 +1070,14 @@ def _loop(
     acks: Any,
     stop: Any,
     ready: Any,
+    spin_s: float = 0.0,
 ) -> None:
     held: set[Path] = set()
     t0 = time.monotonic()
     for rail, driver in drivers.items():
         _prime(driver, powers[rail], t0)
+    publisher = _Publisher(drivers, powers, spin_s)
+    publisher.origin_s = t0
     ready.set()
     while not stop.is_set():
         while True:
@@ -859,10 +1086,14 @@ def _loop(
             except queue.Empty:
                 break
             _apply(drivers, held, command)
+            publisher.written.pop(Path(command[1]), None)
             acks.put(command[1])
-        _step_all(drivers, powers, held, time.monotonic())
-        due = min(driver.next_due() for driver in drivers.values())
-        stop.wait(max(0.0, min(due - time.monotonic(), 0.01)))
+        wait = publisher.wait_s()
+        if wait > 0:
+            time.sleep(min(wait, 0.005))
+            continue
+        publisher.publish(held)
+    acks.put(("stats", publisher.stats()))
 
 
 class SysfsWriter:
@@ -877,6 +1108,13 @@ class SysfsWriter:
         default: the power function of rails not in ``power``.
         mode: ``thread`` (default) or ``process`` (a spawned process; power functions must be picklable,
             such as :class:`Constant` and :class:`Square`).
+        spin_s: how long before each update instant a background writer wakes, computes and stages the
+            value, then busy-waits for the instant (default: 200 µs in a process, 0 in a thread, which
+            would hold the interpreter lock).
+
+    Attributes:
+        stats: after :meth:`stop`, how punctually the background writer published (see
+            ``_Publisher.stats``): ``published``, ``late``, ``recomputed``, ``delay_{min,median,p90,p99,max}_us``.
     """
 
     def __init__(
@@ -886,6 +1124,7 @@ class SysfsWriter:
         *,
         default: PowerFunction = Constant(1.0),
         mode: str = "thread",
+        spin_s: float | None = None,
     ) -> None:
         if mode not in ("thread", "process"):
             raise ValueError(f"mode must be 'thread' or 'process', got {mode!r}")
@@ -896,6 +1135,8 @@ class SysfsWriter:
         self.drivers = drivers
         self.powers = {rail: (power or {}).get(rail, default) for rail in drivers}
         self.mode = mode
+        self.spin_s = (200e-6 if mode == "process" else 0.0) if spin_s is None else spin_s
+        self.stats: dict[str, float] = {}
         self._held: set[Path] = set()
         self._started_manual = False
         self._worker: threading.Thread | multiprocessing.process.BaseProcess | None = None
@@ -927,7 +1168,7 @@ class SysfsWriter:
             self._commands, self._acks = queue.Queue(), queue.Queue()
             self._worker = threading.Thread(
                 target=_loop,
-                args=(self.drivers, self.powers, self._commands, self._acks, self._stop, ready),
+                args=(self.drivers, self.powers, self._commands, self._acks, self._stop, ready, self.spin_s),
                 name="synergy-sysfs-writer",
                 daemon=True,
             )
@@ -937,7 +1178,7 @@ class SysfsWriter:
             self._commands, self._acks = ctx.Queue(), ctx.Queue()
             self._worker = ctx.Process(
                 target=_loop,
-                args=(self.drivers, self.powers, self._commands, self._acks, self._stop, ready),
+                args=(self.drivers, self.powers, self._commands, self._acks, self._stop, ready, self.spin_s),
                 name="synergy-sysfs-writer",
                 daemon=True,
             )
@@ -953,6 +1194,12 @@ class SysfsWriter:
         if self._finalizer is not None:
             self._finalizer()
             self._finalizer = None
+            with contextlib.suppress(queue.Empty, OSError, ValueError):
+                while True:
+                    item = self._acks.get(timeout=1)
+                    if isinstance(item, tuple) and item[0] == "stats":
+                        self.stats = dict(item[1])
+                        break
         if self.mode == "process":
             for channel in (self._commands, self._acks):
                 if channel is not None:

@@ -59,3 +59,23 @@ def test_full_board_raises() -> None:
             assert "full" in str(exc)
         else:
             raise AssertionError("a full board must refuse entries")
+
+
+def test_exact_integral_matches_the_truth_and_grows_incrementally() -> None:
+    with AnnounceBoard(capacity=64) as board:
+        power = AnnouncedPower(board.name, (10.0, 20.0), overhead_w=2.0, idle_w=1.0)
+        model = announcing_model(board, [0.002, 0.001])
+        model(torch.zeros(1))
+        t, _ = board.log()
+        for a, b in ((t[0], t[-1]), (t[2] + 123, t[3] - 77), (t[1], t[-1] + 5000)):
+            truth = board.energy_j([a], [b], power.powers())[0]
+            assert abs(power.energy_j(a * 1e-9, b * 1e-9) - truth) < 1e-9
+        version = power.version()
+        before = power.cumulative_j(int(t[-1]) + 10_000_000)  # the last state (idle) assumed to go on
+        model(torch.zeros(1))  # new entries: the sums are extended, not recomputed
+        assert power.version() == version + 6
+        t, _ = board.log()
+        truth = board.energy_j([t[0]], [t[-1]], power.powers())[0]
+        assert abs(power.cumulative_j(int(t[-1])) - truth) < 1e-9
+        assert before > 0
+        power.__dict__["_board"].close()

@@ -5,10 +5,14 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import shutil
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from synergy.alignment.attribute import attribute_timeline
 from synergy.alignment.events import LayerEvents
@@ -20,7 +24,23 @@ from synergy.testing.announce import AnnounceBoard, AnnouncedPower, announcing_m
 from synergy.testing.sysfs import Constant, SysfsWriter, build_rapl
 
 
-def test_rapl_tree_written_from_announced_layers(tmp_path: Path) -> None:
+@pytest.fixture
+def memory_root(tmp_path: Path) -> Iterator[Path]:
+    """A root on a memory file system where there is one: sysfs lives in memory, and a rename on a disk
+    file system can take milliseconds, which would make the fake hardware publish late."""
+    shm = Path("/dev/shm")
+    if not (shm.is_dir() and os.access(shm, os.W_OK)):
+        yield tmp_path
+        return
+    root = Path(tempfile.mkdtemp(prefix="synergy-test-", dir=shm))
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_rapl_tree_written_from_announced_layers(memory_root: Path) -> None:
+    tmp_path = memory_root
     powers = (22.0, 9.0, 16.0, 12.0)
     with AnnounceBoard() as board:
         power = AnnouncedPower(board.name, powers, overhead_w=10.0, idle_w=4.0)
