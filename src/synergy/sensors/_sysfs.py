@@ -16,14 +16,44 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 from synergy.errors import SensorPermissionError, SensorReadError, SensorUnavailable
 
-__all__ = ["display_path", "read_int", "read_text", "try_read_text"]
+__all__ = ["display_path", "read_int", "read_text", "select_rails", "try_read_text"]
 
 _GONE = {errno.ENOENT, errno.ENODEV, errno.ENXIO, errno.ENOTDIR}
 _DENIED = {errno.EACCES, errno.EPERM}
+
+
+class _HasRail(Protocol):
+    @property
+    def rail(self) -> str: ...
+
+
+_R = TypeVar("_R", bound=_HasRail)
+
+
+def select_rails(found: Sequence[_R], rails: Sequence[str] | None, what: str) -> list[_R]:
+    """The discovered items named by ``rails`` in that order (all of them when ``rails`` is ``None``).
+
+    Args:
+        found: discovered rails, zones, GPUs or supplies, each with a ``rail`` name.
+        rails: the names the user chose, or ``None``.
+        what: how the error names them (``RAPL rail(s)``, ``AMD GPU(s)``, ...).
+
+    Raises:
+        SensorUnavailable: a chosen name was not found; the message lists what is available.
+    """
+    if rails is None:
+        return list(found)
+    by_rail = {item.rail: item for item in found}
+    missing = [rail for rail in rails if rail not in by_rail]
+    if missing:
+        raise SensorUnavailable(f"{what} {', '.join(missing)} not found; available: {', '.join(by_rail)}")
+    return [by_rail[rail] for rail in rails]
 
 
 def display_path(path: Path, root: Path) -> str:

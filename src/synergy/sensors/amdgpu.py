@@ -17,7 +17,7 @@ from typing import Any
 
 from synergy.clock import now_ns
 from synergy.errors import SensorUnavailable
-from synergy.sensors._sysfs import display_path, read_int, try_read_text
+from synergy.sensors._sysfs import display_path, read_int, select_rails, try_read_text
 from synergy.sensors.base import FilterModel, Reading, Sensor, SensorKind
 
 __all__ = ["AmdGpuRail", "AmdGpuSensor", "find_amdgpu_rails"]
@@ -82,12 +82,7 @@ class AmdGpuSensor(Sensor):
                 "no amdgpu hwmon with power1_input or power1_average under "
                 f"{display_path(root / 'sys/class/drm', root)}/card*/device/hwmon"
             )
-        by_rail = {rail.rail: rail for rail in found}
-        if rails is not None:
-            missing = [rail for rail in rails if rail not in by_rail]
-            if missing:
-                raise SensorUnavailable(f"AMD GPU(s) {', '.join(missing)} not found; available: {', '.join(by_rail)}")
-            found = [by_rail[rail] for rail in rails]
+        found = select_rails(found, rails, "AMD GPU(s)")
         self.gpus = tuple(found)
         self.rails = tuple(rail.rail for rail in found)
         self.total_rails = self.rails

@@ -31,7 +31,7 @@ from typing import Any
 
 from synergy.clock import now_ns
 from synergy.errors import SensorUnavailable
-from synergy.sensors._sysfs import display_path, read_int, try_read_text
+from synergy.sensors._sysfs import display_path, read_int, select_rails, try_read_text
 from synergy.sensors.base import FilterModel, Reading, Sensor, SensorKind
 
 __all__ = [
@@ -392,18 +392,11 @@ class JetsonSensor(Sensor):
                 f"{display_path(root / 'sys/class/hwmon', root)}"
                 + (f" ({'; '.join(self.skipped)})" if self.skipped else "")
             )
-        by_rail = {channel.rail: channel for channel in channels}
         self.dt_model = device_tree_model(root)
         self.model = identify_model([channel.label for channel in channels], self.dt_model)
         if any(channel.driver == "ina238" for channel in channels) and (self.model is None or self.model.key == "thor"):
             self.model = THOR
-        if rails is not None:
-            missing = [rail for rail in rails if rail not in by_rail]
-            if missing:
-                raise SensorUnavailable(
-                    f"Jetson rail(s) {', '.join(missing)} not found; available: {', '.join(by_rail)}"
-                )
-            channels = [by_rail[rail] for rail in rails]
+        channels = select_rails(channels, rails, "Jetson rail(s)")
         self.channels: tuple[JetsonChannel, ...] = tuple(channels)
         self.rails = tuple(channel.rail for channel in channels)
         self.total_rails, self.total_note = self._choose_total(total_rails)

@@ -19,7 +19,7 @@ from typing import Any
 
 from synergy.clock import now_ns
 from synergy.errors import SensorUnavailable
-from synergy.sensors._sysfs import display_path, read_int, try_read_text
+from synergy.sensors._sysfs import display_path, read_int, select_rails, try_read_text
 from synergy.sensors.base import FilterModel, Reading, Sensor, SensorKind
 
 __all__ = ["PowerSupplyRail", "PowerSupplySensor", "find_power_supplies"]
@@ -92,12 +92,7 @@ class PowerSupplySensor(Sensor):
                 f"no {'/'.join(types)} with power_now or voltage_now and current_now under "
                 f"{display_path(root / 'sys/class/power_supply', root)}"
             )
-        by_rail = {rail.rail: rail for rail in found}
-        if rails is not None:
-            missing = [rail for rail in rails if rail not in by_rail]
-            if missing:
-                raise SensorUnavailable(f"power supply {', '.join(missing)} not found; available: {', '.join(by_rail)}")
-            found = [by_rail[rail] for rail in rails]
+        found = select_rails(found, rails, "power supply")
         self.supplies = tuple(found)
         self.rails = tuple(rail.rail for rail in found)
         self.total_rails = self.rails

@@ -29,7 +29,7 @@ from typing import Any
 
 from synergy.clock import now_ns
 from synergy.errors import SensorPermissionError, SensorUnavailable
-from synergy.sensors._sysfs import display_path, read_int, try_read_text
+from synergy.sensors._sysfs import display_path, read_int, select_rails, try_read_text
 from synergy.sensors.base import FilterModel, Reading, Sensor, SensorKind
 from synergy.sensors.counter import CounterUnwrapper
 
@@ -173,12 +173,7 @@ class RaplSensor(Sensor):
         zones = find_rapl_zones(root)
         if not zones:
             raise SensorUnavailable(f"no intel-rapl zone under {display_path(root / _POWERCAP, root)}")
-        by_rail = {zone.rail: zone for zone in zones}
-        if rails is not None:
-            missing = [rail for rail in rails if rail not in by_rail]
-            if missing:
-                raise SensorUnavailable(f"RAPL rail(s) {', '.join(missing)} not found; available: {', '.join(by_rail)}")
-            zones = [by_rail[rail] for rail in rails]
+        zones = select_rails(zones, rails, "RAPL rail(s)")
         self.zones: tuple[RaplZone, ...] = tuple(zones)
         self.rails = tuple(zone.rail for zone in zones)
         chosen = tuple(total_rails) if total_rails is not None else default_total_rails(zones)
