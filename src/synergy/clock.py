@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-__all__ = ["now_ns", "wall_offset_ns"]
+__all__ = ["now_ns", "unix_time_s", "wall_offset_ns"]
 
 #: Monotonic nanoseconds (CLOCK_MONOTONIC): the clock of every mark and every sensor reading.
 now_ns = time.monotonic_ns
@@ -21,3 +21,8 @@ def wall_offset_ns() -> int:
     wall = time.time_ns()
     after = time.monotonic_ns()
     return wall - (before + after) // 2
+
+
+def unix_time_s() -> float:
+    """Wall-clock time, Unix seconds: only to date a result (when it started or ended), never to time it."""
+    return time.time_ns() / 1e9

@@ -28,6 +28,7 @@ from typing import Any
 
 import pandas as pd
 
+from synergy.clock import unix_time_s
 from synergy.errors import OutputExistsError, SynergyError, UsageError
 from synergy.study.collect import (
     TARGET_CHOICES,
@@ -227,7 +228,7 @@ def _prepare(out: Path, options: StudyOptions, resume: bool, force: bool) -> dic
         "format_version": FORMAT_VERSION,
         "status": "running",
         "options": options.to_dict(),
-        "started_unix_s": time.time(),
+        "started_unix_s": unix_time_s(),
         "resumed": 0,
         "networks": {e.name: {"model": e.model, "status": "pending"} for e in options.zoo},
     }
@@ -455,7 +456,7 @@ def _finish(
                 {c for e in done for c in counter_columns(pd.read_csv(out / "networks" / e.name / "layers.csv"))}
             ),
             "best_model": study_eval.best() if study_eval is not None else None,
-            "finished_unix_s": time.time(),
+            "finished_unix_s": unix_time_s(),
             "notes": notes,
         }
     )
