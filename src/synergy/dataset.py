@@ -8,9 +8,11 @@ total, so per-layer estimates come out of whole-network data.
 
 **Layer level**: ``layers.csv`` files or run directories written by ``synergy measure`` (``layers.csv`` with
 ``layer``, ``op``, the target such as ``energy_j`` or ``duration_s``, ``macs`` ...; ``run.json`` with the
-``model`` spec and ``input_shapes``). When ``run.json`` names a model that can be analysed, each row is
-joined by layer name to the layer table, so every feature is available; otherwise the features come
-from the CSV's own columns (missing ones are 0).
+``model`` spec and its input shape). When ``run.json`` names a model that can be analysed, each row is
+joined by layer name to the layer table, so every feature is available; otherwise (or when the MACs of
+the join disagree with the CSV's) the features come from the CSV's own columns (missing ones are 0).
+Counter columns (:data:`~synergy.models.counters.COUNTER_COLUMNS`: ``ase_spec``, ``bus_access``,
+``instructions`` ...) are kept beside the features, for the counter models.
 
 Both produce a :class:`TrainingSet`: a :class:`LayerData` (layers with the target *unit* each belongs to:
 its network at network level, itself at layer level), the targets in SI units, and the network of each
@@ -32,6 +34,7 @@ import pandas as pd
 from synergy.errors import DatasetError, SynergyError
 from synergy.graph.spec import parse_input_shape
 from synergy.layers import LayerTable
+from synergy.models.counters import COUNTER_COLUMNS
 from synergy.models.data import LayerData
 from synergy.models.features import layer_frame, rows_frame
 from synergy.tablecache import analyze_many
@@ -40,6 +43,7 @@ __all__ = [
     "LayerData",
     "TrainingSet",
     "load_layer_runs",
+    "load_measured_layers",
     "load_network_csv",
     "load_training_data",
     "network_frame",
@@ -232,12 +236,68 @@ def _run_model(run: Path | None) -> tuple[str | None, tuple[tuple[int, ...], ...
     model = meta.get("model")
     if isinstance(model, dict):
         model = model.get("spec") or model.get("model")
+    options = meta.get("options")
     shapes = meta.get("input_shapes") or meta.get("input_shape")
+    if not shapes and isinstance(options, dict):
+        # 'synergy measure' records the --input-shape it was given among its options
+        shapes = options.get("input_shape")
     parsed: tuple[tuple[int, ...], ...] | None = None
     if isinstance(shapes, list) and shapes:
         items = shapes if isinstance(shapes[0], list) else [shapes]
         parsed = tuple(tuple(int(d) for d in s) for s in items)
     return (str(model) if model else None), parsed
+
+
+def _joined(full: pd.DataFrame, rows: pd.DataFrame, names: list[str]) -> pd.DataFrame | None:
+    """The analysed layers named in ``rows``, in their order; ``None`` when they do not match the rows."""
+    if not set(names) <= set(full.index):
+        return None
+    layers = full.loc[names].reset_index(drop=True)
+    if "macs" in rows.columns:
+        measured = pd.to_numeric(rows["macs"], errors="coerce").to_numpy(dtype=float)
+        ok = np.isfinite(measured)
+        # a run measured at another input shape than the analysis: the CSV's own columns are right
+        if not np.allclose(layers["macs"].to_numpy(dtype=float)[ok], measured[ok], rtol=1e-6, atol=0.5):
+            return None
+    return layers
+
+
+def _read_run(
+    given: Path, *, use_cache: bool, cache_dir: Path | None, workers: int | None
+) -> tuple[Path, pd.DataFrame, pd.DataFrame, LayerTable | None]:
+    """One layers.csv (or run directory): its path, its rows, their layer frame (with counter columns)
+    and the analysed layer table of its model, if ``run.json`` names one."""
+    if not given.exists():
+        raise DatasetError(f"{given} does not exist: give layers.csv files or run directories")
+    csv, run = _run_paths(given)
+    rows = _read_csv(csv)
+    if "layer" not in rows.columns:
+        raise DatasetError(f"{csv} has no 'layer' column: give a layers.csv written by 'synergy measure'")
+    names = [str(n) for n in rows["layer"]]
+    model, shapes = _run_model(run)
+    layers: pd.DataFrame | None = None
+    table: LayerTable | None = None
+    if model is not None:
+        table = analyze_many([(model, shapes)], use_cache=use_cache, cache_dir=cache_dir, workers=workers)[0]
+        layers = _joined(layer_frame(table).set_index("name", drop=False), rows, names)
+    if layers is None:
+        records = [{str(k): v for k, v in r.items()} for r in rows.rename(columns={"layer": "name"}).to_dict("records")]
+        layers = rows_frame(records)
+    for column in COUNTER_COLUMNS:
+        if column in rows.columns:
+            layers[column] = pd.to_numeric(rows[column], errors="coerce").to_numpy(dtype=float)
+    return csv, rows, layers, table
+
+
+def load_measured_layers(path: Path, *, use_cache: bool = True, cache_dir: Path | None = None) -> pd.DataFrame:
+    """The layer frame of one measured run (a run directory or ``layers.csv``), counter columns included.
+
+    What :class:`~synergy.predictor.Predictor` needs to predict a run with a model of measured counters.
+
+    Raises:
+        DatasetError: the path is missing, not a run, or its ``layers.csv`` is empty or unreadable.
+    """
+    return _read_run(path, use_cache=use_cache, cache_dir=cache_dir, workers=1)[2]
 
 
 def load_layer_runs(
@@ -261,32 +321,15 @@ def load_layer_runs(
     tables: list[LayerTable] = []
     offset = 0
     for net_index, given in enumerate(paths):
-        if not given.exists():
-            raise DatasetError(f"{given} does not exist: give layers.csv files or run directories")
-        csv, run = _run_paths(given)
-        rows = _read_csv(csv)
-        for column in ("layer", target):
-            if column not in rows.columns:
-                raise DatasetError(
-                    f"{csv} has no {column!r} column: choose --target from {', '.join(map(str, rows.columns))}"
-                    if column == target
-                    else f"{csv} has no 'layer' column: give a layers.csv written by 'synergy measure'"
-                )
+        csv, rows, layers, table = _read_run(given, use_cache=use_cache, cache_dir=cache_dir, workers=workers)
+        if target not in rows.columns:
+            raise DatasetError(
+                f"{csv} has no {target!r} column: choose --target from {', '.join(map(str, rows.columns))}"
+            )
         names = [str(n) for n in rows["layer"]]
         y = _check_targets(rows[target], target, str(csv), names)
-        model, shapes = _run_model(run)
-        layers: pd.DataFrame | None = None
-        if model is not None:
-            table = analyze_many([(model, shapes)], use_cache=use_cache, cache_dir=cache_dir, workers=workers)[0]
+        if table is not None:
             tables.append(table)
-            full = layer_frame(table).set_index("name", drop=False)
-            if set(names) <= set(full.index):
-                layers = full.loc[names].reset_index(drop=True)
-        if layers is None:
-            records = [
-                {str(k): v for k, v in r.items()} for r in rows.rename(columns={"layer": "name"}).to_dict("records")
-            ]
-            layers = rows_frame(records)
         layers["unit"] = np.arange(len(layers)) + offset
         layers["network"] = net_index
         offset += len(layers)

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
 from synergy.dataset import TrainingSet
 from synergy.errors import DatasetError
-from synergy.models import BASELINE, MODELS
+from synergy.models import BASELINE, COUNTER_MODELS, MODELS
+from synergy.models.counters import CounterSupport, counter_support
 from synergy.models.evaluate import Evaluation, grouped_cv, scores_frame
 from synergy.predictor import Predictor, training_domain
 
-__all__ = ["FitResult", "fit_predictor"]
+__all__ = ["FitResult", "fit_predictor", "offered_models"]
 
 
 @dataclass(frozen=True)
@@ -26,16 +29,39 @@ class FitResult:
         evaluations: grouped cross-validation of every model tried (the baseline included).
         chosen: the model form fitted.
         auto: whether it was chosen by the evaluation.
+        counters: which counters the counter models use on this data, or why they are not offered.
     """
 
     predictor: Predictor
     evaluations: tuple[Evaluation, ...]
     chosen: str
     auto: bool
+    counters: CounterSupport | None = None
 
     def table(self) -> pd.DataFrame:
         """The cross-validated scores, one row per model."""
         return scores_frame(list(self.evaluations))
+
+
+def offered_models(training: TrainingSet) -> tuple[list[str], CounterSupport]:
+    """The model forms ``training`` can fit, in table order, and the counters it offers.
+
+    Every form of :data:`~synergy.models.MODELS`; those of :data:`~synergy.models.COUNTER_MODELS` only
+    for layer-level data with per-layer hardware counters (see
+    :func:`~synergy.models.counters.counter_support`).
+    """
+    support = counter_support(training.data)
+    names = list(MODELS)
+    if support.available:
+        names.extend(COUNTER_MODELS)
+    return names, support
+
+
+def _factory(name: str, support: CounterSupport) -> Callable[[], Any]:
+    if name in COUNTER_MODELS:
+        # the columns are chosen once on all the data, so that every fold fits the same model form
+        return functools.partial(COUNTER_MODELS[name][0], counters=support.columns)
+    return MODELS[name][0]
 
 
 def fit_predictor(
@@ -52,30 +78,34 @@ def fit_predictor(
         training: the data (see :mod:`synergy.dataset`).
         model: the form to fit; ``None`` picks the lowest mean relative error among ``candidates``.
         folds: folds of the grouped cross-validation.
-        candidates: forms evaluated when choosing (default: every form in :data:`~synergy.models.MODELS`).
+        candidates: forms evaluated when choosing (default: every form the data offers, see
+            :func:`offered_models`).
         progress: called with the name of each model before it is evaluated.
 
     Raises:
-        DatasetError: an unknown model name, or too little data to cross-validate.
+        DatasetError: an unknown model name, a counter model without per-layer counters in the data, or
+            too little data to cross-validate.
     """
-    names = list(candidates) if candidates is not None else list(MODELS)
-    if model is not None and model not in MODELS:
-        raise DatasetError(f"unknown model {model!r}: choose one of {', '.join(MODELS)}")
-    for name in names:
-        if name not in MODELS:
-            raise DatasetError(f"unknown model {name!r}: choose from {', '.join(MODELS)}")
+    known = {**MODELS, **COUNTER_MODELS}
+    offered, support = offered_models(training)
+    for name in [*(candidates or ()), *([model] if model is not None else [])]:
+        if name not in known:
+            raise DatasetError(f"unknown model {name!r}: choose one of {', '.join(known)}")
+        if name in COUNTER_MODELS:
+            support.require(name)
+    names = list(candidates) if candidates is not None else offered
     to_run = names if model is None else [BASELINE, model] if model != BASELINE else [BASELINE]
     data, y = training.data, training.y
     evaluations = []
     for name in to_run:
         if progress:
             progress(name)
-        evaluations.append(grouped_cv(name, MODELS[name][0], data, y, n_splits=folds))
+        evaluations.append(grouped_cv(name, _factory(name, support), data, y, n_splits=folds))
     if model is None:
         chosen = min(evaluations, key=lambda ev: (ev.scores["mean_err"], ev.scores["rmspe"])).model
     else:
         chosen = model
-    estimator = MODELS[chosen][0]().fit(data, y)
+    estimator = _factory(chosen, support)().fit(data, y)
     by_name = {ev.model: ev for ev in evaluations}
     evaluation = {
         "protocol": by_name[chosen].protocol,
@@ -83,13 +113,16 @@ def fit_predictor(
         "scores": {ev.model: ev.scores for ev in evaluations},
         "chosen_by": "lowest mean relative error" if model is None else "given",
     }
+    domain = training_domain(data)
+    if chosen in COUNTER_MODELS:
+        domain["counters"] = dict(estimator.counter_ranges_)
     predictor = Predictor(
         name=chosen,
         estimator=estimator,
         target=training.target,
         unit=training.unit,
         column=training.column,
-        domain=training_domain(data),
+        domain=domain,
         evaluation=evaluation,
         training={
             "sources": list(training.sources),
@@ -97,4 +130,4 @@ def fit_predictor(
             "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         },
     )
-    return FitResult(predictor, tuple(evaluations), chosen, model is None)
+    return FitResult(predictor, tuple(evaluations), chosen, model is None, support)

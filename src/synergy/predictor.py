@@ -10,12 +10,16 @@ executable (no pickle)::
       "features": {"macs": "multiply-accumulates ...", ...},
       "domain": {"op_keys": {"Conv3x3": {"op": "Conv", "category": "conv", "kernel_area": 9,
                                           "ranges": {"macs": [min, max], ...}}, ...},
-                 "networks": 6466, "network_macs": [min, max]},
+                 "networks": 6466, "level": "network", "unit_macs": [min, max],
+                 "counters": {"ase_spec": [min, max], ...}},   # counter models only
       "evaluation": {...cross-validated scores...},
       "training": {"sources": [...], "created": "..."}
     }
 
 :func:`load_predictor` accepts a path or the name of a preset shipped in ``synergy/presets/``.
+
+A predictor of the ``counters`` form predicts from measured counters: it applies to the layers of
+``synergy measure`` runs (:meth:`Predictor.predict_frames`), not to layer tables.
 """
 
 from __future__ import annotations
@@ -30,11 +34,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from synergy.atomic import write_text_atomic
-from synergy.errors import OutputExistsError, PredictorFormatError
+from synergy.errors import ModelSpecError, OutputExistsError, PredictorFormatError
 from synergy.layers import LayerTable
 from synergy.models.additive import AdditiveModel, LayerTypeModel, MacLinearModel, OpMeanBaseline, PolynomialModel, Term
+from synergy.models.counters import HARDWARE_COUNTERS, LayerChainModel, LayerCounterModel
 from synergy.models.data import LayerData
 from synergy.models.features import FEATURE_DOCS
 from synergy.models.residual import ResidualModel
@@ -112,6 +118,60 @@ def _additive_from(cls_name: str, params: dict[str, Any], state: dict[str, Any])
     return model
 
 
+_COUNTER: dict[str, type[LayerCounterModel] | type[LayerChainModel]] = {
+    "LayerCounterModel": LayerCounterModel,
+    "LayerChainModel": LayerChainModel,
+}
+
+
+def _counter_state(model: LayerCounterModel | LayerChainModel) -> dict[str, Any]:
+    state: dict[str, Any] = {
+        "counters": list(model.counters_),
+        "coef": [float(c) for c in model.coef_],
+        "intercept": float(model.intercept_),
+        "counter_ranges": {k: [float(v) for v in r] for k, r in model.counter_ranges_.items()},
+        "rest": None
+        if model.rest_ is None
+        else {"params": _params(model.rest_), "state": _additive_state(model.rest_)},
+        "op_keys": model.op_keys_,
+    }
+    if isinstance(model, LayerChainModel):
+        state["counter_coef"] = [float(c) for c in model.counter_coef_]
+        state["counter_intercept"] = [float(c) for c in model.counter_intercept_]
+    return state
+
+
+def _counter_from(cls_name: str, params: dict[str, Any], state: dict[str, Any]) -> LayerCounterModel | LayerChainModel:
+    model = _COUNTER[cls_name](**_restore_params(params))
+    counters = tuple(str(c) for c in state["counters"])
+    unknown = [c for c in counters if c not in HARDWARE_COUNTERS]
+    if not counters or unknown:
+        raise ValueError(f"unknown counter columns {unknown or 'none'}")
+    coef = _floats(state["coef"], "counter model coefficients")
+    if len(coef) != len(counters):
+        raise ValueError(f"{len(coef)} coefficients for {len(counters)} counters")
+    model.counters_ = counters
+    model.coef_ = np.array(coef)
+    model.intercept_ = _floats([state["intercept"]], "counter model intercept")[0]
+    model.counter_ranges_ = {str(k): _floats(v, f"range of {k}") for k, v in state["counter_ranges"].items()}
+    rest = state["rest"]
+    model.rest_ = None if rest is None else _additive_from("LayerTypeModel", dict(rest["params"]), rest["state"])
+    model.op_keys_ = {
+        str(k): {"op": str(v["op"]), "category": str(v["category"]), "kernel_area": float(v["kernel_area"])}
+        for k, v in state["op_keys"].items()
+    }
+    model.level_ = "layer"
+    model.network_cost_ = 0.0
+    if isinstance(model, LayerChainModel):
+        slope = _floats(state["counter_coef"], "counter per MAC")
+        offset = _floats(state["counter_intercept"], "counter constants")
+        if len(slope) != len(counters) or len(offset) != len(counters):
+            raise ValueError(f"the chain's MAC stages do not match its {len(counters)} counters")
+        model.counter_coef_ = np.array(slope)
+        model.counter_intercept_ = np.array(offset)
+    return model
+
+
 def model_state(model: Any) -> tuple[str, dict[str, Any], dict[str, Any]]:
     """``(class name, params, learned state)`` of a fitted model, JSON-ready."""
     if isinstance(model, ResidualModel):
@@ -129,6 +189,8 @@ def model_state(model: Any) -> tuple[str, dict[str, Any], dict[str, Any]]:
         return "ResidualModel", _params(model), state
     if isinstance(model, AdditiveModel):
         return type(model).__name__, _params(model), _additive_state(model)
+    if isinstance(model, (LayerCounterModel, LayerChainModel)):
+        return type(model).__name__, _params(model), _counter_state(model)
     raise TypeError(f"cannot store a {type(model).__name__} in a predictor file")
 
 
@@ -155,6 +217,8 @@ def model_from_state(cls_name: str, params: dict[str, Any], state: dict[str, Any
         return model
     if cls_name in _ADDITIVE:
         return _additive_from(cls_name, params, state)
+    if cls_name in _COUNTER:
+        return _counter_from(cls_name, params, state)
     raise ValueError(f"unknown model class {cls_name!r}")
 
 
@@ -289,6 +353,12 @@ class Predictor:
                     if lo > hi:
                         raise ValueError(f"range of {key} {feature} is inverted")
             _floats(domain["unit_macs"], "network MACs range")
+            for counter, bounds in domain.get("counters", {}).items():
+                lo, hi = _floats(bounds, f"range of {counter}")
+                if lo > hi:
+                    raise ValueError(f"range of {counter} is inverted")
+            if getattr(estimator, "needs_counters", False) and domain["level"] != "layer":
+                raise ValueError("a counter model fitted on network-level data")
             int(domain["networks"])
             if domain["level"] not in ("network", "layer"):
                 raise ValueError(f"unknown level {domain['level']!r}")
@@ -360,6 +430,23 @@ class Predictor:
             for unit in np.flatnonzero((macs > macs_hi * RANGE_SLACK) | (macs < macs_lo / RANGE_SLACK)):
                 how = f"×{macs[unit] / macs_hi:.2g}" if macs[unit] > macs_hi else f"÷{macs_lo / max(macs[unit], 1):.2g}"
                 beyond[int(unit)].append(f"network macs {how}")
+        counters = self.domain.get("counters", {}) if self.needs_counters else {}
+        if counters:
+            covered = frame["category"].isin(list(self.estimator.categories)).to_numpy()
+            for counter, (lo, hi) in counters.items():
+                if counter not in frame.columns:
+                    continue
+                values = frame[counter].to_numpy(dtype=float)
+                for unit in np.unique(units[covered]):
+                    mine = values[covered & (units == unit)]
+                    mine = mine[np.isfinite(mine)]
+                    if not len(mine):
+                        continue
+                    top, bottom = float(mine.max()), float(mine.min())
+                    if top > hi * RANGE_SLACK:
+                        beyond[int(unit)].append(f"{counter} ×{top / hi:.2g}" if hi > 0 else f"{counter} (above 0)")
+                    elif bottom < lo / RANGE_SLACK:
+                        beyond[int(unit)].append(f"{counter} ÷{lo / max(bottom, 1.0):.2g}")
         for unit, parts in enumerate(beyond):
             if parts:
                 out[unit].append(
@@ -373,15 +460,47 @@ class Predictor:
         totals = self.estimator.predict(data)
         return np.asarray(layers), np.asarray(totals)
 
+    @property
+    def needs_counters(self) -> bool:
+        """Whether predicting needs measured counters (the ``counters`` form): see :meth:`predict_frames`."""
+        return bool(getattr(self.estimator, "needs_counters", False))
+
+    def check_models_supported(self) -> None:
+        """Raise :class:`ModelSpecError` when this predictor cannot predict from layer tables (MODEL specs)."""
+        if self.needs_counters:
+            columns = ", ".join(self.estimator.counters_)
+            raise ModelSpecError(
+                f"a {self.name} predictor predicts from measured counters ({columns}), not from a MODEL: give "
+                "a run directory or layers.csv from 'synergy measure', or fit --model chain to predict from MACs"
+            )
+
     def predict_tables(self, tables: Sequence[LayerTable], names: Sequence[str] | None = None) -> list[Prediction]:
         """Predict networks from their layer tables; domain problems become warnings in each result.
 
         Layer-level predictors give every layer its prediction and the total is their sum.
+
+        Raises:
+            ModelSpecError: a predictor that needs measured counters (use :meth:`predict_frames`).
         """
+        self.check_models_supported()
         names = list(names) if names is not None else [t.model for t in tables]
         if not tables:
             return []
-        data = LayerData.from_tables(tables, names)
+        return self.predict_layer_data(LayerData.from_tables(tables, names), names)
+
+    def predict_frames(self, frames: Sequence[pd.DataFrame], names: Sequence[str]) -> list[Prediction]:
+        """Predict networks from layer frames: measured runs (:func:`synergy.dataset.load_measured_layers`,
+        counter columns included) or :func:`~synergy.models.features.layer_frame` of layer tables.
+
+        Raises:
+            DatasetError: a ``counters`` predictor and a network without the counters of its covered layers.
+        """
+        if not frames:
+            return []
+        return self.predict_layer_data(LayerData.from_frames(frames, names), names)
+
+    def predict_layer_data(self, data: LayerData, names: Sequence[str]) -> list[Prediction]:
+        """Predict every unit of network-level layer data (one unit per network, named by ``names``)."""
         layer_pred, totals = self.predict_data(data)
         if self.domain["level"] == "layer":
             totals = np.zeros(data.n_units)

@@ -16,8 +16,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from synergy.cli.common import render_frame
 from synergy.dataset import load_training_data
 from synergy.errors import OutputExistsError
-from synergy.fitting import fit_predictor
-from synergy.models import BASELINE, MODELS
+from synergy.fitting import fit_predictor, offered_models
+from synergy.models import BASELINE, COUNTER_MODELS, MODELS
 from synergy.models.evaluate import plot_predictions
 
 __all__ = ["register"]
@@ -31,12 +31,16 @@ def register(subparsers: Any) -> None:
         description="Fit a predictor on layer-level runs (layers.csv files or run directories from 'synergy "
         "measure') or on a network-level CSV (columns: model, optional input_shape, the target). Prints the "
         "cross-validated error table, grouped by network, and writes a versioned JSON predictor. Without "
-        "--model, the model form with the lowest cross-validated mean relative error is fitted.",
+        "--model, the model form with the lowest cross-validated mean relative error is fitted. Layer-level "
+        "runs with per-layer hardware counters also offer SyNERGY's counter model (counters) and its MAC-only "
+        "chain (chain).",
     )
     parser.add_argument("data", nargs="+", type=Path, metavar="DATA", help="layers.csv, run directory or CSV")
     parser.add_argument("--target", required=True, metavar="COLUMN", help="the measured column, e.g. energy_j")
     parser.add_argument("--level", choices=("layer", "network"), default=None, help="data level (default: detect)")
-    parser.add_argument("--model", choices=tuple(MODELS), default=None, help="model form (default: best in CV)")
+    parser.add_argument(
+        "--model", choices=(*MODELS, *COUNTER_MODELS), default=None, help="model form (default: best in CV)"
+    )
     parser.add_argument("-o", "--output", type=Path, default=Path("predictor.json"), help="predictor file to write")
     parser.add_argument("--force", action="store_true", help="overwrite an existing output or plot")
     parser.add_argument("--folds", type=int, default=5, metavar="K", help="grouped cross-validation folds")
@@ -81,6 +85,9 @@ def _run(args: argparse.Namespace) -> int:
             workers=args.workers,
             progress=tick,
         )
+    offered, support = offered_models(training)
+    if args.model in COUNTER_MODELS:
+        support.require(args.model)  # before any output
     out = sys.stdout
     data = training.data
     unit = f" ({training.unit})" if training.unit else ""
@@ -89,8 +96,15 @@ def _run(args: argparse.Namespace) -> int:
         f"data: {len(data.networks)} networks, {data.n_units} targets, {len(data.frame)} layers "
         f"({training.level} level); target {training.column}{conversion}\n"
     )
+    if support.available:
+        out.write(
+            f"counters: {support.describe()} of {support.layers} {'/'.join(support.categories)} layers; "
+            "counters and chain model those layers, the layer-type model the others\n"
+        )
+    elif training.level == "layer":
+        out.write(f"counters, chain: not offered: {support.reason}\n")
     with _progress("cross-validating") as bar:
-        task = bar.add_task("cv", total=len(MODELS) if args.model is None else 2) if bar is not None else None
+        task = bar.add_task("cv", total=len(offered) if args.model is None else 2) if bar is not None else None
 
         def step(name: str) -> None:
             if bar is not None and task is not None:
@@ -133,6 +147,11 @@ def _run(args: argparse.Namespace) -> int:
         )
     else:
         out.write(f"fitted: {result.chosen} (as asked; {100 * chosen['mean_err']:.2f} % mean relative error in CV)\n")
+    if predictor.needs_counters:
+        out.write(
+            "note: a counters predictor needs measured counters: 'synergy predict' applies it to run directories "
+            "or layers.csv files; fit --model chain to predict any MODEL from its MACs\n"
+        )
     if args.plot is not None:
         plot_predictions(list(result.evaluations), args.plot, training.unit, f"{training.target}: {protocol} CV")
         out.write(f"wrote {args.plot}\n")

@@ -1,9 +1,11 @@
 """Energy models: SyNERGY's, NeuralPower-style, layer-type and residual models, and their evaluation.
 
-:data:`MODELS` maps the names ``synergy fit --model`` takes to estimator factories. Every estimator follows
-the scikit-learn contract (``__init__`` only stores parameters, ``fit`` returns ``self``, learned state ends
-in ``_``); the additive ones take a :class:`~synergy.dataset.LayerData` so that one network-level target can
-be spread over its layers.
+:data:`MODELS` maps the names ``synergy fit --model`` takes to estimator factories: the models of layer
+features, fitted on data of either level. :data:`COUNTER_MODELS` holds those that also need per-layer
+hardware counters (layer-level data from ``synergy measure``), offered only where the data has them.
+Every estimator follows the scikit-learn contract (``__init__`` only stores parameters, ``fit`` returns
+``self``, learned state ends in ``_``); the additive ones take a :class:`~synergy.dataset.LayerData` so
+that one network-level target can be spread over its layers.
 """
 
 from __future__ import annotations
@@ -19,15 +21,18 @@ from synergy.models.additive import (
     PolynomialModel,
     Term,
 )
-from synergy.models.counters import ChainModel, CounterModel
+from synergy.models.counters import ChainModel, CounterModel, LayerChainModel, LayerCounterModel
 from synergy.models.residual import ResidualModel
 
 __all__ = [
     "BASELINE",
+    "COUNTER_MODELS",
     "MODELS",
     "AdditiveModel",
     "ChainModel",
     "CounterModel",
+    "LayerChainModel",
+    "LayerCounterModel",
     "LayerTypeModel",
     "MacLinearModel",
     "OpMeanBaseline",
@@ -43,6 +48,12 @@ MODELS: dict[str, tuple[Callable[[], Any], str]] = {
     "polynomial": (PolynomialModel, "NeuralPower-style polynomial per layer type, lasso-selected"),
     "layer-type": (LayerTypeModel, "per op type: MACs, bytes, elements, fixed cost (non-negative)"),
     "residual": (ResidualModel, "layer-type baseline × learned correction of its relative error"),
+}
+
+#: ``--model`` name → (factory, description) of the models that need per-layer hardware counters.
+COUNTER_MODELS: dict[str, tuple[Callable[..., Any], str]] = {
+    "counters": (LayerCounterModel, "SyNERGY's counter model on conv layers: a·SIMD + b·bus + c (needs counters)"),
+    "chain": (LayerChainModel, "SyNERGY's chain on conv layers: MACs → SIMD, bus → energy (fitted with counters)"),
 }
 
 #: The model every other must beat.

@@ -46,6 +46,8 @@ __all__ = [
     "PolynomialModel",
     "Term",
     "fit_relative",
+    "op_key_info",
+    "resolve_op_keys",
 ]
 
 
@@ -176,6 +178,54 @@ def fit_relative(
     return np.asarray(coef)
 
 
+def op_key_info(frame: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """Op key → ``{"op", "category", "kernel_area"}`` of every op key in a layer frame."""
+    keys = frame.drop_duplicates("op_key")
+    return {
+        str(key): {"op": str(op), "category": str(cat), "kernel_area": float(area)}
+        for key, op, cat, area in zip(
+            keys["op_key"], keys["op"], keys["category"], keys["kernel_area"].astype(float), strict=True
+        )
+    }
+
+
+def resolve_op_keys(seen: dict[str, dict[str, Any]], data: LayerData) -> tuple[LayerData, dict[str, str | None]]:
+    """Map op keys of ``data`` that are not in ``seen`` to the nearest seen key.
+
+    The nearest key has the same op and the nearest kernel area; failing that, the first seen key of the
+    same category (never for the category ``other``).
+
+    Args:
+        seen: op key → ``{"op", "category", "kernel_area"}`` of the keys seen in training.
+        data: the layers to predict.
+
+    Returns:
+        The data with substituted keys, and ``unseen key → substitute`` (``None``: no substitute).
+    """
+    frame = data.frame
+    unseen = sorted({str(k) for k in pd.unique(frame["op_key"])} - set(seen))
+    if not unseen:
+        return data, {}
+    mapping: dict[str, str | None] = {}
+    info = frame.drop_duplicates("op_key").set_index("op_key")
+    ops = info["op"].astype(str).to_dict()
+    cats = info["category"].astype(str).to_dict()
+    areas = info["kernel_area"].astype(float).to_dict()
+    for key in unseen:
+        op, cat, area = ops[key], cats[key], areas[key]
+        same_op = [k for k, v in seen.items() if v["op"] == op]
+        if same_op:
+            mapping[key] = min(same_op, key=lambda k: (abs(float(seen[k]["kernel_area"]) - area), k))
+            continue
+        same_cat = sorted(k for k, v in seen.items() if v["category"] == cat and cat != "other")
+        mapping[key] = same_cat[0] if same_cat else None
+    frame = frame.copy()
+    sub = {k: v for k, v in mapping.items() if v is not None}
+    if sub:
+        frame["op_key"] = frame["op_key"].replace(sub)
+    return LayerData(frame, data.n_units, data.groups, data.networks, data.units, data.level), mapping
+
+
 def _check_data(model: object, X: Any, y: Any | None = None) -> tuple[LayerData, np.ndarray | None]:
     name = type(model).__name__
     if not isinstance(X, LayerData):
@@ -230,13 +280,7 @@ class AdditiveModel(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         self.coef_ = coef[: len(terms)]
         self.network_cost_ = float(coef[-1]) if with_cost else 0.0
         self.level_ = data.level
-        keys = data.frame.drop_duplicates("op_key")
-        self.op_keys_: dict[str, dict[str, Any]] = {
-            str(key): {"op": str(op), "category": str(cat), "kernel_area": float(area)}
-            for key, op, cat, area in zip(
-                keys["op_key"], keys["op"], keys["category"], keys["kernel_area"].astype(float), strict=True
-            )
-        }
+        self.op_keys_: dict[str, dict[str, Any]] = op_key_info(data.frame)
         return self
 
     def _check_fitted(self) -> None:
@@ -250,29 +294,7 @@ class AdditiveModel(RegressorMixin, BaseEstimator):  # type: ignore[misc]
             The data with substituted keys, and ``unseen key → substitute`` (``None``: no substitute).
         """
         self._check_fitted()
-        seen = self.op_keys_
-        frame = data.frame
-        unseen = sorted({str(k) for k in pd.unique(frame["op_key"])} - set(seen))
-        if not unseen:
-            return data, {}
-        mapping: dict[str, str | None] = {}
-        info = frame.drop_duplicates("op_key").set_index("op_key")
-        ops = info["op"].astype(str).to_dict()
-        cats = info["category"].astype(str).to_dict()
-        areas = info["kernel_area"].astype(float).to_dict()
-        for key in unseen:
-            op, cat, area = ops[key], cats[key], areas[key]
-            same_op = [k for k, v in seen.items() if v["op"] == op]
-            if same_op:
-                mapping[key] = min(same_op, key=lambda k: (abs(float(seen[k]["kernel_area"]) - area), k))
-                continue
-            same_cat = sorted(k for k, v in seen.items() if v["category"] == cat and cat != "other")
-            mapping[key] = same_cat[0] if same_cat else None
-        frame = frame.copy()
-        sub = {k: v for k, v in mapping.items() if v is not None}
-        if sub:
-            frame["op_key"] = frame["op_key"].replace(sub)
-        return LayerData(frame, data.n_units, data.groups, data.networks, data.units, data.level), mapping
+        return resolve_op_keys(self.op_keys_, data)
 
     def predict_layers(self, X: LayerData) -> np.ndarray:
         """Per-layer predictions, in the order of ``X.frame`` (SI units; fixed network cost excluded)."""

@@ -75,3 +75,24 @@ class LayerData:
         frame["unit"] = np.asarray(units, dtype=int)
         frame["network"] = np.asarray(units, dtype=int)
         return cls(frame, len(tables), np.arange(len(tables)), tuple(names), tuple(names), "network")
+
+    @classmethod
+    def from_frames(cls, frames: Sequence[pd.DataFrame], names: Sequence[str]) -> LayerData:
+        """Network-level data from layer frames (measured runs or layer tables): every layer of frame ``i``
+        adds to unit ``i``. Columns some frames lack (counters) are NaN in the others."""
+        if len(frames) != len(names):
+            raise ValueError(f"{len(frames)} layer frames for {len(names)} names")
+        parts = []
+        for i, frame in enumerate(frames):
+            part = frame.drop(columns=[c for c in ("unit", "network") if c in frame.columns])
+            part["unit"] = i
+            part["network"] = i
+            parts.append(part)
+        if parts:
+            frame = pd.concat(parts, ignore_index=True)
+        else:
+            frame = frame_from_rows([])
+            frame["unit"] = frame["network"] = np.zeros(0, dtype=int)
+        frame["unit"] = frame["unit"].astype(int)
+        frame["network"] = frame["network"].astype(int)
+        return cls(frame, len(frames), np.arange(len(frames)), tuple(names), tuple(names), "network")
