@@ -357,7 +357,7 @@ class Predictor:
                 lo, hi = _floats(bounds, f"range of {counter}")
                 if lo > hi:
                     raise ValueError(f"range of {counter} is inverted")
-            if getattr(estimator, "needs_counters", False) and domain["level"] != "layer":
+            if isinstance(estimator, tuple(_COUNTER.values())) and domain["level"] != "layer":
                 raise ValueError("a counter model fitted on network-level data")
             int(domain["networks"])
             if domain["level"] not in ("network", "layer"):
