@@ -42,6 +42,7 @@ def network_rows(rng: np.random.Generator, simd_noise: float = 0.02, bus_noise: 
                 "op": "Conv",
                 "macs": macs,
                 "output_bytes": out_bytes,
+                "bytes_moved": 2 * out_bytes,
                 "ase_spec": simd,
                 "bus_access": bus,
                 "task_clock_ns": 1e9 * conv_energy(np.array(simd), np.array(bus)) / 2.0,
@@ -54,6 +55,7 @@ def network_rows(rng: np.random.Generator, simd_noise: float = 0.02, bus_noise: 
                 "op": "Relu",
                 "macs": 0.0,
                 "output_bytes": out_bytes,
+                "bytes_moved": 2 * out_bytes,
                 "ase_spec": np.round(out_bytes / 16),
                 "bus_access": np.round(out_bytes / 32),
                 "task_clock_ns": 1e9 * (RELU_FIXED + RELU_PER_BYTE * out_bytes) / 2.0,
@@ -91,12 +93,14 @@ def counter_data(n_networks: int = 8, seed: int = 0, **noise: float) -> tuple[La
 
 
 def write_runs(folder: Path, n_networks: int = 6, seed: int = 0, drop: tuple[str, ...] = ()) -> list[Path]:
-    """Write ``n_networks`` run directories (``layers.csv`` only), without the columns in ``drop``."""
+    """Write ``n_networks`` run directories (``layers.csv``, and a ``run.json`` naming no model, so nothing
+    is analysed), without the columns in ``drop``."""
     rng = np.random.default_rng(seed)
     runs = []
     for net in range(n_networks):
         run = folder / f"run{net}"
         run.mkdir(parents=True)
         network_rows(rng).drop(columns=list(drop)).to_csv(run / "layers.csv", index=False)
+        (run / "run.json").write_text('{"format_version": 1, "status": "complete"}\n')
         runs.append(run)
     return runs

@@ -40,7 +40,7 @@ from synergy.atomic import write_text_atomic
 from synergy.errors import ModelSpecError, OutputExistsError, PredictorFormatError
 from synergy.layers import LayerTable
 from synergy.models.additive import AdditiveModel, LayerTypeModel, MacLinearModel, OpMeanBaseline, PolynomialModel, Term
-from synergy.models.counters import HARDWARE_COUNTERS, LayerChainModel, LayerCounterModel
+from synergy.models.counters import COUNTER_DOCS, HARDWARE_COUNTERS, LayerChainModel, LayerCounterModel
 from synergy.models.data import LayerData
 from synergy.models.features import FEATURE_DOCS
 from synergy.models.residual import ResidualModel
@@ -319,7 +319,7 @@ class Predictor:
             "synergy_version": __version__,
             "target": {"name": self.target, "unit": self.unit, "column": self.column, "level": self.domain["level"]},
             "model": {"name": self.name, "class": cls_name, "params": params, "state": state},
-            "features": dict(FEATURE_DOCS),
+            "features": {**FEATURE_DOCS, **{c: COUNTER_DOCS[c] for c in getattr(self.estimator, "counters_", ())}},
             "domain": self.domain,
             "evaluation": self.evaluation,
             "training": self.training,

@@ -50,6 +50,7 @@ def test_round_trip(tmp_path: Path, name: str) -> None:
     doc = json.loads((tmp_path / "p.json").read_text())
     assert doc["model"]["state"]["counters"] == ["ase_spec", "bus_access"]
     assert set(doc["domain"]["counters"]) == {"ase_spec", "bus_access"}
+    assert "SIMD" in doc["features"]["ase_spec"] and "macs" in doc["features"]
     assert doc["target"]["level"] == "layer"
 
 

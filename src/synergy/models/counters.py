@@ -47,6 +47,7 @@ from synergy.models.data import LayerData
 
 __all__ = [
     "COUNTER_COLUMNS",
+    "COUNTER_DOCS",
     "COUNTER_ROLES",
     "HARDWARE_COUNTERS",
     "SIMD_BUS",
@@ -67,6 +68,14 @@ HARDWARE_COUNTERS: tuple[str, ...] = (*SIMD_BUS, "instructions", "cycles", "cach
 SOFTWARE_COUNTERS: tuple[str, ...] = ("task_clock_ns",)
 #: Every counter column ``synergy measure`` may write.
 COUNTER_COLUMNS: tuple[str, ...] = (*HARDWARE_COUNTERS, *SOFTWARE_COUNTERS)
+#: Counter column → one-line definition (per layer, per inference), stored in predictor files.
+COUNTER_DOCS: dict[str, str] = {
+    "ase_spec": "Advanced SIMD operations speculatively executed (ARM PMU event 0x74), per layer per inference",
+    "bus_access": "bus accesses (ARM PMU event 0x19), per layer per inference",
+    "instructions": "instructions retired (generic hardware event), per layer per inference",
+    "cycles": "CPU cycles (generic hardware event), per layer per inference",
+    "cache_misses": "last-level cache misses (generic hardware event), per layer per inference",
+}
 #: What the counters measure, for messages.
 COUNTER_ROLES: dict[str, str] = {
     "ase_spec": "SIMD",
