@@ -608,11 +608,9 @@ def attribute_observations(
     timeline = build_timeline(events, origin)
     run_start_s = (events.run_start_ns - origin) * 1e-9
     run_end_s = (events.run_end_ns - origin) * 1e-9
-    known = obs.start_s >= float(run_start_s.min())
     if until_ns is not None:
-        until_s = (until_ns - origin) * 1e-9
-        known &= obs.end_s <= until_s
-        obs = obs.until(until_s)
+        obs = obs.until((until_ns - origin) * 1e-9)
+    known = obs.start_s >= float(run_start_s.min())
     if not known.any():
         raise AlignmentError("no sensor reading covers a window after the first run began; sample longer")
     used = obs.select(known)
