@@ -608,11 +608,16 @@ def attribute_observations(
     timeline = build_timeline(events, origin)
     run_start_s = (events.run_start_ns - origin) * 1e-9
     run_end_s = (events.run_end_ns - origin) * 1e-9
+    window_s = float(np.median(obs.end_s - obs.start_s)) if len(obs) else float("nan")
     if until_ns is not None:
         obs = obs.until((until_ns - origin) * 1e-9)
     known = obs.start_s >= float(run_start_s.min())
     if not known.any():
-        raise AlignmentError("no sensor reading covers a window after the first run began; sample longer")
+        span_s = float(run_end_s.max() - run_start_s.min())
+        raise AlignmentError(
+            f"no sensor reading lies within the runs (each reading covers {window_s:.3g} s, the runs took "
+            f"{span_s:.3g} s): measure more runs, or loop each layer alone (isolation mode) for so slow a sensor"
+        )
     used = obs.select(known)
     A, y = build_design(timeline, used)
     fit = _solve(A, y, ridge=ridge, prior_w=None, robust=robust)
