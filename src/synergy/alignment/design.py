@@ -238,15 +238,25 @@ def _chunk_grid(
 ) -> tuple[FloatArray, float] | None:
     """The grid instants of one chunk of consecutive changes: ``(latch of each change, period)``.
 
-    Tick numbers come from rounding the steps between bracket midpoints; a least-squares line through the
-    midpoints numbers every change again and leaves out changes more than 0.3 periods off it (a read that
-    was stamped late or early), three times over. The line is then moved onto the brackets themselves:
+    Tick numbers come from rounding the steps between bracket midpoints, over the changes whose steps in
+    and out are close to whole periods; a least-squares line through their midpoints numbers every change
+    again and leaves out changes more than 0.3 periods off it (a read that was stamped late or early),
+    three times over. The line is then moved onto the brackets themselves:
     in each quarter of the chunk the offset covered by the most brackets ``(last old read, first new
     read]`` (one read stamped wrongly cannot move it, unlike an envelope of extreme reads), and a
     median-of-slopes line through the four offsets.
     """
-    n = np.concatenate([[0.0], np.cumsum(np.round(np.diff(middle) / period0))])
-    keep = np.ones(len(middle), dtype=bool)
+    ratio = np.diff(middle) / period0
+    whole = (ratio > 0.5) & (np.abs(ratio - np.round(ratio)) < 0.3)
+    trusted = np.flatnonzero(np.r_[True, whole] & np.r_[whole, True])
+    if len(trusted) < 8:
+        return None
+    # Number the changes whose steps in and out are whole periods; a change next to a step that is not
+    # (a read stamped late or early) is numbered from the line below, and mostly left out by it.
+    n_trusted = np.concatenate([[0.0], np.cumsum(np.round(np.diff(middle[trusted]) / period0))])
+    keep = np.zeros(len(middle), dtype=bool)
+    keep[trusted] = True
+    n = np.interp(np.arange(len(middle)), trusted, n_trusted)
     slope, intercept = period0, 0.0
     for _ in range(3):
         if keep.sum() < 8 or np.ptp(n[keep]) <= 0:
