@@ -38,6 +38,7 @@ import pandas as pd
 
 from synergy.alignment.attribute import Attribution, attribute_timeline
 from synergy.alignment.events import LayerEvents, RunRecord
+from synergy.alignment.isolation import IsolatedLayer, LoopRecord, attribute_isolated, isolated_frame, loop_plan
 from synergy.atomic import atomic_path, write_text_atomic
 from synergy.clock import now_ns, wall_offset_ns
 from synergy.context import ChannelSet, Finding, SystemContext, check, collect_context, discover_channels, summarize
@@ -64,6 +65,7 @@ from synergy.graph.spec import ModelSpec, parse_model_spec
 from synergy.layers import LayerTable, op_category
 from synergy.metadata import cpu_frequencies_hz, system_metadata
 from synergy.runtime.base import MeasureSettings, Runtime
+from synergy.runtime.torch_eager import TorchEagerRuntime
 from synergy.sampling.idle import IdlePower, idle_from_timeline
 from synergy.sampling.sampler import Sampler
 from synergy.sampling.timeline import Timeline
@@ -106,6 +108,11 @@ class MeasureOptions:
         context: sample the context channels (clocks, temperatures, utilisation) and check the conditions.
         context_interval_s: how long to watch other processes' CPU use before the runs, s (0 skips it).
         strict: any finding of the checks fails the measurement (after the results are written).
+        isolation: after the runs, loop every layer alone long enough for the sensor to settle
+            (:mod:`synergy.alignment.isolation`; PyTorch runtime only), and report each layer's steady power
+            and energy per call beside the attributed ones.
+        isolation_s: measuring time of each isolated layer, s (longer when the sensor is slow: at least ten
+            of its time constants).
     """
 
     model: str
@@ -125,6 +132,8 @@ class MeasureOptions:
     context: bool = True
     context_interval_s: float = 0.5
     strict: bool = False
+    isolation: bool = False
+    isolation_s: float = 1.0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -146,6 +155,8 @@ class MeasureOptions:
             "context": self.context,
             "context_interval_s": self.context_interval_s,
             "strict": self.strict,
+            "isolation": self.isolation,
+            "isolation_s": self.isolation_s,
         }
 
 
@@ -410,6 +421,18 @@ def _context_results(
     return info, findings
 
 
+def _after_runs(progress: Callable[[int, int], None] | None, runs: int) -> Callable[[int, int], None] | None:
+    """Progress of the isolation loops, counted on after the runs (one step per layer)."""
+    if progress is None:
+        return None
+    report = progress
+
+    def step(done: int, total: int) -> None:
+        report(runs + done, runs + total)
+
+    return step
+
+
 # ---------------------------------------------------------------------------------------------- main
 def measure(
     options: MeasureOptions,
@@ -424,7 +447,8 @@ def measure(
         options: what to measure and how.
         out_dir: the output directory (refused if it exists, unless ``force``).
         force: overwrite an existing output directory's files.
-        progress: called after each measured run with (runs done, runs planned).
+        progress: called after each measured run with (runs done, runs planned), and with isolation after
+            each looped layer (counted on after the runs).
 
     Raises:
         OutputExistsError: ``out_dir`` exists and ``force`` is false (nothing is touched).
@@ -439,6 +463,15 @@ def measure(
 
     if options.runs < 1 or options.warmup < 0 or options.threads < 1 or options.idle_s < 0:
         raise UsageError("--runs and --threads must be at least 1, --warmup and --idle-s at least 0")
+    if not options.isolation_s > 0:
+        raise UsageError(f"--isolation-s must be positive, got {options.isolation_s}")
+    if options.isolation and options.runtime != "torch":
+        raise UsageError(
+            "--isolation loops PyTorch modules one at a time, and ONNX Runtime runs the graph only as a whole: "
+            "add --runtime torch"
+        )
+    if options.isolation and options.sensor == "none":
+        raise UsageError("--isolation measures each layer's power and needs a sensor: drop --sensor none")
     spec = parse_model_spec(options.model)
     _check_output(Path(out_dir), force)  # before the sensor is opened: nothing to close on refusal
     sensor: Sensor = open_sensor(options.sensor, root=options.sysfs_root)
@@ -488,6 +521,13 @@ def measure(
     power_sampled = sampler is not None and not energy_reason
     interrupted: BaseException | None = None
     idle_end_ns = 0
+    loops: list[LoopRecord] = []
+    isolation_from_ns: int | None = None
+    time_constant_s = (sensor.filter_model.window_s or 0.0) or (sensor.update_period_s or 0.0) or None
+    isolation_plan = loop_plan(time_constant_s, measure_s=options.isolation_s)
+    isolation_tail_s = max(3.0 * (time_constant_s or 0.1), 0.05)
+    if options.isolation and not power_sampled:
+        notes.append(f"isolation mode was skipped: it needs power readings ({energy_reason or 'no sensor'})")
     started = False
     try:
         if sampler is not None:
@@ -501,6 +541,13 @@ def measure(
             interrupted = exc
         if power_sampled and interrupted is None:
             time.sleep(min(0.2, max(options.idle_s, 0.05)))
+            if options.isolation and isinstance(runtime, TorchEagerRuntime):
+                isolation_from_ns = now_ns()
+                try:
+                    loops = runtime.isolate(*isolation_plan, progress=_after_runs(progress, options.runs))
+                except (KeyboardInterrupt, Exception) as exc:  # keep the runs, then re-raise
+                    interrupted = exc
+                time.sleep(isolation_tail_s)  # the sensor's view of the last loop must be read too
     finally:
         # The thread may have ended on its own (its only sensor vanished): stop() still collects what it saw.
         result = sampler.stop() if sampler is not None and started else None
@@ -538,11 +585,21 @@ def measure(
             energy_reason = timeline.end_reason or "the sensor gave fewer than two readings"
         else:
             try:
-                attribution = attribute_timeline(events, timeline, bootstrap=options.bootstrap, seed=options.seed)
+                attribution = attribute_timeline(
+                    events, timeline, bootstrap=options.bootstrap, seed=options.seed, until_ns=isolation_from_ns
+                )
             except AlignmentError as exc:
                 energy_reason = f"energy could not be attributed: {exc}"
             if options.idle_s > 0:
                 idle = _idle(timeline, idle_end_ns)
+
+    isolated: list[IsolatedLayer] = []
+    if loops and timeline is not None and len(timeline) >= 2 and timeline.kind is not None:
+        idle_w = attribution.idle_power_w if attribution is not None else (idle.mean_w if idle is not None else 0.0)
+        try:
+            isolated = attribute_isolated(timeline, loops, idle_w if np.isfinite(idle_w) else 0.0)
+        except (AlignmentError, SamplingError) as exc:
+            notes.append(f"isolation mode gave no energies: {exc}")
 
     layers = _layer_rows(runtime, events, analysis)
     durations = events.duration_matrix_s()
@@ -559,6 +616,23 @@ def measure(
         for column in ("energy_j", "energy_j_se", "dynamic_energy_j", "power_w", "power_w_se"):
             layers[column] = np.nan
 
+    isolation_info: dict[str, Any] | None = None
+    if options.isolation:
+        by_layer = {layer.layer: layer for layer in isolated}
+        for column, attr in (
+            ("isolated_duration_s", "duration_s"),
+            ("isolated_power_w", "power_w"),
+            ("isolated_energy_j", "energy_j"),
+        ):
+            layers[column] = [getattr(by_layer[n], attr) if n in by_layer else np.nan for n in layers["layer"]]
+        isolation_info = {
+            "settle_s": isolation_plan[0],
+            "measure_s": isolation_plan[1],
+            "time_constant_s": time_constant_s,
+            "layers": len(isolated),
+            "energy_j": float(sum(layer.energy_j for layer in isolated)) if isolated else None,
+            "file": "isolated.csv" if isolated else None,
+        }
     counter_info = _counters(counters, records, events, layers)
     run_s = events.run_duration_s()
     on_cpu = (counter_info or {}).get("per_inference", {}).get("task_clock_ns")
@@ -600,6 +674,7 @@ def measure(
             "counters": counter_info,
             "attribution": attribution.summary() if attribution is not None else None,
             "check": attribution.check() if attribution is not None else None,
+            "isolation": isolation_info,
             "analysis": (
                 {"layers": len(analysis), "macs": analysis.macs, "frontend": analysis.frontend}
                 if analysis is not None
@@ -613,6 +688,9 @@ def measure(
     )
     with atomic_path(out / "layers.csv") as tmp:
         layers.to_csv(tmp, index=False)
+    if isolated:
+        with atomic_path(out / "isolated.csv") as tmp:
+            isolated_frame(isolated).to_csv(tmp, index=False)
     _write_frame_parquet(out / "events.parquet", events.to_frame())
     _write_frame_parquet(out / "runs.parquet", events.runs_frame())
     if timeline is not None and len(timeline) > 0:

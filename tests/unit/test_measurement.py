@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import torch
 
-from synergy.errors import OutputExistsError, SensorUnavailable, SynergyWarning
+from synergy.errors import OutputExistsError, SensorUnavailable, SynergyWarning, UsageError
 from synergy.measurement import MeasureOptions, measure
 from synergy.sampling.timeline import Timeline
 from synergy.testing.sysfs import Constant, SysfsWriter, build_rapl
@@ -155,3 +155,48 @@ def test_sensor_vanishing_mid_run_gives_a_complete_run_with_the_gap(small_onnx: 
     assert run["status"] == "complete" and run["runs"] == 40
     assert run["sensor_end_reason"] or run["sensor_gaps"]
     assert result.attribution is not None
+
+
+def _torch_model_module(directory: Path) -> str:
+    """A ``module:callable`` spec for a small PyTorch network written into ``directory``."""
+    (directory / "isolation_net.py").write_text(
+        "import torch\n\n\n"
+        "def build() -> torch.nn.Module:\n"
+        "    return torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 8))\n"
+    )
+    return "isolation_net:build"
+
+
+def test_isolation_loops_every_layer_and_keeps_the_runs_attribution(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.syspath_prepend(str(tmp_path))
+    spec = _torch_model_module(tmp_path)
+    root = tmp_path / "sys-root"
+    tree = build_rapl(root, subzones=())
+    out = tmp_path / "isolated"
+    options = MeasureOptions(
+        model=spec, runtime="torch", sensor="rapl", sysfs_root=root, input_shape=((1, 64),), runs=30, warmup=2,
+        idle_s=0.2, pause_s=(0.0, 1e-3), counters=False, context=False, isolation=True, isolation_s=0.2,
+    )  # fmt: skip
+    with SysfsWriter(tree, {"package-0": Constant(20.0)}, default=Constant(0.0)):
+        result = measure(options, out)
+    isolated = pd.read_csv(out / "isolated.csv", dtype={"layer": str})
+    assert list(isolated["layer"]) == ["0", "1", "2"]
+    # A constant 20 W: every layer drew 20 W while it looped (the fake writer may publish late on a busy
+    # machine, hence the tolerance), and its energy per call is that power times its time per call.
+    assert np.allclose(isolated["power_w"], 20.0, rtol=0.1)
+    assert np.allclose(isolated["energy_j"], isolated["power_w"] * isolated["duration_s"])
+    assert (isolated["calls"] > 0).all()
+    assert np.allclose(result.layers["isolated_power_w"], isolated["power_w"])
+    info = result.run["isolation"]
+    assert info["layers"] == 3 and info["measure_s"] == pytest.approx(0.2) and info["file"] == "isolated.csv"
+    # The loops ran after the runs and are not taken for idle time between them.
+    assert result.attribution is not None and result.attribution.idle_power_w == pytest.approx(20.0, rel=0.2)
+
+
+def test_isolation_refuses_onnx_runtime_before_anything_is_written(small_onnx: Path, tmp_path: Path) -> None:
+    out = tmp_path / "never"
+    with pytest.raises(UsageError, match="--runtime torch"):
+        measure(_options(small_onnx, sensor="none", isolation=True), out)
+    assert not out.exists()

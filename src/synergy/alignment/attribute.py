@@ -52,6 +52,7 @@ __all__ = [
     "attribute_observations",
     "attribute_timeline",
     "direct_inference_energy_j",
+    "estimate_latch_lag",
     "solve_powers",
 ]
 
@@ -79,7 +80,8 @@ class Attribution:
         inference_s: mean wall time of one inference, s.
         runs: number of runs used.
         observations: number of sensor readings (rows) used.
-        method: ``nnls`` or ``nnls+ridge``; ``+bootstrap`` when errors come from resampling runs.
+        method: ``nnls`` or ``nnls+ridge``; ``+huber`` for the robust loss; ``+bootstrap`` when errors come
+            from resampling runs.
         residual_rms_w: root-mean-square residual of the fit, W.
         condition_number: of the weighted design matrix (large: some powers are poorly determined).
         direct_inference_energy_j: whole-inference energy integrated directly from the sensor, J.
@@ -182,46 +184,78 @@ class Attribution:
         }
 
 
-def solve_powers(
-    A: FloatArray, y: FloatArray, *, ridge: float = 0.0, prior_w: float | None = None
-) -> tuple[FloatArray, FloatArray, float, float]:
-    """Non-negative least squares with optional ridge and analytic standard errors.
+#: Huber's tuning constant, in robust standard deviations: 95 % efficient when the noise is Gaussian.
+HUBER_C = 1.345
 
-    Columns that no row touches are left undetermined (NaN).
 
-    Args:
-        A: design matrix, rows in watts per watt.
-        y: measurements, watts.
-        ridge: Tikhonov weight relative to the mean squared column norm (0: none).
-        prior_w: the value the ridge pulls towards (default: mean of ``y``).
+@dataclass(frozen=True)
+class _Fit:
+    power: FloatArray
+    power_se: FloatArray
+    rms: float
+    condition: float
+    scale: float
+    downweighted: float
 
-    Returns:
-        ``(power, power_se, residual_rms, condition_number)``.
-    """
+
+def _huber(u: FloatArray) -> FloatArray:
+    """IRLS weights of Huber's loss for standardised residuals ``u``."""
+    a = np.abs(u)
+    return np.asarray(np.where(a <= HUBER_C, 1.0, HUBER_C / np.maximum(a, 1e-300)), dtype=np.float64)
+
+
+def _robust_scale(r: FloatArray, y: FloatArray) -> float:
+    """Median absolute residual as a standard deviation, never zero."""
+    floor = 1e-9 * max(float(np.max(np.abs(y), initial=0.0)), 1e-12)
+    return max(1.4826 * float(np.median(np.abs(r))), floor)
+
+
+def _solve(A: FloatArray, y: FloatArray, *, ridge: float, prior_w: float | None, robust: bool) -> _Fit:
     n, k = A.shape
     norms = np.sqrt((A * A).sum(axis=0))
     seen = norms > 1e-12 * max(float(norms.max(initial=0.0)), 1e-300)
     As = A[:, seen]
     if As.shape[1] == 0 or n == 0:
         raise AlignmentError("no sensor reading overlaps any layer; the sensor and the runs do not meet in time")
-    A_fit, y_fit = As, y
+    extra_A = np.zeros((0, As.shape[1]))
+    extra_y = np.zeros(0)
     if ridge > 0:
         scale = float(np.mean(norms[seen] ** 2))
         target = float(np.mean(y)) if prior_w is None else prior_w
         lam = np.sqrt(ridge * scale)
-        A_fit = np.vstack([As, lam * np.eye(As.shape[1])])
-        y_fit = np.concatenate([y, np.full(As.shape[1], lam * target)])
-    x, _ = nnls(A_fit, y_fit, maxiter=50 * As.shape[1])
+        extra_A = lam * np.eye(As.shape[1])
+        extra_y = np.full(As.shape[1], lam * target)
+    w: FloatArray = np.ones(n)
+    x = np.zeros(As.shape[1])
+    for _ in range(30 if robust else 1):
+        sw = np.sqrt(w)
+        x, _ = nnls(np.vstack([As * sw[:, None], extra_A]), np.concatenate([y * sw, extra_y]), maxiter=50 * As.shape[1])
+        if not robust:
+            break
+        residual = y - As @ x
+        new_w = _huber(residual / _robust_scale(residual, y))
+        done = float(np.max(np.abs(new_w - w))) < 1e-3
+        w = new_w
+        if done:
+            break
     residual = y - As @ x
     free = x > 0
-    dof = max(n - int(free.sum()), 1)
-    sigma2 = float(residual @ residual) / dof
+    p = int(free.sum())
+    dof = max(n - p, 1)
     se = np.full(As.shape[1], np.nan)
+    scale = _robust_scale(residual, y) if robust else float(np.sqrt(residual @ residual / dof))
     if free.any():
-        Af = A_fit[:, free]
-        gram = Af.T @ Af
+        Af = As[:, free]
         try:
-            cov = sigma2 * np.linalg.inv(gram)
+            if robust:
+                # Huber's sandwich: (AᵀWA)⁻¹ Aᵀ diag((w r)²) A (AᵀWA)⁻¹, the covariance of the M-estimate
+                # whatever the distribution of the residuals (outliers count with their clipped influence).
+                bread = np.linalg.inv(Af.T @ (Af * w[:, None]) + extra_A[:, free].T @ extra_A[:, free])
+                influence = Af * (w * residual)[:, None]
+                cov = bread @ (influence.T @ influence) @ bread * (n / dof)
+            else:
+                Ae = np.vstack([Af, extra_A[:, free]])
+                cov = float(residual @ residual) / dof * np.linalg.inv(Ae.T @ Ae)
             se[free] = np.sqrt(np.clip(np.diag(cov), 0.0, None))
         except np.linalg.LinAlgError:
             pass
@@ -234,7 +268,109 @@ def solve_powers(
     power_se = np.full(k, np.nan)
     power[seen] = x
     power_se[seen] = se
-    return power, power_se, float(np.sqrt(np.mean(residual**2))), cond
+    return _Fit(power, power_se, float(np.sqrt(np.mean(residual**2))), cond, scale, float(np.mean(w < 1)))
+
+
+def solve_powers(
+    A: FloatArray, y: FloatArray, *, ridge: float = 0.0, prior_w: float | None = None, robust: bool = False
+) -> tuple[FloatArray, FloatArray, float, float]:
+    """Non-negative least squares (optionally robust) with optional ridge and analytic standard errors.
+
+    Columns that no row touches are left undetermined (NaN).
+
+    Args:
+        A: design matrix, rows in watts per watt.
+        y: measurements, watts.
+        ridge: Tikhonov weight relative to the mean squared column norm (0: none).
+        prior_w: the value the ridge pulls towards (default: mean of ``y``).
+        robust: minimise Huber's loss instead of squares (iteratively reweighted NNLS, scale from the
+            median absolute residual), so that a few readings far off the model (a counter update published
+            late, a read stamped long after it happened) cannot pull the powers; the standard errors are
+            then Huber's sandwich estimate.
+
+    Returns:
+        ``(power, power_se, residual_rms, condition_number)``.
+    """
+    fit = _solve(A, y, ridge=ridge, prior_w=prior_w, robust=robust)
+    return fit.power, fit.power_se, fit.rms, fit.condition
+
+
+def _huber_loss(A: FloatArray, y: FloatArray, scale: float, iterations: int = 4) -> float:
+    """Huber's loss of the best (unconstrained) fit of ``A p ≈ y`` at a fixed scale: the lag profile."""
+    norms = np.sqrt((A * A).sum(axis=0))
+    A = A[:, norms > 1e-12 * max(float(norms.max(initial=0.0)), 1e-300)]
+    w: FloatArray = np.ones(len(y))
+    u: FloatArray = np.zeros(len(y))
+    for _ in range(iterations):
+        sw = np.sqrt(w)
+        p, *_ = np.linalg.lstsq(A * sw[:, None], y * sw, rcond=None)
+        u = (y - A @ p) / scale
+        w = _huber(u)
+    a = np.abs(u)
+    return float(np.sum(np.where(a <= HUBER_C, 0.5 * a * a, HUBER_C * a - 0.5 * HUBER_C**2)))
+
+
+def estimate_latch_lag(
+    timeline: Timeline, obs: Observations, *, scale_w: float, max_lag_s: float | None = None
+) -> tuple[float, dict[str, float]]:
+    """How much later the observed latch instants are than the edges of the windows the readings cover.
+
+    Latch instants are estimated from when reads first see each value (:mod:`synergy.alignment.design`),
+    which puts them a little after the hardware latched: a driver publishes a value some microseconds
+    after its window closed, an I2C transaction returns a register read some time after the read began.
+    A lag of ``δ`` shifts every reading's window by ``δ`` against the layer events, and the readings
+    themselves tell it: the layer powers fit best when the windows are where the energy was. The lag is
+    the minimum of the profile of Huber's loss over ``[−max_lag, max_lag]`` (a grid, then a golden-section
+    search), kept only when it improves the loss significantly over no lag (likelihood ratio above 9, 3σ).
+
+    Args:
+        timeline: the labelled segments.
+        obs: the observations (counter, box or ema).
+        scale_w: robust scale of the residuals, W (from a fit without lag).
+        max_lag_s: bound of the search, s (default: a quarter of the median interval between latches,
+            at most 1 ms).
+
+    Returns:
+        ``(lag in s, diagnostics)``; subtract the lag from the observations' times.
+    """
+    if obs.kind not in ("counter", "box", "ema") or obs.knot_t_s is None or len(obs.knot_t_s) < 3:
+        return 0.0, {}
+    if max_lag_s is None:
+        max_lag_s = min(0.25 * float(np.median(np.diff(obs.knot_t_s))), 1e-3)
+    if not max_lag_s > 0:
+        return 0.0, {}
+
+    def loss(lag: float) -> float:
+        return _huber_loss(*build_design(timeline, obs.shifted(lag)), scale_w)
+
+    grid = np.linspace(-max_lag_s, max_lag_s, 17)
+    values = np.asarray([loss(float(g)) for g in grid])
+    best = int(np.argmin(values))
+    lo, hi = float(grid[max(best - 1, 0)]), float(grid[min(best + 1, len(grid) - 1)])
+    ratio = (np.sqrt(5.0) - 1.0) / 2.0
+    a, b = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
+    fa, fb = loss(a), loss(b)
+    for _ in range(12):
+        if fa < fb:
+            hi, b, fb = b, a, fa
+            a = hi - ratio * (hi - lo)
+            fa = loss(a)
+        else:
+            lo, a, fa = a, b, fb
+            b = lo + ratio * (hi - lo)
+            fb = loss(b)
+    lag, value = (a, fa) if fa < fb else (b, fb)
+    if values[best] < value:
+        lag, value = float(grid[best]), float(values[best])
+    at_zero = loss(0.0)
+    info = {
+        "latch_lag_search_s": max_lag_s,
+        "latch_lag_loss_drop": at_zero - value,
+        "latch_lag_at_bound": float(abs(lag) >= 0.999 * max_lag_s),
+    }
+    if 2.0 * (at_zero - value) <= 9.0:
+        return 0.0, info
+    return lag, info
 
 
 def _piecewise_linear_integral(knot_t: FloatArray, knot_v: FloatArray, t: FloatArray) -> FloatArray:
@@ -322,6 +458,9 @@ def attribute(
     ridge: float = 0.0,
     bootstrap: int = 0,
     seed: int = 0,
+    robust: bool = True,
+    latch_lag_s: float | None = None,
+    until_ns: int | None = None,
 ) -> Attribution:
     """Give every layer its power and energy from the layer events and every polled sensor value.
 
@@ -335,6 +474,10 @@ def attribute(
         ridge: Tikhonov weight pulling powers towards the mean (0: plain NNLS).
         bootstrap: number of run-resampling replicates for the standard errors (0: analytic).
         seed: seed of the resampling.
+        robust: minimise Huber's loss rather than squares (see :func:`solve_powers`).
+        latch_lag_s: lag of the observed latch instants, s (``None``: estimate it; see
+            :func:`estimate_latch_lag`).
+        until_ns: monotonic ns after which the readings are not used (other work followed the runs).
 
     Raises:
         AlignmentError: the readings do not cover the runs, or too few readings.
@@ -348,11 +491,30 @@ def attribute(
     obs = observations_from_samples(
         t, values, counter=counter, filter_model=filter_model, update_period_s=update_period_s, origin_ns=origin
     )
-    return attribute_observations(events, obs, origin, update_period_s, ridge=ridge, bootstrap=bootstrap, seed=seed)
+    return attribute_observations(
+        events,
+        obs,
+        origin,
+        update_period_s,
+        ridge=ridge,
+        bootstrap=bootstrap,
+        seed=seed,
+        robust=robust,
+        latch_lag_s=latch_lag_s,
+        until_ns=until_ns,
+    )
 
 
 def attribute_timeline(
-    events: LayerEvents, timeline: SensorTimeline, *, ridge: float = 0.0, bootstrap: int = 0, seed: int = 0
+    events: LayerEvents,
+    timeline: SensorTimeline,
+    *,
+    ridge: float = 0.0,
+    bootstrap: int = 0,
+    seed: int = 0,
+    robust: bool = True,
+    latch_lag_s: float | None = None,
+    until_ns: int | None = None,
 ) -> Attribution:
     """Give every layer its power and energy from a sampler's timeline (the sum of its total rails).
 
@@ -362,6 +524,10 @@ def attribute_timeline(
         ridge: Tikhonov weight pulling powers towards the mean (0: plain NNLS).
         bootstrap: number of run-resampling replicates for the standard errors (0: analytic).
         seed: seed of the resampling.
+        robust: minimise Huber's loss rather than squares (see :func:`solve_powers`).
+        latch_lag_s: lag of the observed latch instants, s (``None``: estimate it; see
+            :func:`estimate_latch_lag`).
+        until_ns: monotonic ns after which the readings are not used (other work followed the runs).
 
     Raises:
         AlignmentError: no runs, too few readings, or a timeline that is neither power nor energy.
@@ -387,7 +553,18 @@ def attribute_timeline(
         update_period_s=period,
         origin_ns=origin,
     )
-    return attribute_observations(events, obs, origin, period, ridge=ridge, bootstrap=bootstrap, seed=seed)
+    return attribute_observations(
+        events,
+        obs,
+        origin,
+        period,
+        ridge=ridge,
+        bootstrap=bootstrap,
+        seed=seed,
+        robust=robust,
+        latch_lag_s=latch_lag_s,
+        until_ns=until_ns,
+    )
 
 
 def attribute_observations(
@@ -399,8 +576,16 @@ def attribute_observations(
     ridge: float = 0.0,
     bootstrap: int = 0,
     seed: int = 0,
+    robust: bool = True,
+    latch_lag_s: float | None = None,
+    until_ns: int | None = None,
 ) -> Attribution:
     """Solve for every layer's power from window observations already on the events' time axis.
+
+    Readings whose window begins before the first recorded run are left out: what ran then is not known
+    (warm-up inferences, model loading) and would be taken for idle power; so are readings whose window
+    ends after ``until_ns`` (other work measured after the runs, such as isolation loops). The lag between the observed
+    latch instants and the readings' true windows is estimated (:func:`estimate_latch_lag`) unless given.
 
     Args:
         events: layer events and run windows, monotonic ns.
@@ -410,19 +595,45 @@ def attribute_observations(
         ridge: Tikhonov weight pulling powers towards the mean (0: plain NNLS).
         bootstrap: number of run-resampling replicates for the standard errors (0: analytic).
         seed: seed of the resampling.
+        robust: minimise Huber's loss rather than squares (see :func:`solve_powers`).
+        latch_lag_s: the lag to apply, s (``None``: estimate it; ``0``: latch instants are exact).
+        until_ns: monotonic ns after which the events no longer describe what ran (``None``: the end).
+
+    Raises:
+        AlignmentError: no runs, or no reading after the first run began.
     """
     if events.n_runs == 0:
         raise AlignmentError("no runs were recorded")
     origin = origin_ns
     timeline = build_timeline(events, origin)
-    A, y = build_design(timeline, obs)
-    power, power_se, rms, cond = solve_powers(A, y, ridge=ridge)
-    method = "nnls+ridge" if ridge > 0 else "nnls"
-
     run_start_s = (events.run_start_ns - origin) * 1e-9
     run_end_s = (events.run_end_ns - origin) * 1e-9
+    window_s = float(np.median(obs.end_s - obs.start_s)) if len(obs) else float("nan")
+    if until_ns is not None:
+        obs = obs.until((until_ns - origin) * 1e-9)
+    known = obs.start_s >= float(run_start_s.min())
+    if not known.any():
+        span_s = float(run_end_s.max() - run_start_s.min())
+        raise AlignmentError(
+            f"no sensor reading lies within the runs (each reading covers {window_s:.3g} s, the runs took "
+            f"{span_s:.3g} s): measure more runs, or loop each layer alone (isolation mode) for so slow a sensor"
+        )
+    used = obs.select(known)
+    A, y = build_design(timeline, used)
+    fit = _solve(A, y, ridge=ridge, prior_w=None, robust=robust)
+    lag_info: dict[str, float] = {}
+    lag = latch_lag_s
+    if lag is None:
+        lag, lag_info = estimate_latch_lag(timeline, used, scale_w=fit.scale)
+    if lag != 0:
+        used = used.shifted(lag)
+        A, y = build_design(timeline, used)
+        fit = _solve(A, y, ridge=ridge, prior_w=None, robust=robust)
+    power, power_se, rms, cond = fit.power, fit.power_se, fit.rms, fit.condition
+    method = ("nnls+ridge" if ridge > 0 else "nnls") + ("+huber" if robust else "")
+
     if bootstrap > 0:
-        group = _run_groups(obs, timeline, run_start_s)
+        group = _run_groups(used, timeline, run_start_s)
         rng = np.random.default_rng(seed)
         members = [np.flatnonzero(group == r) for r in range(-1, events.n_runs)]
         replicates = []
@@ -431,7 +642,7 @@ def attribute_observations(
             rows = np.concatenate([members[i] for i in pick])
             if len(rows) == 0:
                 continue
-            p_b, _, _, _ = solve_powers(A[rows], y[rows], ridge=ridge)
+            p_b, _, _, _ = solve_powers(A[rows], y[rows], ridge=ridge, robust=robust)
             replicates.append(p_b)
         if len(replicates) >= 2:
             power_se = np.nanstd(np.asarray(replicates), axis=0, ddof=1)
@@ -450,7 +661,7 @@ def attribute_observations(
     run_s = events.run_duration_s()
     overhead_s = float(np.mean(run_s - durations.sum(axis=1)))
     dynamic = (p_layers - (idle_w if np.isfinite(idle_w) else 0.0)) * duration
-    direct, direct_method = direct_inference_energy_j(obs, run_start_s, run_end_s)
+    direct, direct_method = direct_inference_energy_j(obs.shifted(lag), run_start_s, run_end_s)
     return Attribution(
         layers=events.layers,
         power_w=p_layers,
@@ -467,12 +678,20 @@ def attribute_observations(
         overhead_s=max(overhead_s, 0.0),
         inference_s=float(np.mean(run_s)),
         runs=events.n_runs,
-        observations=len(obs),
+        observations=len(used),
         method=method,
         residual_rms_w=rms,
         condition_number=cond,
         direct_inference_energy_j=direct,
         direct_method=direct_method,
         determined=np.isfinite(p_layers),
-        extras={"filter_model": obs.kind, "update_period_s": update_period_s},
+        extras={
+            "filter_model": obs.kind,
+            "update_period_s": update_period_s,
+            "latch_lag_s": lag,
+            "robust_scale_w": fit.scale,
+            "downweighted_fraction": fit.downweighted,
+            "readings_before_first_run": int(np.count_nonzero(~known)),
+            **lag_info,
+        },
     )

@@ -20,7 +20,7 @@ overlaps of its window with the segments, weighted by its kernel.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -173,61 +173,157 @@ class Observations:
     def __len__(self) -> int:
         return len(self.value)
 
+    def shifted(self, lag_s: float) -> Observations:
+        """The same readings with every window and knot ``lag_s`` seconds earlier."""
+        if lag_s == 0:
+            return self
+        knots = None if self.knot_t_s is None else self.knot_t_s - lag_s
+        return replace(self, start_s=self.start_s - lag_s, end_s=self.end_s - lag_s, knot_t_s=knots)
 
-def _latch_times(t_now: FloatArray, t_prev: FloatArray, period_s: float | None) -> tuple[FloatArray, FloatArray | None]:
+    def until(self, t_s: float) -> Observations:
+        """The readings whose window ends by ``t_s``, and the knots up to it."""
+        keep = self.end_s <= t_s
+        if self.knot_t_s is None or self.knot_value is None:
+            return self.select(keep)
+        knots = self.knot_t_s <= t_s
+        return replace(self.select(keep), knot_t_s=self.knot_t_s[knots], knot_value=self.knot_value[knots])
+
+    def select(self, keep: npt.NDArray[np.bool_]) -> Observations:
+        """Only the readings where ``keep`` is true (the knots, a description of the whole series, stay)."""
+        return replace(self, start_s=self.start_s[keep], end_s=self.end_s[keep], value=self.value[keep])
+
+
+def _latch_times(
+    t_now: FloatArray, t_prev: FloatArray, period_s: float | None
+) -> tuple[FloatArray, FloatArray | None, npt.NDArray[np.bool_]]:
     """Estimate the instant each observed change happened.
 
-    The change lies in ``(max(t_prev, t − P), t]``. Sensors latch on a regular hardware period (RAPL ticks,
-    INA3221 conversion cycles), so the latches are fitted to a local grid ``φ + nP``: the period by least
-    squares over chunks of consecutive changes, the phase by the lower envelope of the first reads (a value
-    is never read before it is latched, and over many changes some are read almost at once). A value
-    published late (a driver that writes after its window ended) does not bias this. Where the changes
-    are not periodic, the interval midpoint is used.
+    The change lies in ``(t_prev, t]`` (and after ``t − P``). Sensors latch on a regular hardware period
+    (RAPL ticks, INA3221 conversion cycles), so the latches are fitted to a local grid ``φ + nP``
+    (:func:`_periodic_fit`); where the changes are not periodic, the midpoint of the bracket is used.
 
     Returns:
-        ``(latch times, grid tick numbers or None)``.
+        ``(latch times, grid tick numbers or None, which changes to keep)``: a change the grid puts on the
+        same tick as the next one is dropped (one of the two reads was stamped wrongly), which for a counter
+        merges its increment into the next one.
     """
     lower = t_prev if period_s is None or period_s <= 0 else np.maximum(t_prev, t_now - period_s)
     middle = np.asarray(0.5 * (lower + t_now), dtype=np.float64)
-    fit = _periodic_fit(middle, lower, t_now)
-    return (middle, None) if fit is None else fit
+    fit = _periodic_fit(middle, t_prev, t_now)
+    if fit is None:
+        return middle, None, np.ones(len(middle), dtype=bool)
+    return fit
+
+
+def _stab(lo: FloatArray, hi: FloatArray) -> float:
+    """The point inside the most intervals ``(lo, hi]``: the middle of the best-covered stretch."""
+    points = np.concatenate([lo, hi])
+    step = np.concatenate([np.ones(len(lo)), -np.ones(len(hi))])
+    order = np.lexsort((step, points))  # at a tie an interval closes before another opens
+    points, cover = points[order], np.cumsum(step[order])
+    k = int(np.argmax(cover))
+    return float(0.5 * (points[k] + points[min(k + 1, len(points) - 1)]))
+
+
+def _theil_sen(x: FloatArray, y: FloatArray) -> tuple[float, float]:
+    """Median-of-pairwise-slopes line ``(slope, intercept)`` through a few points."""
+    i, j = np.triu_indices(len(x), 1)
+    ok = x[j] != x[i]
+    slope = float(np.median((y[j] - y[i])[ok] / (x[j] - x[i])[ok])) if ok.any() else 0.0
+    return slope, float(np.median(y - slope * x))
+
+
+def _chunk_grid(
+    middle: FloatArray, prev: FloatArray, first: FloatArray, period0: float
+) -> tuple[FloatArray, float] | None:
+    """The grid instants of one chunk of consecutive changes: ``(latch of each change, period)``.
+
+    Tick numbers come from rounding the steps between bracket midpoints, over the changes whose steps in
+    and out are close to whole periods; a least-squares line through their midpoints numbers every change
+    again and leaves out changes more than 0.3 periods off it (a read that was stamped late or early),
+    three times over. The line is then moved onto the brackets themselves:
+    in each quarter of the chunk the offset covered by the most brackets ``(last old read, first new
+    read]`` (one read stamped wrongly cannot move it, unlike an envelope of extreme reads), and a
+    median-of-slopes line through the four offsets.
+    """
+    ratio = np.diff(middle) / period0
+    whole = (ratio > 0.5) & (np.abs(ratio - np.round(ratio)) < 0.3)
+    trusted = np.flatnonzero(np.r_[True, whole] & np.r_[whole, True])
+    if len(trusted) < 8:
+        return None
+    # Number the changes whose steps in and out are whole periods; a change next to a step that is not
+    # (a read stamped late or early) is numbered from the line below, and mostly left out by it.
+    n_trusted = np.concatenate([[0.0], np.cumsum(np.round(np.diff(middle[trusted]) / period0))])
+    keep = np.zeros(len(middle), dtype=bool)
+    keep[trusted] = True
+    n = np.interp(np.arange(len(middle)), trusted, n_trusted)
+    slope, intercept = period0, 0.0
+    for _ in range(3):
+        if keep.sum() < 8 or np.ptp(n[keep]) <= 0:
+            return None
+        slope, intercept = (float(v) for v in np.polyfit(n[keep], middle[keep], 1))
+        if slope <= 0:
+            return None
+        n = np.round((middle - intercept) / slope)
+        keep = np.abs(middle - intercept - slope * n) < 0.3 * slope
+    line = intercept + slope * n
+    lo, hi = prev - line, first - line
+    idx = np.flatnonzero(keep)
+    quarters = [q for q in np.array_split(idx, 4) if len(q) >= 8]
+    if len(quarters) >= 2:
+        x = np.asarray([float(np.mean(n[q])) for q in quarters])
+        y = np.asarray([_stab(lo[q], hi[q]) for q in quarters])
+        b, a = _theil_sen(x, y)
+    else:
+        b, a = 0.0, _stab(lo[idx], hi[idx])
+    return np.asarray(line + a + b * n, dtype=np.float64), slope + b
 
 
 def _periodic_fit(
-    middle: FloatArray, lower: FloatArray, upper: FloatArray, chunk: int = 256
-) -> tuple[FloatArray, FloatArray] | None:
-    """Fit change instants to a regular grid: ``(times, tick numbers)``, or ``None`` when not periodic."""
+    middle: FloatArray, prev: FloatArray, first: FloatArray, chunk: int = 256
+) -> tuple[FloatArray, FloatArray, npt.NDArray[np.bool_]] | None:
+    """Fit change instants to a regular grid: ``(times, tick numbers, changes kept)``, or ``None``.
+
+    The grid is fitted chunk by chunk (:func:`_chunk_grid`), so a hardware clock that drifts against the
+    monotonic clock is followed. A few steps that do not fit (a poll that came late) are tolerated; the
+    fit is refused (``None``: the sensor is not periodic) when under 60 % of the steps are close to whole
+    periods, or when under 80 % of the brackets hold their fitted instant.
+
+    Args:
+        middle: midpoint of each change's bracket.
+        prev: last read of the previous value (the bracket's start).
+        first: first read of the new value (the bracket's end).
+        chunk: changes per fitted piece of grid.
+    """
     m = len(middle)
     if m < 16:
         return None
     step = np.diff(middle)
     period0 = float(np.median(step))
-    if period0 <= 0:
+    if not period0 > 0:
         return None
-    ticks = np.round(step / period0)
-    if np.any(ticks < 1) or np.mean(np.abs(step / period0 - ticks)) > 0.25:
+    ratio = step / period0
+    near = (np.round(ratio) >= 1) & (np.abs(ratio - np.round(ratio)) < 0.3)
+    if np.mean(near) < 0.6:
         return None
-    n = np.concatenate([[0.0], np.cumsum(ticks)])
     fitted = np.empty(m)
+    period = np.empty(m)
     for lo in range(0, m, chunk):
         hi = min(m, lo + chunk)
         if hi - lo < chunk // 2 and lo > 0:
             lo = max(0, hi - chunk)
-        x, y, first = n[lo:hi] - n[lo], middle[lo:hi], upper[lo:hi]
-        slope, intercept = np.polyfit(x, y, 1)
-        # A value is never seen before it is latched, and some are seen almost at once: refit the line to
-        # the promptest fifth of the first reads and put the grid on their lower envelope. Values published
-        # late (a driver that writes after its window ended) only lengthen the other delays.
-        delay = first - (intercept + slope * x)
-        prompt = delay <= np.quantile(delay, 0.2)
-        if prompt.sum() >= 4 and np.ptp(x[prompt]) > 0:
-            slope, intercept = np.polyfit(x[prompt], first[prompt], 1)
-        line = intercept + slope * x
-        fitted[lo:hi] = line + float(np.min(first - line))
-    delay = upper - fitted
-    if np.mean(delay <= 1.5 * np.maximum(period0, upper - lower)) < 0.9:
+        piece = _chunk_grid(middle[lo:hi], prev[lo:hi], first[lo:hi], period0)
+        if piece is None:
+            return None
+        fitted[lo:hi], period[lo:hi] = piece
+    tolerance = 0.05 * period
+    inside = (fitted > prev - tolerance) & (fitted <= first + tolerance)
+    if np.mean(inside) < 0.8:
         return None
-    return np.asarray(np.minimum(fitted, upper), dtype=np.float64), n
+    gaps = np.round(np.diff(fitted) / period[1:])
+    keep = np.r_[gaps > 0, True]  # of two changes put on one tick, the later value is the tick's
+    n = np.concatenate([[0.0], np.cumsum(np.maximum(gaps, 0))])
+    return fitted, n, keep
 
 
 @dataclass(frozen=True)
@@ -244,6 +340,17 @@ class _Changes:
     first_t: float
     first_value: float
     last_t: float
+
+
+def _merge_dropped(ch: _Changes, keep: npt.NDArray[np.bool_]) -> _Changes:
+    """The changes left after dropping some: each kept change's bracket starts where a dropped one's did."""
+    if keep.all():
+        return ch
+    t_prev = ch.t_prev.copy()
+    for i in np.flatnonzero(~keep):
+        if i + 1 < len(t_prev):
+            t_prev[i + 1] = min(t_prev[i + 1], t_prev[i])
+    return replace(ch, t_now=ch.t_now[keep], t_prev=t_prev[keep], value=ch.value[keep])
 
 
 def _fill_grid(ch: _Changes, latch: FloatArray, n: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -290,7 +397,10 @@ def _observations(
     if kind == "counter":
         if len(ch.t_now) < 2:
             raise AlignmentError("the energy counter changed fewer than twice; run longer")
-        latch, _ = _latch_times(ch.t_now, ch.t_prev, update_period_s)
+        latch, _, keep = _latch_times(ch.t_now, ch.t_prev, update_period_s)
+        ch, latch = _merge_dropped(ch, keep), latch[keep]
+        if len(latch) < 2:
+            raise AlignmentError("the energy counter changed fewer than twice; run longer")
         return Observations(
             "counter", latch[:-1], latch[1:], np.diff(ch.value), knot_t_s=latch, knot_value=ch.value.copy()
         )
@@ -300,10 +410,11 @@ def _observations(
     if window <= 0:
         raise AlignmentError(f"the {kind} filter needs a window or time constant; give the sensor's window")
     period = update_period_s if update_period_s else window
-    latch, ticks = _latch_times(ch.t_now, ch.t_prev, period)
+    latch, ticks, keep = _latch_times(ch.t_now, ch.t_prev, period)
+    ch, latch = _merge_dropped(ch, keep), latch[keep]
     value: FloatArray = ch.value
     if ticks is not None:
-        latch, value = _fill_grid(ch, latch, ticks)
+        latch, value = _fill_grid(ch, latch, ticks[keep])
     if kind == "box":
         return Observations("box", latch - window, latch, value, knot_t_s=latch, knot_value=value)
     if kind == "ema":

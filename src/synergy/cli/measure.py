@@ -1,5 +1,5 @@
 """``synergy measure MODEL [--runtime R] [--sensor S] [--sysfs-root DIR] [--runs N] [--warmup N] [--threads N]
-[--idle-s S] [--strict] [--no-context] [-o DIR] [--force]``."""
+[--idle-s S] [--isolation [--isolation-s S]] [--strict] [--no-context] [-o DIR] [--force]``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from synergy.context import format_findings
 
 __all__ = ["register"]
 
-_TABLE = ["layer", "op", "duration_s", "energy_j", "energy_j_se", "power_w", "macs"]
+_TABLE = ["layer", "op", "duration_s", "energy_j", "energy_j_se", "power_w", "isolated_energy_j", "macs"]
 
 
 def register(subparsers: Any) -> None:
@@ -62,6 +62,20 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="fail (exit 1) when a check of the conditions finds a problem; the results are still written",
     )
+    parser.add_argument(
+        "--isolation",
+        action="store_true",
+        help="after the runs, loop every layer alone until the sensor settles and report its steady power and "
+        "energy per call too (isolated.csv; PyTorch runtime only)",
+    )
+    parser.add_argument(
+        "--isolation-s",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="measuring time of each isolated layer; at least ten sensor time constants are used "
+        "(default: %(default)s)",
+    )
     parser.add_argument("-o", "--output", type=Path, default=None, metavar="DIR", help="output directory")
     parser.add_argument("--force", action="store_true", help="write into an existing output directory")
     parser.set_defaults(func=_run)
@@ -90,6 +104,8 @@ def _run(args: argparse.Namespace) -> int:
         counters=not args.no_counters,
         context=not args.no_context,
         strict=args.strict,
+        isolation=args.isolation,
+        isolation_s=args.isolation_s,
     )
     out_dir = args.output or default_output_dir(args.model)
     console = Console(file=sys.stderr)
@@ -149,6 +165,13 @@ def _summary(result: Any, args: argparse.Namespace) -> None:
         )
     else:
         out.write(f"energy: not measured: {result.energy_unavailable}\n")
+    isolation = run.get("isolation")
+    if isolation and isolation.get("layers"):
+        out.write(
+            f"isolation: {isolation['layers']} layers looped alone ({isolation['settle_s']:.3g} s to settle, "
+            f"{isolation['measure_s']:.3g} s measured each); layers sum to {isolation['energy_j']:.4g} J per "
+            "inference (isolated.csv)\n"
+        )
     counters = run.get("counters")
     if counters:
         per = counters.get("per_inference", {})

@@ -87,7 +87,7 @@ def test_bootstrap_errors_are_finite_and_close_to_analytic() -> None:
     kwargs = {"counter": True, "filter_model": FilterModel("counter"), "update_period_s": 1e-3}
     analytic = attribute(sim.events, t_ns, joules, **kwargs)  # type: ignore[arg-type]
     boot = attribute(sim.events, t_ns, joules, bootstrap=30, **kwargs)  # type: ignore[arg-type]
-    assert boot.method == "nnls+bootstrap"
+    assert boot.method == "nnls+huber+bootstrap"
     assert np.all(np.isfinite(boot.power_w_se))
     # Resampling runs also sees run-to-run power variation, which the analytic errors (independent
     # readings) do not: the bootstrap errors are at least comparable and may be several times larger.

@@ -59,3 +59,10 @@ def test_absent_sensor_names_what_was_probed(
 def test_unknown_sensor_exit_2(tiny_onnx: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(_args(tiny_onnx, tmp_path / "o", "--sensor", "thermometer")) == 2
     assert "unknown sensor" in capsys.readouterr().err
+
+
+def test_isolation_needs_the_torch_runtime(tiny_onnx: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(_args(tiny_onnx, tmp_path / "o", "--sensor", "none", "--isolation")) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --isolation") and "--runtime torch" in err and err.count("\n") == 1
+    assert not (tmp_path / "o").exists()
