@@ -189,7 +189,7 @@ def run(sensor_name: str, runs: int, n_layers: int, seed: int, realtime: bool = 
                         if thread.name == "synergy-sampler" and thread.native_id is not None:
                             prioritised &= _realtime(thread.native_id)
                     # The network runs at the same priority: otherwise the other real-time threads and the
-                    # machine's other work preempt it between a hook's mark and its layer's announcement,
+                    # machine's other work preempt it between a mark and its layer's announcement,
                     # tens of microseconds that a dedicated measuring machine does not see.
                     prioritised &= _realtime(threading.get_native_id())
                 time.sleep(0.5)

@@ -5,7 +5,10 @@ satisfies :class:`Readable` — every :class:`~synergy.sensors.base.Sensor`, and
 frequency or temperature — so all of them share one clock and one schedule.
 
 **Rates.** Each channel is polled every ``update_period / oversample`` seconds, clamped to
-``[1 / max_rate_hz, 1 / min_rate_hz]`` (defaults: 4×, 1 kHz, 20 Hz). A channel that states no update period
+``[1 / max_rate_hz, 1 / min_rate_hz]`` (defaults: 16×, 1 kHz, 20 Hz). Sixteen polls per period bracket each
+latch within a sixteenth of a period, which is what fixes the phase of a sensor's latch grid (and so the
+windows of its readings) to tens of microseconds; context channels without a filter model (clocks,
+temperatures) are polled at most ``CONTEXT_OVERSAMPLE`` (4) times per period. A channel that states no update period
 is probed first (:func:`probe_update_period`); ``poll_period_s`` overrides all of this.
 
 **Changes only.** A value identical to the previous one is not stored. Each stored row keeps the time of
@@ -59,6 +62,9 @@ __all__ = [
     "poll_period_for",
     "probe_update_period",
 ]
+
+#: Polls per update period of a channel that is not a power sensor (no filter model).
+CONTEXT_OVERSAMPLE = 4.0
 
 _INTERVAL_RING = 1 << 16
 
@@ -131,7 +137,7 @@ def probe_update_period(channel: Readable, duration_s: float = 0.3, *, max_chang
 def poll_period_for(
     update_period_s: float | None,
     *,
-    oversample: float = 4.0,
+    oversample: float = 16.0,
     max_rate_hz: float = 1000.0,
     min_rate_hz: float = 20.0,
     default_s: float = 0.01,
@@ -542,7 +548,7 @@ class Sampler:
         self,
         channels: Readable | Sequence[Readable],
         *,
-        oversample: float = 4.0,
+        oversample: float = 16.0,
         max_rate_hz: float = 1000.0,
         min_rate_hz: float = 20.0,
         poll_period_s: float | Mapping[str, float] | None = None,
@@ -595,7 +601,10 @@ class Sampler:
         if isinstance(override, Mapping):
             override = override.get(source.name)
         stated = getattr(source, "update_period_s", None)
-        clamp = {"oversample": self.oversample, "max_rate_hz": self.max_rate_hz, "min_rate_hz": self.min_rate_hz}
+        # A power sensor's readings are placed by its latch grid, which fine brackets pin down; a context
+        # channel (a clock, a temperature) only needs its changes seen.
+        oversample = self.oversample if hasattr(source, "filter_model") else min(self.oversample, CONTEXT_OVERSAMPLE)
+        clamp = {"oversample": oversample, "max_rate_hz": self.max_rate_hz, "min_rate_hz": self.min_rate_hz}
         if override is not None:
             return max(float(override), 1.0 / self.max_rate_hz), stated, "override", None
         if stated:

@@ -32,9 +32,49 @@ def test_leaf_modules_are_marked_in_order() -> None:
     assert list(first["name"]) == ["conv", "act", "act#2", "head.0", "head.1"]
     assert (first["duration_s"] > 0).all()
     assert events.duration_matrix_s().shape == (3, 5)
-    assert runtime.describe()["marks"].startswith("forward pre/post hooks")
+    assert runtime.describe()["marks"].startswith("clock read around")
+    model = runtime.model
     runtime.close()
-    assert runtime._handles == []
+    # Every module has its class's forward back, and the model runs unmarked.
+    assert all("forward" not in vars(m) for m in model.modules())
+    marks = len(runtime._marks)
+    model(runtime.input)
+    assert len(runtime._marks) == marks
+
+
+def test_marks_bracket_the_forward_itself() -> None:
+    import torch
+
+    from synergy.clock import now_ns
+
+    inside: list[tuple[int, int]] = []
+
+    class _Stamp(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            start = now_ns()
+            y = x * 2
+            inside.append((start, now_ns()))
+            return y
+
+    class _Two(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a = _Stamp()
+            self.b = _Stamp()
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.b(self.a(x))  # type: ignore[no-any-return]
+
+    runtime = TorchEagerRuntime(_Two(), (1, 4))
+    inside.clear()
+    record = runtime.run_once()
+    assert len(inside) == 2
+    for (start, end), mark_start, mark_end in zip(inside, record.layer_start_ns, record.layer_end_ns, strict=True):
+        assert mark_start <= start and end <= mark_end
+        # only the wrapper's own call lies between the marks and the work (no hook dispatch)
+        assert (start - mark_start) + (mark_end - end) < 2_000_000
+    assert record.start_ns <= record.layer_start_ns[0] and record.layer_end_ns[-1] <= record.end_ns
+    runtime.close()
 
 
 def test_counters_are_read_at_layer_boundaries() -> None:
