@@ -97,7 +97,9 @@ class ResidualModel(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         base = LayerTypeModel().fit(data, target)
         keys = sorted(base.op_keys_)
         feats, totals = composition(base, data, keys)
-        r = target / totals - 1.0
+        # A unit the baseline puts at zero (a layer whose fitted terms all vanished) has no relative error to
+        # learn; its prediction stays zero whatever the factor.
+        r = np.divide(target, totals, out=np.ones_like(target), where=totals > 0) - 1.0
         mean = feats.mean(axis=0)
         std = feats.std(axis=0)
         std[std == 0] = 1.0
