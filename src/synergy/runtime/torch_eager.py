@@ -89,20 +89,28 @@ class TorchEagerRuntime(Runtime):
         self._wrapped.append((module, own, vars(module).get("forward")))
         module.forward = forward
 
+    def _timed(self, forward: Any, args: Any, kwargs: Any) -> tuple[Any, int, int, tuple[int, ...]]:
+        """Run ``forward`` between two clock reads (after a device synchronisation each) and counter reads.
+
+        Returns:
+            ``(output, start_ns, end_ns, counter increments)``; the increments are empty without counters.
+        """
+        if self._sync is not None:
+            self._sync()
+        before = self.counters.read() if self.counters is not None else ()
+        start = now_ns()
+        output = forward(*args, **kwargs)
+        if self._sync is not None:
+            self._sync()
+        end = now_ns()
+        counts = self.counters.delta(before, self.counters.read()) if self.counters is not None else ()
+        return output, start, end, counts
+
     def _run_marked(self, forward: Any) -> Any:
         """The model's ``forward`` with the run's start and end read just around it (and counters)."""
 
         def marked(*args: Any, **kwargs: Any) -> Any:
-            if self._sync is not None:
-                self._sync()
-            before = self.counters.read() if self.counters is not None else ()
-            self._run_span[0] = now_ns()
-            output = forward(*args, **kwargs)
-            if self._sync is not None:
-                self._sync()
-            self._run_span[1] = now_ns()
-            if self.counters is not None:
-                self._run_counts = self.counters.delta(before, self.counters.read())
+            output, self._run_span[0], self._run_span[1], self._run_counts = self._timed(forward, args, kwargs)
             return output
 
         return marked
@@ -113,16 +121,9 @@ class TorchEagerRuntime(Runtime):
         def marked(*args: Any, **kwargs: Any) -> Any:
             if not self._recording:
                 return forward(*args, **kwargs)
-            if self._sync is not None:
-                self._sync()
-            before = self.counters.read() if self.counters is not None else ()
-            start = now_ns()
-            output = forward(*args, **kwargs)
-            if self._sync is not None:
-                self._sync()
-            end = now_ns()
+            output, start, end, counts = self._timed(forward, args, kwargs)
             if self.counters is not None:
-                self._mark_counts.append(self.counters.delta(before, self.counters.read()))
+                self._mark_counts.append(counts)
             call = self._calls.get(index, 0) + 1
             self._calls[index] = call
             self._marks.append((self._layer_id(index, call), start, end))
