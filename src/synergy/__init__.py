@@ -5,7 +5,6 @@ The public API is what ``__all__`` lists; everything else may change without not
 
 from __future__ import annotations
 
-from synergy.analysis import analyze
 from synergy.errors import (
     AlignmentError,
     DatasetError,
@@ -25,7 +24,6 @@ from synergy.errors import (
     UnsupportedOpError,
     UsageError,
 )
-from synergy.layers import Layer, LayerTable, op_category
 
 __version__ = "0.1.0"
 
@@ -33,6 +31,12 @@ __version__ = "0.1.0"
 #: ``import synergy`` and the command line start fast.
 _LAZY: dict[str, str] = {
     "Discovery": "synergy.sensors.discovery",
+    "Layer": "synergy.layers",
+    "LayerTable": "synergy.layers",
+    "Monitor": "synergy.monitor",
+    "Window": "synergy.monitor",
+    "analyze": "synergy.analysis",
+    "op_category": "synergy.layers",
     "MeasureOptions": "synergy.measurement",
     "MeasureResult": "synergy.measurement",
     "Predictor": "synergy.predictor",
@@ -76,6 +80,7 @@ __all__ = [
     "MeasureResult",
     "MeasurementError",
     "ModelSpecError",
+    "Monitor",
     "NotFittedError",
     "OutputExistsError",
     "Predictor",
@@ -91,6 +96,7 @@ __all__ = [
     "Timeline",
     "UnsupportedOpError",
     "UsageError",
+    "Window",
     "__version__",
     "analyze",
     "collect_context",
