@@ -5,15 +5,13 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich import box
-from rich.console import Console
-from rich.table import Table
-
-from synergy.analysis import analyze
 from synergy.cli.common import add_format_option, add_input_shape_option
-from synergy.layers import LayerTable
+from synergy.cli.format import add_top_sort_options, top_sorted
+
+if TYPE_CHECKING:
+    from synergy.layers import LayerTable
 
 __all__ = ["register", "render_table"]
 
@@ -36,7 +34,9 @@ def _shape_text(shapes: tuple[tuple[int, ...], ...]) -> str:
     return ";".join("x".join(map(str, s)) for s in shapes)
 
 
-def render_table(table: LayerTable, width: int | None = None) -> str:
+def render_table(
+    table: LayerTable, width: int | None = None, *, top: int | None = None, sort: str | None = None
+) -> str:
     """The human view: one compact row per layer, a breakdown by layer type, and exact totals.
 
     Counts are rounded to three significant digits with SI prefixes; ``extra`` is the extra FLOPs of
@@ -46,10 +46,20 @@ def render_table(table: LayerTable, width: int | None = None) -> str:
     Args:
         table: the analysed network.
         width: terminal width in columns (default: the terminal's, at least 80).
+        top: show only this many layer rows (the totals still count every layer).
+        sort: order the layer rows by this column of ``--format csv`` (``macs``, ``params``,
+            ``bytes_moved``, ``flops``, ...), largest first.
 
     Returns:
         Plain text (no colour codes).
+
+    Raises:
+        UsageError: ``sort`` names no column.
     """
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
     width = width or max(shutil.get_terminal_size((100, 24)).columns, 80)
     console = Console(width=width, force_terminal=False, color_system=None, highlight=False)
     rows = Table(
@@ -63,7 +73,12 @@ def render_table(table: LayerTable, width: int | None = None) -> str:
     rows.add_column("output", no_wrap=True)
     for header in ("MACs", "params", "bytes", "extra", "FLOP/B"):
         rows.add_column(header, justify="right", no_wrap=True)
-    for layer in table:
+    order = table.to_frame().reset_index(drop=True)
+    order["_index"] = range(len(order))
+    shown, hidden = top_sorted(order, top, sort)
+    layers = list(table)
+    for index in shown["_index"]:
+        layer = layers[int(index)]
         rows.add_row(
             layer.name + (" !" if layer.unsupported else ""),
             layer.op,
@@ -97,6 +112,7 @@ def render_table(table: LayerTable, width: int | None = None) -> str:
         console.print(kinds)
     lines = [
         capture.get(),
+        f"… {hidden} more layer(s) not shown (of {len(table)}; the totals count all)\n" if hidden else "",
         f"total: {totals['macs']:,} MACs, {totals['params']:,} params, {totals['bytes_moved']:,} bytes moved\n"
         f"       {totals['flops']:,} FLOPs = 2·MACs + {totals['flops'] - 2 * totals['macs']:,} extra\n",
     ]
@@ -119,16 +135,19 @@ def register(subparsers: Any) -> None:
     )
     add_input_shape_option(parser)
     add_format_option(parser)
+    add_top_sort_options(parser)
     parser.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
+    from synergy.analysis import analyze
+
     table = analyze(args.model, args.input_shape)
     out = sys.stdout
     if args.format == "json":
         out.write(table.to_json() + "\n")
     elif args.format == "csv":
-        table.to_frame().to_csv(out, index=False)
+        top_sorted(table.to_frame(), args.top, args.sort)[0].to_csv(out, index=False)
     else:
-        out.write(render_table(table))
+        out.write(render_table(table, top=args.top, sort=args.sort))
     return 0

@@ -4,14 +4,44 @@ from __future__ import annotations
 
 import argparse
 import io
-
-import pandas as pd
-from rich.console import Console
-from rich.table import Table
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from synergy.graph.spec import parse_input_shape
 
-__all__ = ["add_format_option", "add_input_shape_option", "input_shape_arg", "render_frame"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["LazyChoices", "add_format_option", "add_input_shape_option", "input_shape_arg", "render_frame"]
+
+
+class LazyChoices(Sequence[str]):
+    """argparse ``choices=`` whose names come from a heavy module, loaded only when an argument is checked.
+
+    Give the option a ``metavar`` (and name the choices in its help, or point to where they are listed):
+    argparse formats ``choices`` into the usage text otherwise, which would load the module for ``--help``.
+    """
+
+    def __init__(self, load: Callable[[], Sequence[str]]) -> None:
+        self._load = load
+        self._names: tuple[str, ...] | None = None
+
+    def _all(self) -> tuple[str, ...]:
+        if self._names is None:
+            self._names = tuple(self._load())
+        return self._names
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._all()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._all()[index]
 
 
 def input_shape_arg(text: str) -> tuple[tuple[int, ...], ...]:
@@ -42,6 +72,10 @@ def add_format_option(parser: argparse.ArgumentParser, choices: tuple[str, ...] 
 
 def render_frame(frame: pd.DataFrame, title: str | None = None, width: int | None = None) -> str:
     """Render a data frame as a rich text table (numbers right-aligned, thousands separated)."""
+    import pandas as pd
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title=title, show_lines=False, header_style="bold")
     for column in frame.columns:
         numeric = pd.api.types.is_numeric_dtype(frame[column])

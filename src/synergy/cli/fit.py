@@ -9,16 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-from synergy.cli.common import render_frame
-from synergy.dataset import load_training_data
+from synergy.cli.common import LazyChoices, render_frame
 from synergy.errors import OutputExistsError
-from synergy.fitting import fit_predictor, offered_models
-from synergy.models import BASELINE, COUNTER_MODELS, MODELS
-from synergy.models.evaluate import plot_predictions
 
 __all__ = ["register"]
 
@@ -39,7 +31,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--target", required=True, metavar="COLUMN", help="the measured column, e.g. energy_j")
     parser.add_argument("--level", choices=("layer", "network"), default=None, help="data level (default: detect)")
     parser.add_argument(
-        "--model", choices=(*MODELS, *COUNTER_MODELS), default=None, help="model form (default: best in CV)"
+        "--model",
+        choices=LazyChoices(_model_names),
+        default=None,
+        metavar="NAME",
+        help="model form (default: best in CV; the table of a fit lists them)",
     )
     parser.add_argument("-o", "--output", type=Path, default=Path("predictor.json"), help="predictor file to write")
     parser.add_argument("--force", action="store_true", help="overwrite an existing output or plot")
@@ -50,8 +46,17 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=_run)
 
 
+def _model_names() -> tuple[str, ...]:
+    from synergy.models import COUNTER_MODELS, MODELS
+
+    return (*MODELS, *COUNTER_MODELS)
+
+
 @contextmanager
 def _progress(label: str) -> Iterator[Any]:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     console = Console(file=sys.stderr)
     if not console.is_terminal:
         yield None
@@ -63,6 +68,13 @@ def _progress(label: str) -> Iterator[Any]:
 
 
 def _run(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from synergy.dataset import load_training_data
+    from synergy.fitting import fit_predictor, offered_models
+    from synergy.models import BASELINE, COUNTER_MODELS
+    from synergy.models.evaluate import plot_predictions
+
     for path in (args.output, args.plot):
         if path is not None and path.exists() and not args.force:
             raise OutputExistsError(f"{path} exists: choose another path or pass --force to overwrite it")

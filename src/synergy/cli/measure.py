@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from synergy.cli.common import add_input_shape_option, render_frame
-from synergy.context import format_findings
 
 __all__ = ["register"]
 
@@ -146,6 +145,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _summary(result: Any, args: argparse.Namespace) -> None:
+    from synergy.context import format_findings
+
     out = sys.stdout
     columns = [c for c in _TABLE if c in result.layers]
     if result.attribution is None:

@@ -1,4 +1,4 @@
-"""``synergy predict PREDICTOR MODEL... [--input-shape S] [--format table|csv|json]``.
+"""``synergy predict PREDICTOR MODEL... [--input-shape S] [--format table|csv|json] [--top N] [--sort COLUMN]``.
 
 A MODEL may also be a run directory or ``layers.csv`` from ``synergy measure``: its measured layers are
 predicted (with their counters, which a ``counters`` predictor needs).
@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+from synergy.cli.common import add_format_option, add_input_shape_option
+from synergy.cli.format import add_top_sort_options, messages_once, render_table, top_sorted, wrap_message
 
-from synergy.cli.common import add_format_option, add_input_shape_option, render_frame
-from synergy.dataset import load_measured_layers
-from synergy.layers import op_category
-from synergy.models.features import layer_frame
-from synergy.predictor import Prediction, Predictor, load_predictor
-from synergy.tablecache import analyze_many
+if TYPE_CHECKING:
+    from synergy.predictor import Prediction, Predictor
 
 __all__ = ["register"]
 
@@ -44,6 +42,7 @@ def register(subparsers: Any) -> None:
     )
     add_input_shape_option(parser)
     add_format_option(parser)
+    add_top_sort_options(parser)
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the layer-table cache")
     parser.set_defaults(func=_run)
 
@@ -55,6 +54,10 @@ def _is_run(model: str) -> bool:
 
 
 def _predict(predictor: Predictor, models: list[str], args: argparse.Namespace) -> list[Prediction]:
+    from synergy.dataset import load_measured_layers
+    from synergy.models.features import layer_frame
+    from synergy.tablecache import analyze_many
+
     specs = [m for m in models if not _is_run(m)]
     if specs:
         predictor.check_models_supported()  # before any analysis: a counters predictor needs measured runs
@@ -69,27 +72,39 @@ def _predict(predictor: Predictor, models: list[str], args: argparse.Namespace) 
     return predictor.predict_frames(frames, models)
 
 
+def _warn(predictions: list[Prediction]) -> None:
+    """Each distinct warning once, wrapped, with the models it concerns."""
+    width = max(min(shutil.get_terminal_size((100, 24)).columns, 120), 60)
+    for text, models in messages_once((p.model, w) for p in predictions for w in p.warnings):
+        subject = models[0] if len(models) == 1 else f"{len(models)} models ({', '.join(models)})"
+        sys.stderr.write(wrap_message("warning: ", f"{subject}: {text}", width))
+
+
 def _run(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from synergy.layers import op_category
+    from synergy.predictor import load_predictor
+
     predictor = load_predictor(args.predictor)
     predictions = _predict(predictor, list(args.models), args)
-    for p in predictions:
-        for text in p.warnings:
-            sys.stderr.write(f"warning: {p.model}: {text}\n")
+    _warn(predictions)
     out = sys.stdout
     unit = predictor.unit
+    target = predictor.target
     if args.format == "json":
         out.write(json.dumps([p.to_dict() for p in predictions], indent=2) + "\n")
         return 0
     summary = pd.DataFrame(
         {
             "model": [p.model for p in predictions],
-            f"{predictor.target}": [p.total for p in predictions],
+            target: [p.total for p in predictions],
             "layers": [len(p.layers) for p in predictions],
             "warnings": [len(p.warnings) for p in predictions],
         }
     )
     if args.format == "csv":
-        summary.to_csv(out, index=False)
+        top_sorted(summary, args.top, args.sort)[0].to_csv(out, index=False)
         return 0
     if len(predictions) == 1:
         p = predictions[0]
@@ -97,18 +112,19 @@ def _run(args: argparse.Namespace) -> int:
             {
                 "name": [n for n, _, _ in p.layers],
                 "op": [o for _, o, _ in p.layers],
-                f"{predictor.target}": [v for _, _, v in p.layers],
+                target: [float(v) for _, _, v in p.layers],
                 "share_%": [100 * v / p.total if p.total else 0.0 for _, _, v in p.layers],
             }
         )
-        out.write(render_frame(frame, title=f"{p.model}: {len(p.layers)} layers ({predictor.name} predictor)"))
+        shown, hidden = top_sorted(frame, args.top, args.sort)
+        out.write(render_table(shown, f"{p.model}: {len(p.layers)} layers ({predictor.name} predictor)", hidden=hidden))
         frame["layer_type"] = [op_category(o) for o in frame["op"]]
-        by_type = frame.groupby("layer_type", sort=True)[[predictor.target, "share_%"]].sum().reset_index()
-        out.write(render_frame(by_type, title="by layer type"))
+        by_type = frame.groupby("layer_type", sort=True)[[target, "share_%"]].sum().reset_index()
+        out.write(render_table(by_type.sort_values(target, ascending=False), "by layer type"))
         if abs(p.overhead) > 1e-9 * abs(p.total):
             out.write(f"fixed cost per network: {p.overhead:.6g} {unit}\n")
+        out.write(f"{p.model}: {p.total:.6g} {unit}\n")
     else:
-        out.write(render_frame(summary, title=f"{predictor.name} predictor, {predictor.target} [{unit}]"))
-    for p in predictions:
-        out.write(f"{p.model}: {p.total:.6g} {unit}\n" if len(predictions) == 1 else "")
+        shown, hidden = top_sorted(summary, args.top, args.sort)
+        out.write(render_table(shown, f"{predictor.name} predictor, {target} [{unit}]", hidden=hidden))
     return 0

@@ -1,4 +1,5 @@
-"""``synergy sensors [--sysfs-root DIR] [--format table|json]``: what power sensors this machine offers."""
+"""``synergy sensors [--sysfs-root DIR] [--format table|json] [--watch [--interval S] [--log FILE.csv]]``:
+what power sensors this machine offers, once or live."""
 
 from __future__ import annotations
 
@@ -7,14 +8,13 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from synergy.cli.common import add_format_option, render_frame
 from synergy.errors import SensorError, UsageError
-from synergy.sensors.base import Sensor, SensorKind
-from synergy.sensors.discovery import discover_sensors
+
+if TYPE_CHECKING:
+    from synergy.sensors.base import Sensor
 
 __all__ = ["add_sysfs_root_option", "register", "sysfs_root_arg"]
 
@@ -57,11 +57,34 @@ def register(subparsers: Any) -> None:
     )
     add_sysfs_root_option(parser)
     add_format_option(parser, ("table", "json"))
+    live = parser.add_argument_group("live view")
+    live.add_argument(
+        "--watch", action="store_true", help="a live view of every rail, with clocks and temperatures (Ctrl-C ends it)"
+    )
+    live.add_argument(
+        "--interval", type=_positive_float, default=1.0, metavar="S", help="seconds between updates (default: 1)"
+    )
+    live.add_argument("--log", type=Path, default=None, metavar="FILE.csv", help="write one CSV row per update")
+    live.add_argument("--force", action="store_true", help="overwrite an existing --log file")
+    live.add_argument("--count", type=int, default=None, metavar="N", help="stop after N updates")
+    live.add_argument("--duration", type=_positive_float, default=None, metavar="S", help="stop after S seconds")
     parser.set_defaults(func=_run)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text} s: give a positive number of seconds")
+    return value
 
 
 def _current(sensor: Sensor) -> dict[str, Any]:
     """One reading per rail (and, for an energy counter, the power over a short window)."""
+    from synergy.sensors.base import SensorKind
+
     try:
         first = sensor.read()
         if sensor.kind is not SensorKind.ENERGY:
@@ -101,6 +124,12 @@ def _run(args: argparse.Namespace) -> int:
     root: Path = args.sysfs_root
     if not root.is_dir():
         raise UsageError(f"--sysfs-root {root} is not a directory (give the directory that stands for /)")
+    from synergy.sensors.discovery import discover_sensors
+
+    if args.watch:
+        return _watch(args, root)
+    if args.log is not None or args.count is not None or args.duration is not None:
+        raise UsageError("--log, --count and --duration belong to the live view: add --watch")
     with discover_sensors(root) as found:
         entries = []
         for sensor in found.sensors:
@@ -114,6 +143,41 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _watch(args: argparse.Namespace, root: Path) -> int:
+    from synergy.cli.watch import Watch, run_watch
+    from synergy.context import discover_channels
+    from synergy.sensors.discovery import discover_sensors
+
+    if args.count is not None and args.count < 1:
+        raise UsageError(f"--count {args.count}: give at least 1 update")
+    if args.format != "table":
+        raise UsageError("--watch shows a live table; for machine-readable rows add --log FILE.csv")
+    real = root == Path("/")
+    with discover_sensors(root) as found:
+        channels = discover_channels(root, use_nvml=real, only=_WATCHED_CHANNELS)
+        try:
+            watch = Watch(found.sensors, list(channels))
+            if not found.sensors:
+                sys.stderr.write(f"warning: {found.summary()}\n")
+            run_watch(
+                watch,
+                interval_s=args.interval,
+                count=args.count,
+                duration_s=args.duration,
+                log=args.log,
+                force=args.force,
+            )
+        finally:
+            channels.close()
+    if args.log is not None:
+        sys.stderr.write(f"log: {args.log}\n")
+    return 0
+
+
+#: Context channels the live view shows: clocks and temperatures (utilisation needs its own window).
+_WATCHED_CHANNELS = ("cpu_freq", "gpu_freq", "emc_freq", "thermal", "nvml")
+
+
 def _fmt_period(value: float | None) -> str:
     if value is None:
         return "unknown (probe)"
@@ -121,6 +185,8 @@ def _fmt_period(value: float | None) -> str:
 
 
 def _render_table(root: Path, entries: list[dict[str, Any]], unavailable: list[dict[str, str]]) -> str:
+    import pandas as pd
+
     text = []
     where = "" if root == Path("/") else f" under {root}"
     if entries:

@@ -12,20 +12,14 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from synergy.cli.common import add_format_option, render_frame
-from synergy.context import (
-    SystemContext,
-    check_system,
-    collect_context,
-    discover_channels,
-    format_findings,
-)
-from synergy.context.base import ChannelSet
 from synergy.errors import ChannelReadError, UsageError
+
+if TYPE_CHECKING:
+    from synergy.context import SystemContext
+    from synergy.context.base import ChannelSet
 
 __all__ = ["register"]
 
@@ -58,6 +52,8 @@ def register(subparsers: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from synergy.context import check_system, collect_context, discover_channels, format_findings
+
     root: Path = args.sysfs_root or Path("/")
     if args.sysfs_root is not None and not root.is_dir():
         raise UsageError(f"--sysfs-root {root} is not a folder; give the root of a copied or fake tree")
@@ -109,6 +105,8 @@ def _text(value: object) -> str:
 
 def render_context(context: SystemContext, channels: ChannelSet, load: dict[str, float] | None = None) -> str:
     """The human-readable report of ``synergy system`` (without the findings)."""
+    import pandas as pd
+
     out: list[str] = []
     online = context.cpus_online
     cpus = f"{len(online)} online ({online[0]}-{online[-1]})" if online else "unknown"
