@@ -109,10 +109,11 @@ def render_table(
         )
     with console.capture() as capture:
         console.print(rows)
+        if hidden:
+            console.print(f"… {hidden} more layer(s) not shown (of {len(table)}; the totals count all)\n")
         console.print(kinds)
     lines = [
         capture.get(),
-        f"… {hidden} more layer(s) not shown (of {len(table)}; the totals count all)\n" if hidden else "",
         f"total: {totals['macs']:,} MACs, {totals['params']:,} params, {totals['bytes_moved']:,} bytes moved\n"
         f"       {totals['flops']:,} FLOPs = 2·MACs + {totals['flops'] - 2 * totals['macs']:,} extra\n",
     ]

@@ -4,44 +4,30 @@ from __future__ import annotations
 
 import argparse
 import io
-from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from synergy.graph.spec import parse_input_shape
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["LazyChoices", "add_format_option", "add_input_shape_option", "input_shape_arg", "render_frame"]
+__all__ = ["add_format_option", "add_input_shape_option", "input_shape_arg", "lazy_choice", "render_frame"]
 
 
-class LazyChoices(Sequence[str]):
-    """argparse ``choices=`` whose names come from a heavy module, loaded only when an argument is checked.
+def lazy_choice(load: Callable[[], Sequence[str]]) -> Callable[[str], str]:
+    """argparse ``type=`` accepting one of the names ``load()`` returns, loaded only when a value is given.
 
-    Give the option a ``metavar`` (and name the choices in its help, or point to where they are listed):
-    argparse formats ``choices`` into the usage text otherwise, which would load the module for ``--help``.
+    For choices that live in a heavy module: ``choices=`` would load it for ``--help``, which lists them.
     """
 
-    def __init__(self, load: Callable[[], Sequence[str]]) -> None:
-        self._load = load
-        self._names: tuple[str, ...] | None = None
+    def check(text: str) -> str:
+        names = tuple(load())
+        if text not in names:
+            raise argparse.ArgumentTypeError(f"invalid choice {text!r} (choose from {', '.join(names)})")
+        return text
 
-    def _all(self) -> tuple[str, ...]:
-        if self._names is None:
-            self._names = tuple(self._load())
-        return self._names
-
-    def __contains__(self, value: object) -> bool:
-        return value in self._all()
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._all())
-
-    def __len__(self) -> int:
-        return len(self._all())
-
-    def __getitem__(self, index: Any) -> Any:
-        return self._all()[index]
+    return check
 
 
 def input_shape_arg(text: str) -> tuple[tuple[int, ...], ...]:

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from synergy.cli.common import LazyChoices, render_frame
+from synergy.cli.common import lazy_choice, render_frame
 from synergy.errors import OutputExistsError
 
 __all__ = ["register"]
@@ -32,7 +32,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--level", choices=("layer", "network"), default=None, help="data level (default: detect)")
     parser.add_argument(
         "--model",
-        choices=LazyChoices(_model_names),
+        type=lazy_choice(_model_names),
         default=None,
         metavar="NAME",
         help="model form (default: best in CV; the table of a fit lists them)",

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from synergy.errors import UsageError
-from synergy.units import prefix_for
+from synergy.units import PREFIXES, prefix_for
 
 __all__ = [
     "UNIT_SUFFIXES",
@@ -101,9 +101,10 @@ def _cell(value: Any, scale: float, digits: int) -> str:
         scaled = value / scale
         if scaled == 0:
             return "0"
-        if abs(scaled) >= 10 ** (digits + 1):
+        if abs(scaled) >= 10**digits:
             return f"{scaled:,.0f}"
-        return f"{scaled:#.{digits}g}".rstrip(".") if abs(scaled) >= 1 else f"{scaled:.{digits}g}"
+        text = f"{scaled:#.{digits}g}"
+        return text[:-1] if text.endswith(".") else text
     return str(value)
 
 
@@ -133,24 +134,31 @@ def render_table(
     from rich.table import Table
 
     table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, header_style="bold")
-    columns: list[tuple[str, float]] = []
+    specs: dict[str, tuple[str, float, bool]] = {}  # column → (header, scale, right-aligned)
     for column in frame.columns:
         name = str(column)
         numeric = pd.api.types.is_numeric_dtype(frame[column]) and not pd.api.types.is_bool_dtype(frame[column])
         unit = column_unit(name) if numeric and pd.api.types.is_float_dtype(frame[column]) else None
-        scale = 1.0
         if unit is not None:
             label, base, base_only = unit
             scale, prefix = prefix_for(np.asarray(frame[column], dtype=float), base_only=base_only)
-            name = f"{label} ({prefix}{base})"
-        table.add_column(name, justify="right" if numeric else "left", overflow="fold")
-        columns.append((str(column), scale))
+            specs[name] = (f"{label} ({prefix}{base})", scale, True)
+        elif name.endswith("_%"):
+            specs[name] = (f"{name[:-2].replace('_', ' ')} (%)", 1.0, numeric)
+        else:
+            specs[name] = (name, 1.0, numeric)
     # A standard error shares its value column's scale, so the two read side by side.
-    scales = dict(columns)
-    for i, (name, _) in enumerate(columns):
+    for name, (_, _, right) in list(specs.items()):
         for tail in ("_se", "_std"):
-            if name.endswith(tail) and name[: -len(tail)] in scales:
-                columns[i] = (name, scales[name[: -len(tail)]])
+            value = name[: -len(tail)]
+            if name.endswith(tail) and value in specs and column_unit(value) is not None:
+                unit = column_unit(name)
+                scale = specs[value][1]
+                prefix = next((p for sc, p in PREFIXES if sc == scale), "")
+                specs[name] = (f"{unit[0]} ({prefix}{unit[1]})" if unit else name, scale, right)
+    for header, _, right in specs.values():
+        table.add_column(header, justify="right" if right else "left", overflow="fold")
+    columns = [(name, scale) for name, (_, scale, _) in specs.items()]
     for row in frame.itertuples(index=False):
         table.add_row(
             *(_cell(v.item() if hasattr(v, "item") else v, s, digits) for v, (_, s) in zip(row, columns, strict=True))

@@ -108,6 +108,7 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     if len(predictions) == 1:
         p = predictions[0]
+        out.write(f"{p.model}\n")
         frame = pd.DataFrame(
             {
                 "name": [n for n, _, _ in p.layers],
@@ -117,7 +118,7 @@ def _run(args: argparse.Namespace) -> int:
             }
         )
         shown, hidden = top_sorted(frame, args.top, args.sort)
-        out.write(render_table(shown, f"{p.model}: {len(p.layers)} layers ({predictor.name} predictor)", hidden=hidden))
+        out.write(render_table(shown, f"{len(p.layers)} layers, {predictor.name} predictor", hidden=hidden))
         frame["layer_type"] = [op_category(o) for o in frame["op"]]
         by_type = frame.groupby("layer_type", sort=True)[[target, "share_%"]].sum().reset_index()
         out.write(render_table(by_type.sort_values(target, ascending=False), "by layer type"))

@@ -61,3 +61,20 @@ def test_bad_input_is_one_line_exit_2(argv: list[str], words: str, capsys: pytes
     assert len(lines) == 1, captured.err
     assert lines[0].startswith("error: ") and words in lines[0]
     assert "Traceback" not in captured.err
+
+
+def test_top_and_sort(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["analyze", "torchvision:resnet18", "--top", "3", "--sort", "params"]) == 0
+    out = capsys.readouterr().out
+    rows = [line.split()[0] for line in out.split("FLOP/B")[1].split("more layer")[0].splitlines()[2:] if line.strip()]
+    assert rows[:3] == ["layer4.0.conv2", "layer4.1.conv1", "layer4.1.conv2"]  # 2.4M params each, graph order kept
+    assert "… 66 more layer(s) not shown (of 69" in out
+    assert "11,689,512 params" in out  # totals still count every layer
+    assert main(["analyze", "torchvision:resnet18", "--format", "csv", "--top", "2", "--sort", "macs"]) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == 3
+
+
+def test_sort_by_an_unknown_column_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["analyze", "torchvision:resnet18", "--sort", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot sort by 'nope'") and "macs" in err
