@@ -127,5 +127,5 @@ def _run(args: argparse.Namespace) -> int:
         out.write(f"{p.model}: {p.total:.6g} {unit}\n")
     else:
         shown, hidden = top_sorted(summary, args.top, args.sort)
-        out.write(render_table(shown, f"{predictor.name} predictor, {target} [{unit}]", hidden=hidden))
+        out.write(render_table(shown, f"{predictor.name} predictor, {target}", hidden=hidden))
     return 0
