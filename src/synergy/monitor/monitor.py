@@ -32,6 +32,7 @@ from synergy.errors import SamplingError, UsageError
 from synergy.monitor.record import Record, Tap
 from synergy.monitor.window import FLAGS, Window, WindowEnergy
 from synergy.sensors.base import NullSensor, Sensor, SensorKind
+from synergy.units import human
 
 __all__ = ["Monitor"]
 
@@ -43,8 +44,9 @@ _NAN = float("nan")
 #: A counter that does not change for this many update periods around a window is flagged ``stale``.
 STALE_PERIODS = 4.0
 
-#: Peak power is the highest mean over bins of this many update periods (at least 10 ms).
+#: Peak power is the highest mean over bins of this many update periods, and at least ``PEAK_MIN_S``.
 PEAK_PERIODS = 10.0
+PEAK_MIN_S = 0.1
 
 #: Longest wait for a counter to change after a window's end, seconds (at least 20 update periods).
 COUNTER_WAIT_S = 1.0
@@ -361,9 +363,6 @@ def window_energy(
     low = low if inner[1] > inner[0] else 0.0
     error = max(energy - low, high - energy, 0.0)
     period = update_period_s or timeline.update_period_s or timeline.sensor_period_s()
-    if period and duration_s < period:
-        flags.append("short")
-        notes.append(f"{FLAGS['short']} ({period * 1e3:.3g} ms); the energy lies within ±{error:.3g} J of it")
     gaps = timeline.gaps_in(t0_ns, t1_ns)
     if gaps:
         flags.append("gaps")
@@ -378,8 +377,16 @@ def window_energy(
         flags.append("stale")
         how = "no update after the window's end was read" if held else f"{longest_s * 1e3:.3g} ms without an update"
         notes.append(f"{FLAGS['stale']}: {how} (update period {(period or 0) * 1e3:.3g} ms)")
+    if period and duration_s < period:
+        flags.insert(0, "short")
+        bound = f"the true energy lies within ±{human(error, 'J')} of it" if math.isfinite(error) else "no bound yet"
+        notes.insert(
+            0,
+            f"shorter than the sensor's update period ({human(period, 's')}): the energy is interpolated across "
+            f"the update(s) spanning it, assuming constant power within an update; {bound}",
+        )
     power = energy / duration_s if duration_s > 0 else _NAN
-    peak_w, rails_peak = _peaks(timeline, t0_ns, t1_ns, rails, max(PEAK_PERIODS * (period or 0.01), 0.01))
+    peak_w, rails_peak = _peaks(timeline, t0_ns, t1_ns, rails, max(PEAK_PERIODS * (period or 0.01), PEAK_MIN_S))
     if not math.isfinite(idle_w):
         flags.append("idle-unknown")
         notes.append(FLAGS["idle-unknown"])

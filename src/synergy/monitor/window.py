@@ -37,7 +37,8 @@ class WindowEnergy:
         energy_error_j: bound of the error of ``energy_j``: the true energy lies within ``energy_j ±
             energy_error_j`` for any power profile inside the updates that straddle the window's edges.
         power_w: mean power, W.
-        peak_power_w: highest mean power over bins of ten update periods (at least 10 ms) inside the window, W.
+        peak_power_w: highest mean power over bins of ten update periods (at least 100 ms) inside the window, W
+            (a window shorter than a bin gives its mean power).
         rails_peak_w: the same per rail, W.
         idle_w: the idle power subtracted, W (NaN when not measured).
         dynamic_energy_j: ``energy_j - idle_w * duration_s``, J.

@@ -23,7 +23,7 @@ def test_top_and_sort_on_a_preset(capsys: pytest.CaptureFixture[str]) -> None:
 def test_each_warning_is_said_once_with_its_models(capsys: pytest.CaptureFixture[str]) -> None:
     same = "op types never seen in training: " + ", ".join(f"Op{i} (predicted as Conv3x3)" for i in range(12))
     predictions = [
-        Prediction(model, "energy_j", "J", 1.0, 0.0, (), (same,) + extra)
+        Prediction(model, "energy_j", "J", 1.0, 0.0, (), (same, *extra))
         for model, extra in (("a", ()), ("b", ("b alone",)), ("c", ()))
     ]
     _warn(predictions)
