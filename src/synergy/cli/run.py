@@ -71,20 +71,11 @@ def _outputs(args: argparse.Namespace) -> tuple[Path, Path | None]:
     return output, args.log
 
 
-def _clean(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    return value
-
-
 def _run(args: argparse.Namespace) -> int:
     from synergy.atomic import write_text_atomic
     from synergy.clock import unix_time_s
     from synergy.monitor import Monitor
+    from synergy.monitor.window import finite_or_none
 
     command = list(args.command)
     if command and command[0] == "--":
@@ -128,7 +119,7 @@ def _run(args: argparse.Namespace) -> int:
         "idle_after_w": after.power_w if after is not None else None,
     }
     result.pop("name")
-    write_text_atomic(output, json.dumps(_clean(result), indent=2) + "\n")
+    write_text_atomic(output, json.dumps(finite_or_none(result), indent=2) + "\n")
     if log is not None and monitor.timeline is not None:
         _write_log(log, monitor.timeline, window.t0_ns, window.t1_ns or window.t0_ns)
     if not args.quiet:

@@ -276,20 +276,8 @@ class Monitor:
         assert window.t1_ns is not None
         t0, t1 = window.t0_ns, window.t1_ns
         rails = tuple(self.sensor.rails)
-        blank = dict.fromkeys(rails, _NAN)
         if self.energy_unavailable is not None:
-            return WindowEnergy(
-                _NAN,
-                blank,
-                _NAN,
-                _NAN,
-                _NAN,
-                blank,
-                self.idle_w,
-                _NAN,
-                ("no-energy",),
-                (f"no energy: {self.energy_unavailable}",),
-            )
+            return WindowEnergy.unknown(rails, self.idle_w, "no-energy", f"no energy: {self.energy_unavailable}")
         self._wait_covered(t1)
         timeline = self._timeline(t0, t1)
         return window_energy(timeline, t0, t1, self.idle_w, self.update_period_s())
@@ -326,29 +314,18 @@ def window_energy(
     import numpy as np
 
     rails = tuple(timeline.rails) if timeline is not None else ()
-    blank = dict.fromkeys(rails, _NAN)
     duration_s = (t1_ns - t0_ns) / 1e9
     flags: list[str] = []
     notes: list[str] = []
     if timeline is None or len(timeline) < 2:
-        return WindowEnergy(
-            _NAN,
-            blank,
-            _NAN,
-            _NAN,
-            _NAN,
-            blank,
-            idle_w,
-            _NAN,
-            ("not-covered",),
-            (FLAGS["not-covered"] + " (fewer than two readings)",),
-        )
+        return WindowEnergy.unknown(rails, idle_w, "not-covered", FLAGS["not-covered"] + " (fewer than two readings)")
     lo, hi = timeline.coverage_ns
     if t0_ns < lo or t1_ns > hi:
         note = f"{FLAGS['not-covered']}: readings span [{lo}, {hi}] ns, the window [{t0_ns}, {t1_ns}] ns"
         if timeline.end_reason:
             note += f"; the sensor ended: {timeline.end_reason}"
-        return WindowEnergy(_NAN, blank, _NAN, _NAN, _NAN, blank, idle_w, _NAN, ("not-covered",), (note,))
+        return WindowEnergy.unknown(rails, idle_w, "not-covered", note)
+
     energy = float(timeline.energy_j(t0_ns, t1_ns, edges="interpolate"))
     rails_j = {r: float(timeline.energy_j(t0_ns, t1_ns, rail=r, edges="interpolate")) for r in rails}
     c = timeline.t_change_ns

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from synergy.monitor.monitor import Monitor
 
-__all__ = ["Window", "WindowEnergy"]
+__all__ = ["FLAGS", "Window", "WindowEnergy", "finite_or_none"]
 
 #: Every quality flag a window may carry, and what it means.
 FLAGS: dict[str, str] = {
@@ -57,8 +57,25 @@ class WindowEnergy:
     flags: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
 
+    @classmethod
+    def unknown(cls, rails: tuple[str, ...], idle_w: float, flag: str, note: str) -> WindowEnergy:
+        """No energy figure: NaN everywhere, one flag and its note."""
+        blank = dict.fromkeys(rails, _NAN)
+        return cls(_NAN, blank, _NAN, _NAN, _NAN, dict(blank), idle_w, _NAN, (flag,), (note,))
+
 
 _NAN = float("nan")
+
+
+def finite_or_none(value: Any) -> Any:
+    """A non-finite float as ``None`` (JSON has no NaN), recursively through dicts, lists and tuples."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite_or_none(v) for v in value]
+    return value
 
 
 @dataclass(eq=False)
@@ -116,10 +133,7 @@ class Window:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: marks, time and every energy figure (NaN as ``None``)."""
         e = self.resolve()
-
-        def clean(value: float) -> float | None:
-            return value if math.isfinite(value) else None
-
+        clean = finite_or_none
         return {
             "name": self.name,
             "t0_ns": self.t0_ns,

@@ -51,9 +51,10 @@ def test_a_python_command_gets_the_expected_energy(rapl_root: Path, tmp_path: Pa
     assert result["energy_j"] == pytest.approx(WATTS * result["duration_s"], rel=0.02)
     assert result["power_w"] == pytest.approx(WATTS, rel=0.02)
     assert result["rails_j"]["package-0"] == pytest.approx(result["energy_j"])
-    assert result["idle_before"]["mean_w"] == pytest.approx(WATTS, rel=0.05)
-    assert result["idle_after_w"] == pytest.approx(WATTS, rel=0.05)
-    assert abs(result["dynamic_energy_j"]) < 0.05 * result["energy_j"]
+    # Idle is sampled for 0.3 s: a writer late by 15 ms at one edge of it (a loaded machine) moves it by 5 %.
+    assert result["idle_before"]["mean_w"] == pytest.approx(WATTS, rel=0.1)
+    assert result["idle_after_w"] == pytest.approx(WATTS, rel=0.1)
+    assert abs(result["dynamic_energy_j"]) < 0.1 * result["energy_j"]
     assert "synergy run:" in done.stderr and "package-0" in done.stderr
     with log.open() as handle:
         rows = list(csv.DictReader(handle))
