@@ -30,6 +30,8 @@ def register(subparsers: Any) -> None:
     """Add the ``run`` subcommand."""
     parser = subparsers.add_parser(
         "run",
+        usage="synergy run [-h] [--sensor SENSOR] [--sysfs-root DIR] [--idle-s S] [--idle-after-s S] "
+        "[-o FILE.json] [--log FILE.csv] [--force] [--quiet] -- CMD ARGS...",
         help="run any command under the power sensor: its time, energy, mean and peak power per rail",
         description="Sample the idle machine, run CMD with its arguments (after '--') while the sensor is "
         "sampled in the background, then sample the idle machine again. Prints and writes (JSON) the "
