@@ -23,6 +23,7 @@ import functools
 import math
 import sys
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -118,6 +119,8 @@ class Monitor:
                 raise
             if idle_s > 0 and idle_w is None:
                 self._measure_idle(idle_s)
+        # A monitor left open (a notebook cell re-run, a lost reference) still releases its sensor.
+        self._finalizer = weakref.finalize(self, _release, self._sampler, self.sensor if self._owns_sensor else None)
 
     # ------------------------------------------------------------------ lifecycle
     def _measure_idle(self, idle_s: float) -> None:
@@ -152,6 +155,9 @@ class Monitor:
     def _close_sensor(self) -> None:
         if self._owns_sensor:
             self.sensor.close()
+        finalizer = getattr(self, "_finalizer", None)
+        if finalizer is not None:
+            finalizer.detach()
 
     def __enter__(self) -> Monitor:
         return self
@@ -300,6 +306,16 @@ class Monitor:
         state = "closed" if self._closed else "sampling"
         idle = f", idle {self.idle_w:.3g} W" if math.isfinite(self.idle_w) else ""
         return f"Monitor({self.sensor.name}, {state}, {len(self.windows)} window(s){idle})"
+
+
+def _release(sampler: Any, sensor: Sensor | None) -> None:
+    """Finalizer of an unclosed monitor: stop its sampler, close the sensor it opened."""
+    with contextlib.suppress(Exception):
+        if sampler is not None:
+            sampler.close()
+    if sensor is not None:
+        with contextlib.suppress(Exception):
+            sensor.close()
 
 
 def window_energy(

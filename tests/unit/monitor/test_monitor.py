@@ -163,3 +163,26 @@ def test_cuda_is_synchronised_at_both_edges_when_torch_is_loaded(monkeypatch: py
         with m.window("w"):
             pass
         assert calls == ["sync", "sync"]
+
+
+def test_notebook_style_a_monitor_kept_open_across_cells(rapl_root: Path) -> None:
+    import gc
+    import threading
+
+    monitor = Monitor("rapl", sysfs_root=rapl_root, idle_s=0.0)  # cell 1
+    with monitor.window("cell 2") as w:  # cell 2
+        time.sleep(0.05)
+    assert "cell 2" in repr(w) and w._repr_html_().startswith("<table>")
+    assert "sampling" in repr(monitor)
+    monitor.close()  # cell 3
+    monitor.close()  # re-run: idempotent
+    _close_to_constant(w, rel=0.1)
+    before = threading.active_count()
+    lost = Monitor("rapl", sysfs_root=rapl_root, idle_s=0.0)  # a re-run cell drops its monitor
+    assert threading.active_count() == before + 1
+    del lost
+    gc.collect()
+    deadline = time.monotonic() + 5
+    while threading.active_count() > before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert threading.active_count() == before  # its sampling thread was stopped
