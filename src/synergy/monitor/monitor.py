@@ -356,6 +356,10 @@ def window_energy(
     low = low if inner[1] > inner[0] else 0.0
     error = max(energy - low, high - energy, 0.0)
     period = update_period_s or timeline.update_period_s or timeline.sensor_period_s()
+    if timeline.model != "counter" and period:
+        # A power sensor repeats its value while the power holds, so its stored changes are not its updates:
+        # bound each edge by the energy of one update period around it.
+        error = _edge_bound(timeline, t0_ns, t1_ns, int(period * 1e9), energy)
     gaps = timeline.gaps_in(t0_ns, t1_ns)
     if gaps:
         flags.append("gaps")
@@ -385,6 +389,21 @@ def window_energy(
         notes.append(FLAGS["idle-unknown"])
     dynamic = energy - idle_w * duration_s if math.isfinite(idle_w) else _NAN
     return WindowEnergy(energy, rails_j, error, power, peak_w, rails_peak, idle_w, dynamic, tuple(flags), tuple(notes))
+
+
+def _edge_bound(timeline: Any, t0_ns: int, t1_ns: int, period_ns: int, energy: float) -> float:
+    """Error bound of a power sensor's window: the energy of the update around each edge (one if they share it)."""
+    lo, hi = timeline.coverage_ns
+
+    def update_energy(t_ns: int) -> float:
+        a = max(lo, t_ns - period_ns // 2)
+        b = min(hi, a + period_ns)
+        return float(timeline.energy_j(max(lo, b - period_ns), b, edges="interpolate"))
+
+    if t1_ns - t0_ns < period_ns:
+        one = update_energy((t0_ns + t1_ns) // 2)
+        return max(one - energy, energy)
+    return update_energy(t0_ns) + update_energy(t1_ns)
 
 
 def _held_at_end(timeline: Any, index: int) -> bool:

@@ -186,3 +186,18 @@ def test_notebook_style_a_monitor_kept_open_across_cells(rapl_root: Path) -> Non
     while threading.active_count() > before and time.monotonic() < deadline:
         time.sleep(0.01)
     assert threading.active_count() == before  # its sampling thread was stopped
+
+
+def test_a_power_sensor_that_repeats_its_value_gets_energy_and_a_bound(tmp_path: Path) -> None:
+    from synergy.testing.sysfs import build_jetson_hwmon
+
+    tree = build_jetson_hwmon(tmp_path, "agx_orin", samples=64)  # INA3221 box averages of 54 ms
+    with (
+        SysfsWriter(tree, {"VDD_GPU_SOC": Constant(9.0)}, default=Constant(1.0), mode="process"),
+        Monitor("jetson", sysfs_root=tmp_path, idle_s=0.0) as m,
+        m.window("w") as w,
+    ):
+        time.sleep(0.5)
+    assert w.energy_j == pytest.approx(11.0 * w.duration_s, rel=0.02)  # VDD_GPU_SOC + VDD_CPU_CV + VIN_SYS_5V0
+    assert w.rails_j["VDD_GPU_SOC"] == pytest.approx(9.0 * w.duration_s, rel=0.02)
+    assert 0 < w.energy_error_j <= 2 * 11.0 * 0.054 * 1.05
