@@ -77,7 +77,7 @@ def exact_macs() -> Callable[[str], int]:
 
 
 #: The dynamo exports that take seconds each on one core: run by ``make test-all``, not ``make test``.
-_SLOW_EXPORTS = {("efficientnet_b0", "dynamo"), ("googlenet", "dynamo"), ("mobilenet_v2", "dynamo")}
+_SLOW_EXPORTS = {("efficientnet_b0", "dynamo"), ("googlenet", "dynamo")}
 
 
 def _cases(pairs: list[tuple[str, str]]) -> list[object]:

@@ -21,7 +21,7 @@ from study_helpers import TWO, quick
 
 from synergy.cli import main
 from synergy.errors import OutputExistsError, UsageError
-from synergy.study import StudyResult, run_study
+from synergy.study import StudyResult, load_options, run_study
 from synergy.study.files import LOCK_NAME, StudyLock, safe_name
 from synergy.zoo import ZooEntry
 
@@ -124,9 +124,8 @@ def test_a_linked_network_folder_is_unlinked_never_followed(tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize("linked", ["networks", "img", "report.html"])
-def test_a_linked_study_folder_or_file_is_refused(tmp_path: Path, linked: str) -> None:
-    out = tmp_path / "study"
-    run_study(quick(TWO[:1]), out)
+def test_a_linked_study_folder_or_file_is_refused(small_study: StudyResult, tmp_path: Path, linked: str) -> None:
+    out = _copy(small_study, tmp_path / "study")
     elsewhere = tmp_path / "elsewhere"
     shutil.move(out / linked, elsewhere)
     (out / linked).symlink_to(elsewhere)
@@ -134,7 +133,7 @@ def test_a_linked_study_folder_or_file_is_refused(tmp_path: Path, linked: str) -
     before = _snapshot(elsewhere) if elsewhere.is_dir() else elsewhere.read_bytes()
     for resume, force in ((True, False), (False, True)):
         with pytest.raises(UsageError, match="symbolic link"):
-            run_study(quick(TWO[:1]), out, resume=resume, force=force)
+            run_study(load_options(out), out, resume=resume, force=force)
     assert (_snapshot(elsewhere) if elsewhere.is_dir() else elsewhere.read_bytes()) == before
 
 
