@@ -300,7 +300,8 @@ def _range(node: onnx.NodeProto, x: list[np.ndarray | None], attrs: dict[str, An
     start, limit, delta = (_arr(a).reshape(()) for a in x[:3])
     if abs((limit - start) / delta) > MAX_ELEMENTS:
         raise ValueError("too large")
-    return [np.arange(start, limit, delta, dtype=np.result_type(start, limit, delta))]
+    dtype = np.result_type(start, limit, delta)
+    return [np.arange(start.item(), limit.item(), delta.item()).astype(dtype)]
 
 
 def _where(node: onnx.NodeProto, x: list[np.ndarray | None], attrs: dict[str, Any], opset: int) -> Values:

@@ -203,3 +203,35 @@ def test_torchvision_vit_b_16_counts_its_class_token(tmp_path: Path) -> None:
     model = _trained_like(torchvision.models.vit_b_16(weights=None))
     path = _export(model, torch.randn(1, 3, 224, 224), tmp_path / "vit_b_16.onnx")
     assert analyze_onnx_file(path).params == sum(p.numel() for p in model.parameters())
+
+
+@pytest.mark.parametrize(
+    ("op", "inputs", "attrs", "expected"),
+    [
+        ("Range", [np.array(0), np.array(7), np.array(2)], {}, [0, 2, 4, 6]),
+        ("Where", [np.array([True, False]), np.array([1, 2]), np.array([3, 4])], {}, [1, 4]),
+        ("Squeeze", [np.array([[5]]), np.array([0])], {}, [5]),
+        ("Unsqueeze", [np.array([5, 6]), np.array([0])], {}, [[5, 6]]),
+        ("Concat", [np.array([1]), np.array([2, 3])], {"axis": 0}, [1, 2, 3]),
+        ("Slice", [np.array([1, 2, 3, 4]), np.array([-3]), np.array([100]), np.array([0])], {}, [2, 3, 4]),
+        ("Div", [np.array([7, -7]), np.array([2, 2])], {}, [3, -3]),
+        ("Cast", [np.array([1.9])], {"to": TensorProto.INT64}, [1]),
+        ("Max", [np.array([1, 5]), np.array([4, 2])], {}, [4, 5]),
+    ],
+)
+def test_shape_chain_ops_evaluate_as_onnx_defines_them(
+    op: str, inputs: list[np.ndarray], attrs: dict[str, object], expected: list[object]
+) -> None:
+    from synergy.graph.onnx_shape_chain import _evaluate
+
+    names = [f"in{i}" for i in range(len(inputs))]
+    node = helper.make_node(op, names, ["out"], **attrs)
+    (value,) = _evaluate(node, dict(zip(names, inputs, strict=True)), {}, 17) or [None]
+    assert value is not None and value.tolist() == expected
+
+
+def test_a_shape_chain_too_large_to_evaluate_is_left_alone() -> None:
+    from synergy.graph.onnx_shape_chain import MAX_ELEMENTS, _evaluate
+
+    node = helper.make_node("ConstantOfShape", ["shape"], ["out"])
+    assert _evaluate(node, {"shape": np.array([MAX_ELEMENTS + 1])}, {}, 17) is None
