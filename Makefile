@@ -8,7 +8,7 @@ STAMP := $(VENV)/.synergy-installed
 # pip's local mirrors print a harmless warning per missing package; keep the log readable.
 PIP_FILTER := grep -v "is ignored: it is neither a file nor a directory" || true
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test test-all test-under-load lint bench clean
 
 setup: $(STAMP)
 
@@ -21,8 +21,25 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(BIN)/synergy measure torchvision:resnet18
 
+# The everyday suite: everything but the tests marked slow (whole-zoo exports, long journeys).
 test: setup
+	$(BIN)/python -m pytest -q -m "not slow"
+
+test-all: setup
 	$(BIN)/python -m pytest -q
+
+# The suite three times in a row while another process keeps every core busy (stress-ng when installed,
+# else one Python busy loop per core): timing assumptions that only hold on a quiet machine fail here.
+# The load runs in its own session and is stopped with its whole process group, whatever the outcome.
+ROUND ?= $(BIN)/python -m pytest -q -m "not slow" -p no:cacheprovider
+BUSY_LOOP := import multiprocessing as m, sys; [m.Process(target=exec, args=("while True: pass",)).start() for _ in range(int(sys.argv[1]))]
+
+test-under-load: setup
+	@cores=$$(nproc); \
+	if command -v stress-ng >/dev/null 2>&1; then setsid stress-ng --cpu $$cores --quiet & \
+	else setsid $(BIN)/python -c '$(BUSY_LOOP)' $$cores & fi; \
+	load=$$!; trap 'kill -- -$$load 2>/dev/null || true' EXIT; \
+	for round in 1 2 3; do echo "== round $$round of 3, $$cores core(s) busy"; $(ROUND); done
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks scripts

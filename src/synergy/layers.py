@@ -254,6 +254,8 @@ class LayerTable:
         params: parameters of the network, shared weights counted once (the model's parameter count).
         unsupported_ops: primitive ops met without a counting formula (their MACs are unknown, not 0).
         frontend: ``torch`` or ``onnx``.
+        meta: what the frontend knows about the source (opset, producer, notes).
+        layers_without_shapes: layers whose tensor shapes could not be inferred (their work is unknown).
     """
 
     model: str
@@ -263,6 +265,12 @@ class LayerTable:
     unsupported_ops: tuple[str, ...] = ()
     frontend: str = ""
     meta: dict[str, Any] = field(default_factory=dict, compare=False)
+    layers_without_shapes: tuple[str, ...] = ()
+
+    @property
+    def incomplete(self) -> bool:
+        """Whether the totals leave out work: an op without a formula, or a layer without shapes."""
+        return bool(self.unsupported_ops or self.layers_without_shapes)
 
     def __iter__(self) -> Iterator[Layer]:
         return iter(self.layers)
@@ -343,14 +351,17 @@ class LayerTable:
         return grouped.reset_index()
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form: ``model``, ``input_shapes``, ``totals``, ``layers``, ``unsupported_ops``."""
+        """JSON-ready form: ``model``, ``input_shapes``, ``totals``, ``incomplete`` (the totals leave out
+        work), ``layers``, ``unsupported_ops``, ``layers_without_shapes``."""
         return {
             "model": self.model,
             "frontend": self.frontend,
             "input_shapes": [list(s) for s in self.input_shapes],
             "totals": self.totals(),
+            "incomplete": self.incomplete,
             "layers": [layer.to_dict() for layer in self.layers],
             "unsupported_ops": list(self.unsupported_ops),
+            "layers_without_shapes": list(self.layers_without_shapes),
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -367,6 +378,7 @@ class LayerTable:
             params=int(data["totals"]["params"]),
             unsupported_ops=tuple(data.get("unsupported_ops", ())),
             frontend=str(data.get("frontend", "")),
+            layers_without_shapes=tuple(str(n) for n in data.get("layers_without_shapes", ())),
         )
 
     def select(self, names: Sequence[str]) -> LayerTable:
@@ -380,4 +392,5 @@ class LayerTable:
             self.unsupported_ops,
             self.frontend,
             dict(self.meta),
+            tuple(n for n in self.layers_without_shapes if n in wanted),
         )

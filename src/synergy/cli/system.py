@@ -51,14 +51,18 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=_run)
 
 
+#: The longest ``--interval`` (a watch of other processes' CPU use longer than this is a typo, not a check).
+_MAX_INTERVAL_S = 60.0
+
+
 def _run(args: argparse.Namespace) -> int:
     from synergy.context import check_system, collect_context, discover_channels, format_findings
 
     root: Path = args.sysfs_root or Path("/")
     if args.sysfs_root is not None and not root.is_dir():
         raise UsageError(f"--sysfs-root {root} is not a folder; give the root of a copied or fake tree")
-    if args.interval < 0:
-        raise UsageError(f"--interval {args.interval} is negative; give seconds >= 0")
+    if not 0 <= args.interval <= _MAX_INTERVAL_S:  # NaN fails too
+        raise UsageError(f"--interval {args.interval:g} is out of range: give seconds from 0 to {_MAX_INTERVAL_S:g}")
     real = args.sysfs_root is None
     channels = discover_channels(root, use_nvml=real)
     try:

@@ -19,10 +19,15 @@ Rows:
   module itself. Otherwise ``module`` is ``""``.
 
 Parameters are the floating-point constant tensors (rank ≥ 1) a node reads; BatchNormalization's running
-mean and variance are buffers and not counted, but their bytes are. The table's ``params`` counts each
-tensor once, however many nodes share it. Exporters fold BatchNorm into the preceding convolution, so an
-ONNX model usually has fewer parameters than its PyTorch source (BN's ``2C`` are gone, a conv bias of
-``C`` may appear).
+mean and variance are buffers and not counted, but their bytes are. A one-element constant is a scalar
+(an attention scale, an epsilon), not a parameter, unless a node that is not elementwise reads it as it
+is (PReLU's single slope). A constant computed from one learned tensor (a class token expanded to the
+batch) is that tensor, counted at its own size. The table's ``params`` counts each tensor once, however
+many nodes share it. Exporters fold BatchNorm into the preceding convolution, so an ONNX model usually
+has fewer parameters than its PyTorch source (BN's ``2C`` are gone, a conv bias of ``C`` may appear).
+
+Totals that leave out work say so: ``LayerTable.incomplete`` is true when an op has no formula or a
+layer's shapes could not be inferred (``layers_without_shapes``).
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ import onnx
 from synergy.errors import UnsupportedOpWarning
 from synergy.graph.onnx_graph import InferredGraph, infer_graph, load_model
 from synergy.graph.onnx_ops import (
+    ELEMENTWISE_OPS,
     Cost,
     NodeView,
     ShapeUnknownError,
@@ -136,8 +142,14 @@ class _Counter:
         if node.op_type != "Constant" and (not values_read or not all(n in self.constants for n in values_read)):
             return False
         self.constants.update(o for o in node.output if o)
-        if node.op_type in _ALIASING and present and node.output:
-            self.roots[node.output[0]] = self.root(present[0])
+        # A constant derived from one floating-point constant (an Expand, Reshape, Slice... of a learned
+        # tensor, such as a ViT's class token) is that tensor: counted once, at its own size.
+        floats = [n for n in values_read if (i := self.info(n)) is not None and i.is_float]
+        source = present[0] if node.op_type in _ALIASING and present else floats[0] if len(floats) == 1 else None
+        if source is not None:
+            for output in node.output:
+                if output:
+                    self.roots[output] = self.root(source)
         return True
 
     def run(self) -> LayerTable:
@@ -152,6 +164,7 @@ class _Counter:
             layers.append(self.layer(node, names[index], modules[index]))
         self.warn()
         unsupported = tuple(sorted(set(self.unsupported) | set(self.shape_unknown) | set(self.uncountable)))
+        unshaped = {name for names in self.shape_unknown.values() for name in names}
         return LayerTable(
             model=self.model_name,
             input_shapes=self.g.input_shapes,
@@ -160,6 +173,7 @@ class _Counter:
             unsupported_ops=unsupported,
             frontend="onnx",
             meta=self.meta,
+            layers_without_shapes=tuple(layer.name for layer in layers if layer.name in unshaped),
         )
 
     def layer(self, node: onnx.NodeProto, name: str, module: str) -> Layer:
@@ -197,9 +211,14 @@ class _Counter:
             if not info.is_float or not info.shape:
                 continue
             weight_bytes += info.nbytes
-            if position not in buffers:
-                params += info.numel
-                self.param_sizes[self.root(info.name)] = info.numel
+            root = self.root(info.name)
+            source = self.g.tensors.get(root)
+            size = source.numel if source is not None and source.shape is not None else info.numel
+            scalar = size <= 1 and (node.op_type in ELEMENTWISE_OPS or root != info.name)
+            if position in buffers or scalar:
+                continue  # a buffer, or a scalar (an attention scale, an epsilon, a broadcast zero)
+            params += size
+            self.param_sizes[root] = size
         output_shapes = tuple(o.shape for o in outputs if o is not None and o.shape is not None)
         cost = cost or Cost()
         return Layer(

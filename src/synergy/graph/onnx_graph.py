@@ -4,7 +4,9 @@ Counting needs the weights' shapes, never their values. So the file is read with
 and shape inference runs on a light copy of the graph in which every large constant (initializer or
 ``Constant`` node) is replaced by a typed graph input. Small constants (shape vectors, axes, clip bounds)
 keep their values, so data propagation still resolves ``Shape → Gather → Reshape`` chains. The light copy
-is small even for models over 2 GB, so ``infer_shapes`` works on it in memory.
+is small even for models over 2 GB, so ``infer_shapes`` works on it in memory. Chains that data
+propagation cannot follow (the ``Div`` of ``torch.chunk``) are evaluated on the pinned input shape
+(:mod:`synergy.graph.onnx_shape_chain`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from onnx import numpy_helper
 
 from synergy.errors import InputShapeError, ModelSpecError
 from synergy.graph.onnx_ops import FLOAT_TYPES, TensorInfo
+from synergy.graph.onnx_shape_chain import resolve_shape_chains
 from synergy.graph.onnx_wire import WireFormatError, read_model_skeleton
 
 __all__ = ["InferredGraph", "infer_graph", "load_model"]
@@ -385,6 +388,9 @@ def infer_graph(
         except Exception as exc2:  # the model is beyond onnx's inference: analyse what is declared
             notes.append(f"shape inference failed: {_first_line(exc2)}")
             inferred = light
+    inferred, resolved = resolve_shape_chains(light, inferred, values, lambda m: _run_inference(m, strict=False))
+    if resolved:
+        notes.append(f"{resolved} tensor shape(s) resolved by evaluating shape chains on the pinned input shape")
     tensors = _collect_tensors(model, inferred)
     if shapes is not None:
         _check_positive(inferred.graph, tensors, shapes)

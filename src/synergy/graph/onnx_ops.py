@@ -28,6 +28,7 @@ import onnx
 from synergy.graph import formulas as f
 
 __all__ = [
+    "ELEMENTWISE_OPS",
     "FLOAT_TYPES",
     "ZERO_COST",
     "Cost",
@@ -690,6 +691,9 @@ _ELEMENTWISE_1 = (
     "CumSum",
 )
 _register(*_ELEMENTWISE_1)(_per_element("elementwise", 1))
+
+#: Elementwise ops: their one-element constant operands are scalars, not parameters.
+ELEMENTWISE_OPS: frozenset[str] = frozenset({*_ELEMENTWISE_1, "Sum", "Max", "Min", "Mean", "Clip"})
 
 
 @_register("Sum", "Max", "Min", "Mean")

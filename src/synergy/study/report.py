@@ -24,7 +24,7 @@ from synergy.study.collect import BREAKDOWN, breakdown
 from synergy.study.files import write_bytes, write_text
 from synergy.study.plots import plot_network_predictions, plot_shares, plot_target_vs_macs
 
-__all__ = ["conv_finding", "write_report"]
+__all__ = ["conv_finding", "report_images", "write_report"]
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;margin:0 auto;
@@ -61,6 +61,12 @@ window.addEventListener("load", function () {
 
 #: File-name stem of each target.
 _SLUG = {"energy_j": "energy", "cpu_time_s": "cpu_time", "duration_s_median": "time"}
+
+
+def report_images(networks: Sequence[str]) -> tuple[str, ...]:
+    """Every file name the report may write into ``img/`` for these networks (what ``--force`` may remove)."""
+    fixed = ("shares_by_type.png", "predicted_layers.png", "predicted_networks.png")
+    return (*fixed, *(f"{slug}_vs_macs.png" for slug in _SLUG.values()), *(f"profile_{n}.png" for n in networks))
 
 
 def _e(value: object) -> str:

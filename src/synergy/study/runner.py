@@ -15,11 +15,17 @@ The study directory::
 A network is measured into ``.partial-NAME`` and renamed to ``NAME`` once complete (an atomic rename), so
 an interruption or a crash loses at most the network in progress; ``resume=True`` measures what is
 missing. Measurement settings of a resumed study must be the ones it was started with.
+
+Safety: every setting and every network name is checked before anything is written (a name is a plain
+folder name or the study is refused, whether it comes from a zoo or from ``study.json``); a study holds
+``.synergy-study.lock`` while it writes, so a second process on the same directory is refused; ``force``
+refuses a non-empty directory that holds no study and removes only what a study writes (its files, its
+networks' folders, its report's images), never anything else.
 """
 
 from __future__ import annotations
 
-import shutil
+import math
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -39,7 +45,7 @@ from synergy.study.collect import (
     median_durations,
     network_row,
 )
-from synergy.study.files import read_json, write_csv, write_json
+from synergy.study.files import LOCK_NAME, StudyLock, read_json, remove_inside, safe_name, write_csv, write_json
 from synergy.zoo import ZooEntry
 
 __all__ = ["FORMAT_VERSION", "StudyOptions", "StudyProgress", "StudyResult", "load_options", "run_study"]
@@ -47,17 +53,15 @@ __all__ = ["FORMAT_VERSION", "StudyOptions", "StudyProgress", "StudyResult", "lo
 #: Version of the ``study.json`` layout.
 FORMAT_VERSION = 1
 
-#: Files and folders a study owns (removed by ``force``; nothing else in the directory is touched).
-_OWNED = (
-    "study.json",
-    "networks",
+#: Files a study writes at its top level (removed by ``force``, ``study.json`` last).
+_OWNED_FILES = (
     "layers.csv",
     "networks.csv",
     "evaluation.csv",
     "evaluation_by_type.csv",
     "predictions.csv",
     "report.html",
-    "img",
+    "study.json",
 )
 
 
@@ -167,10 +171,9 @@ def load_options(out_dir: Path | str) -> StudyOptions:
     """The options a study directory was started with.
 
     Raises:
-        UsageError: the directory holds no readable study.
+        UsageError: the directory holds no readable study, or its ``study.json`` names a network unsafely.
     """
-    state = _load_state(Path(out_dir))
-    return StudyOptions.from_dict(state["options"])
+    return _stored_options(_load_state(Path(out_dir)), Path(out_dir) / "study.json")
 
 
 def _load_state(out: Path) -> dict[str, Any]:
@@ -186,7 +189,49 @@ def _load_state(out: Path) -> dict[str, Any]:
         raise UsageError(
             f"{path} has format version {version}, this synergy writes {FORMAT_VERSION}: start a new study with -o"
         )
+    options = _stored_options(state, path)
+    networks = state.get("networks")
+    if not isinstance(networks, dict) or set(networks) != {e.name for e in options.zoo}:
+        raise UsageError(f"{path} is damaged (its networks do not match its zoo): start a new study with -o")
     return state
+
+
+def _stored_options(state: dict[str, Any], path: Path) -> StudyOptions:
+    """The options recorded in a ``study.json``, every network name checked."""
+    try:
+        options = StudyOptions.from_dict(state["options"])
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise UsageError(f"{path} is damaged ({type(exc).__name__}: {exc}): start a new study with -o") from exc
+    try:
+        _check_names(options.zoo)
+    except UsageError as exc:
+        raise UsageError(f"{path}: {exc}") from None
+    return options
+
+
+def _check_names(zoo: tuple[ZooEntry, ...]) -> None:
+    """Every network name is a safe folder name, and no two are the same (on a case-blind file system too)."""
+    seen: set[str] = set()
+    for entry in zoo:
+        safe_name(entry.name)
+        if entry.name.lower() in seen:
+            raise UsageError(f"network name {entry.name!r} appears twice in the zoo: give each network its own name")
+        seen.add(entry.name.lower())
+
+
+def _validate(options: StudyOptions, target: str) -> None:
+    """Every setting, before anything is written."""
+    if target not in TARGET_CHOICES:
+        raise UsageError(f"unknown target {target!r}: use one of {', '.join(TARGET_CHOICES)}")
+    if not options.zoo:
+        raise UsageError("the zoo is empty: give at least one network")
+    if options.runs < 2 or options.warmup < 0 or options.threads < 1:
+        raise UsageError("--runs must be at least 2, --warmup at least 0 and --threads at least 1")
+    if not math.isfinite(options.idle_s) or options.idle_s < 0:
+        raise UsageError(f"--idle-s {options.idle_s:g} is not a duration: give seconds >= 0")
+    if options.seed < 0:
+        raise UsageError(f"--seed {options.seed} is negative: give a seed >= 0")
+    _check_names(options.zoo)
 
 
 def _compatible(stored: StudyOptions, given: StudyOptions) -> None:
@@ -203,27 +248,73 @@ def _compatible(stored: StudyOptions, given: StudyOptions) -> None:
         )
 
 
-def _prepare(out: Path, options: StudyOptions, resume: bool, force: bool) -> dict[str, Any]:
+def _holds_files(out: Path) -> bool:
+    return out.is_dir() and any(p.name != LOCK_NAME for p in out.iterdir())
+
+
+def _check_target(out: Path, options: StudyOptions, resume: bool, force: bool) -> None:
+    """Refuse a study directory that cannot be used, before anything is written into it."""
     if out.exists() and not out.is_dir():
         raise OutputExistsError(f"{out} is a file: choose a study directory with -o")
+    for name in ("networks", "img", *_OWNED_FILES):
+        if (out / name).is_symlink():
+            raise UsageError(
+                f"{out / name} is a symbolic link: a study writes only inside its own directory; remove the link "
+                "or choose another -o"
+            )
+    if resume:
+        _compatible(_stored_options(_load_state(out), out / "study.json"), options)
+        return
+    if not _holds_files(out):
+        return
+    if not force:
+        raise OutputExistsError(
+            f"study directory {out} exists: continue it with --resume, overwrite it with --force, or choose -o"
+        )
+    if not (out / "study.json").is_file():
+        raise OutputExistsError(
+            f"{out} holds files synergy did not write (no study.json): --force replaces only a study; "
+            "choose another -o or an empty directory"
+        )
+    try:
+        _load_state(out)
+    except UsageError as exc:
+        raise OutputExistsError(
+            f"{out} holds a study.json synergy cannot read ({exc}); nothing was removed: choose another -o"
+        ) from None
+
+
+def _remove_study(out: Path) -> None:
+    """Remove what the study in ``out`` wrote, and nothing else (``study.json`` last, so that an
+    interrupted removal can be repeated)."""
+    from synergy.study.report import report_images
+
+    names = list(_load_state(out)["networks"])
+    networks = out / "networks"
+    for name in names:
+        for folder in (networks / name, networks / f".partial-{name}"):
+            if folder.exists() or folder.is_symlink():
+                remove_inside(out, folder)
+    img = out / "img"
+    if img.is_dir() and not img.is_symlink():
+        for image in report_images(names):
+            if (img / image).is_file():
+                remove_inside(out, img / image)
+    for name in _OWNED_FILES:
+        if (out / name).is_file():
+            remove_inside(out, out / name)
+
+
+def _prepare(out: Path, options: StudyOptions, resume: bool, force: bool) -> dict[str, Any]:
+    """The state to start from (called with the directory locked: ``_check_target`` is repeated under it)."""
+    _check_target(out, options, resume, force)
     if resume:
         state = _load_state(out)
-        _compatible(StudyOptions.from_dict(state["options"]), options)
         state["status"] = "running"
         state["resumed"] = int(state.get("resumed", 0)) + 1
         return state
-    if out.exists() and any(out.iterdir()):
-        if not force:
-            raise OutputExistsError(
-                f"study directory {out} exists: continue it with --resume, overwrite it with --force, or choose -o"
-            )
-        for name in _OWNED:
-            path = out / name
-            if path.is_dir():
-                shutil.rmtree(path)
-            elif path.exists():
-                path.unlink()
-    out.mkdir(parents=True, exist_ok=True)
+    if _holds_files(out):
+        _remove_study(out)
     return {
         "format_version": FORMAT_VERSION,
         "status": "running",
@@ -247,12 +338,11 @@ def _is_done(out: Path, entry: ZooEntry) -> bool:
 def _measure_one(out: Path, entry: ZooEntry, options: StudyOptions, progress: StudyProgress) -> list[str]:
     from synergy.measurement import MeasureOptions, measure
 
-    final = out / "networks" / entry.name
+    final = out / "networks" / safe_name(entry.name)
     partial = out / "networks" / f".partial-{entry.name}"
-    if partial.exists():
-        shutil.rmtree(partial)
-    if final.exists():
-        shutil.rmtree(final)
+    for stale in (partial, final):
+        if stale.exists() or stale.is_symlink():
+            remove_inside(out, stale)
     measure_options = MeasureOptions(
         model=entry.model,
         runtime=options.runtime,
@@ -275,14 +365,40 @@ def _measure_one(out: Path, entry: ZooEntry, options: StudyOptions, progress: St
     return [*notes, note] if note else notes
 
 
+#: Columns every stored network's ``layers.csv`` has (a file without them is not a measured network).
+_LAYER_COLUMNS = ("layer", "duration_s_std")
+
+
+def _read_network(out: Path, entry: ZooEntry) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """A finished network's layers, features and run record.
+
+    Raises:
+        UsageError: a file is unreadable, or its tables do not fit together (edited or damaged).
+    """
+    run_dir = out / "networks" / entry.name
+    try:
+        measured = pd.read_csv(run_dir / "layers.csv")
+        features = pd.read_csv(run_dir / "features.csv")
+        run = read_json(run_dir / "run.json")
+        missing = [c for c in _LAYER_COLUMNS if c not in measured.columns]
+        if missing:
+            raise ValueError(f"layers.csv has no column {missing[0]!r}")
+        if len(features) != len(measured):
+            raise ValueError(f"features.csv has {len(features)} rows for {len(measured)} layers")
+    except (OSError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise UsageError(
+            f"the stored network {entry.name!r} in {run_dir} is damaged ({exc}): remove that folder to measure "
+            "it again with --resume"
+        ) from None
+    return measured, features, run
+
+
 def _collect(out: Path, done: list[ZooEntry]) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]]:
     """Join every finished network's layers and features (and the on-CPU time where counted)."""
     frames, runs = [], {}
     for entry in done:
         run_dir = out / "networks" / entry.name
-        measured = pd.read_csv(run_dir / "layers.csv")
-        features = pd.read_csv(run_dir / "features.csv")
-        runs[entry.name] = read_json(run_dir / "run.json")
+        measured, features, runs[entry.name] = _read_network(out, entry)
         frame = measured.copy()
         frame.insert(0, "network", entry.name)
         position = list(frame.columns).index("duration_s_std") + 1
@@ -340,34 +456,42 @@ def run_study(
         options: the zoo and the measurement settings.
         out_dir: the study directory.
         resume: continue the study in ``out_dir`` (its settings must match ``options``).
-        force: start afresh in an existing ``out_dir`` (removing only what a study writes).
+        force: start afresh in an existing study directory (removing only what a study writes; a non-empty
+            directory without a study is refused).
         target: ``auto`` (energy when every network has it, else the on-CPU time where the runtime counts it
             per layer, else the wall time), ``energy``, ``cpu-time`` or ``time``.
         progress: callbacks for a progress display.
 
     Raises:
-        OutputExistsError: ``out_dir`` exists and neither ``resume`` nor ``force`` is given.
-        UsageError: ``resume`` on a directory without a study, or with other settings.
+        OutputExistsError: ``out_dir`` exists and neither ``resume`` nor ``force`` is given; ``force`` on a
+            directory synergy did not write; another process is running a study in ``out_dir``.
+        UsageError: a bad setting or an unsafe network name; ``resume`` on a directory without a study,
+            with other settings, or with a damaged stored network.
         SensorUnavailable, SensorPermissionError: the named sensor is absent or unreadable.
         KeyboardInterrupt: re-raised once the networks finished so far are stored (``status: partial``).
     """
     from synergy.sensors.discovery import open_sensor
 
-    if target not in TARGET_CHOICES:
-        raise UsageError(f"unknown target {target!r}: use one of {', '.join(TARGET_CHOICES)}")
-    if not options.zoo:
-        raise UsageError("the zoo is empty: give at least one network")
-    if options.runs < 2 or options.warmup < 0 or options.threads < 1:
-        raise UsageError("--runs must be at least 2, --warmup at least 0 and --threads at least 1")
-    open_sensor(options.sensor, root=options.sysfs_root).close()  # fail before touching anything
+    _validate(options, target)
     out = Path(out_dir)
-    progress = progress or StudyProgress()
+    _check_target(out, options, resume, force)
+    open_sensor(options.sensor, root=options.sysfs_root).close()  # fail before touching anything
+    out.mkdir(parents=True, exist_ok=True)
+    with StudyLock(out):
+        return _run_locked(options, out, resume, force, target, progress or StudyProgress())
+
+
+def _run_locked(
+    options: StudyOptions, out: Path, resume: bool, force: bool, target: str, progress: StudyProgress
+) -> StudyResult:
     state = _prepare(out, options, resume, force)
+    done = [e for e in options.zoo if _is_done(out, e)]
+    for entry in done:
+        _read_network(out, entry)  # a damaged stored network is refused before anything is written
     (out / "networks").mkdir(exist_ok=True)
     write_json(out / "study.json", state)
     notes: list[str] = []
     failed: dict[str, str] = {}
-    done = [e for e in options.zoo if _is_done(out, e)]
     for entry in done:
         state["networks"][entry.name]["status"] = "done"
     progress.start(len(options.zoo), len(done), options.runs)

@@ -38,6 +38,10 @@ def test_resume_with_other_runs_is_refused(small_study: StudyResult, capsys: pyt
         (["study", "small", "--runs", "1", "--sensor", "none"], "--runs must be at least 2"),
         (["study", "small", "--sensor", "rapl", "--sysfs-root", "{tmp}"], "rapl"),
         (["study", "--resume"], "no study"),
+        (["study", "small", "--idle-s", "-1", "--sensor", "none"], "--idle-s -1"),
+        (["study", "small", "--idle-s", "nan", "--sensor", "none"], "--idle-s nan"),
+        (["study", "small", "--idle-s", "inf", "--sensor", "none"], "--idle-s inf"),
+        (["study", "small", "--seed", "-1", "--sensor", "none"], "--seed -1"),
     ],
 )
 def test_bad_input(argv: list[str], fragment: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -141,10 +141,13 @@ def test_force_starts_afresh_and_keeps_foreign_files(tmp_path: Path) -> None:
     out = tmp_path / "study"
     run_study(quick(TWO[:1]), out)
     (out / "mine.txt").write_text("keep me")
-    (out / "networks" / "stale").mkdir()
+    (out / "networks" / "mine").mkdir()
+    (out / "img" / "mine.png").write_text("keep me too")
     result = run_study(quick(TWO[1:]), out, force=True)
     assert (out / "mine.txt").read_text() == "keep me"
-    assert not (out / "networks" / "stale").exists() and not (out / "networks" / TWO[0].name).exists()
+    assert (out / "networks" / "mine").is_dir() and (out / "img" / "mine.png").read_text() == "keep me too"
+    assert not (out / "networks" / TWO[0].name).exists()
+    assert not (out / "img" / f"profile_{TWO[0].name}.png").exists()
     assert result.state["resumed"] == 0 and list(result.networks["network"]) == [TWO[1].name]
 
 
