@@ -29,6 +29,7 @@ from typing import Any
 
 from synergy.clock import now_ns
 from synergy.errors import ChannelReadError
+from synergy.sensors._sysfs import PROC_MAX_BYTES, NotRegularFile, read_bytes
 from synergy.sensors.base import Reading
 
 __all__ = [
@@ -66,14 +67,14 @@ def sanitize_rail(text: str) -> str:
     return "_".join(part for part in cleaned.split("_") if part) or "unnamed"
 
 
-def read_text(path: Path) -> str:
-    """The text of a sysfs or procfs file.
+def read_text(path: Path, max_bytes: int = PROC_MAX_BYTES) -> str:
+    """The text of a sysfs or procfs file, through the one guarded reader (:func:`synergy.sensors._sysfs.read_bytes`).
 
     Raises:
-        ChannelReadError: the file is missing, unreadable, or not text.
+        ChannelReadError: the file is missing, unreadable, not a regular file, too long, or not text.
     """
     try:
-        return path.read_text(encoding="ascii", errors="strict")
+        return read_bytes(path, max_bytes).decode("ascii", errors="strict")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
         raise ChannelReadError(f"{path}: {reason}") from exc
@@ -95,7 +96,9 @@ class FileProbe:
 def probe_file(path: Path) -> FileProbe:
     """Try to read a file once, telling a missing file from a permission problem from a device error."""
     try:
-        path.read_bytes()
+        read_bytes(path, PROC_MAX_BYTES)
+    except NotRegularFile as exc:
+        return FileProbe("error", f"{path} {exc.strerror}")
     except FileNotFoundError:
         return FileProbe("missing", f"{path} does not exist")
     except PermissionError:

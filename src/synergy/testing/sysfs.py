@@ -74,6 +74,7 @@ __all__ = [
     "build_jetson_iio",
     "build_rapl",
     "write_atomic",
+    "write_dt_model",
 ]
 
 PowerFunction = Callable[[float], float]
@@ -593,6 +594,12 @@ JETSON_BOARDS: dict[str, JetsonBoard] = {
         "NVIDIA Jetson Orin Nano Developer Kit",
         (("1-0040", ("VDD_IN", "VDD_CPU_GPU_CV", "VDD_SOC")),),
     ),
+    # JetPack 7 on a carrier without the INA238: the module's INA3221 and its three input rails.
+    "agx_thor": JetsonBoard(
+        "agx_thor",
+        "NVIDIA Jetson AGX Thor Developer Kit",
+        (("1-0040", ("VDD_GPU", "VDD_CPU_SOC_MSS", "VIN_SYS_5V0")),),
+    ),
 }
 
 
@@ -618,12 +625,27 @@ def _i2c_device(root: Path, board: JetsonBoard, device: str, driver: str) -> Pat
     return directory
 
 
-def _write_dt_model(root: Path, text: str | None) -> None:
+def write_dt_model(root: Path, text: str | None, where: str = "proc") -> None:
+    """Publish the board model (NUL-terminated, as the kernel does) under ``root``.
+
+    Args:
+        where: ``proc`` (``/proc/device-tree/model``), ``firmware`` (``/sys/firmware/devicetree/base/model``
+            only, as in a container that does not mount ``/proc/device-tree``) or ``both``.
+    """
     if text is None:
         return
-    path = root / "proc/device-tree/model"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(text.encode() + b"\x00")
+    relatives: dict[str, tuple[str, ...]] = {
+        "proc": ("proc/device-tree",),
+        "firmware": ("sys/firmware/devicetree/base",),
+    }
+    relatives["both"] = relatives["proc"] + relatives["firmware"]
+    for relative in relatives[where]:
+        path = root / relative / "model"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(text.encode() + b"\x00")
+
+
+_write_dt_model = write_dt_model
 
 
 def build_jetson_hwmon(
