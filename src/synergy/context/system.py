@@ -32,6 +32,7 @@ from synergy.context.nvml import read_nvml_gpus
 from synergy.context.nvpmodel import PowerMode, read_power_mode
 from synergy.context.thermal import ThermalZone, read_thermal_zones
 from synergy.errors import ChannelReadError, SensorUnavailable
+from synergy.sensors._sysfs import device_tree_model
 
 __all__ = ["CONTEXT_FORMAT_VERSION", "SystemContext", "collect_context"]
 
@@ -160,13 +161,6 @@ def _cpu_model(root: Path) -> str | None:
     return None
 
 
-def _device_tree_model(root: Path) -> str | None:
-    try:
-        return (root / "proc" / "device-tree" / "model").read_bytes().decode(errors="replace").strip("\x00\n ")
-    except OSError:
-        return None
-
-
 def _read_emc(root: Path) -> dict[str, Any] | None:
     channel, _ = discover_emc_freq(root)
     if channel is None:
@@ -228,7 +222,7 @@ def collect_context(
         t_ns=t_ns,
         kernel=kernel,
         cpu_model=_cpu_model(root),
-        board=_device_tree_model(root),
+        board=device_tree_model(root),
         l4t=l4t.lstrip("# ") if l4t else None,
         cpus_online=online_cpus(root),
         smt=read_smt(root),

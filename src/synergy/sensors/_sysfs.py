@@ -33,9 +33,11 @@ from synergy.errors import SensorPermissionError, SensorReadError, SensorUnavail
 
 __all__ = [
     "ATTRIBUTE_MAX_BYTES",
+    "DEVICE_TREE_MODEL_PATHS",
     "PROC_MAX_BYTES",
     "NotRegularFile",
     "check_reading",
+    "device_tree_model",
     "display_path",
     "read_bytes",
     "read_int",
@@ -198,3 +200,18 @@ def check_reading(value: float, low: float, high: float, what: str) -> float:
     if not low <= value <= high:
         raise SensorReadError(f"{what} reads {value:.6g}, outside the physically possible [{low:.6g}, {high:.6g}]")
     return value
+
+
+#: Where the board model is published: the procfs link and the firmware node it points to (jtop reads the latter).
+DEVICE_TREE_MODEL_PATHS = ("proc/device-tree/model", "sys/firmware/devicetree/base/model")
+
+
+def device_tree_model(root: Path = Path("/")) -> str | None:
+    """The board model from ``/proc/device-tree/model`` or ``/sys/firmware/devicetree/base/model`` under
+    ``root`` (NUL stripped), or ``None`` when neither holds one."""
+    for relative in DEVICE_TREE_MODEL_PATHS:
+        text = try_read_text(root / relative)
+        model = text.replace("\x00", "").strip() if text else ""
+        if model:
+            return model
+    return None

@@ -2,7 +2,7 @@
 
 :func:`discover_sensors` probes every backend under a root and returns the usable sensors (each opened
 and read once) and, for every backend that is not usable, why not. :func:`open_sensor` opens the sensor
-named on the command line (``--sensor auto|none|rapl|jetson|nvml|amdgpu|power-supply|trace:FILE``):
+named on the command line (``--sensor auto|none|rapl|jetson|rpi-pmic|nvml|amdgpu|power-supply|trace:FILE``):
 ``auto`` takes the first usable backend in :data:`AUTO_ORDER` and falls back to a
 :class:`~synergy.sensors.base.NullSensor` that carries every reason, so measuring code never branches on
 'no sensor'.
@@ -11,7 +11,7 @@ Example:
     >>> from pathlib import Path
     >>> found = discover_sensors(Path("/nonexistent"))
     >>> found.sensors, sorted(found.unavailable)
-    ([], ['amdgpu', 'jetson', 'nvml', 'power-supply', 'rapl'])
+    ([], ['amdgpu', 'jetson', 'nvml', 'power-supply', 'rapl', 'rpi-pmic'])
 """
 
 from __future__ import annotations
@@ -30,12 +30,14 @@ from synergy.sensors.jetson import JetsonSensor
 from synergy.sensors.nvml import NvmlSensor
 from synergy.sensors.power_supply import PowerSupplySensor
 from synergy.sensors.rapl import RaplSensor
+from synergy.sensors.rpi_pmic import RpiPmicSensor
 
 __all__ = ["AUTO_ORDER", "SENSOR_NAMES", "Discovery", "discover_sensors", "open_sensor"]
 
-#: The order ``--sensor auto`` tries backends: the whole board's input first (Jetson), then a discrete
+#: The order ``--sensor auto`` tries backends: the whole board's input first (Jetson, the Raspberry Pi 5
+#: PMIC), then a discrete
 #: GPU (NVML, AMD), the CPU package and DRAM (RAPL), and a battery last (coarse and slow).
-AUTO_ORDER: tuple[str, ...] = ("jetson", "nvml", "rapl", "amdgpu", "power-supply")
+AUTO_ORDER: tuple[str, ...] = ("jetson", "rpi-pmic", "nvml", "rapl", "amdgpu", "power-supply")
 
 #: Every name :func:`open_sensor` accepts (``trace:FILE`` besides).
 SENSOR_NAMES: tuple[str, ...] = ("auto", "none", *AUTO_ORDER)
@@ -45,6 +47,7 @@ _FACTORIES: dict[str, Callable[..., Sensor]] = {
     "rapl": RaplSensor,
     "amdgpu": AmdGpuSensor,
     "power-supply": PowerSupplySensor,
+    "rpi-pmic": RpiPmicSensor,
 }
 
 
@@ -162,7 +165,8 @@ def open_sensor(name: str, root: Path = Path("/"), nvml_module: Any = None, **op
             ``amdgpu``, ``power-supply``) or ``trace:FILE``.
         root: the directory that replaces ``/`` for sysfs.
         nvml_module: the NVML module for the ``nvml`` backend (default ``pynvml``).
-        **options: passed to the backend (``rails=``, ``total_rails=``, ``filter_kind=``, ``gpus=``, ...).
+        **options: passed to the backend (``rails=``, ``total_rails=``, ``filter_kind=``, ``gpus=``,
+            ``calibration=`` for ``rpi-pmic``, ...).
 
     Raises:
         UsageError: an unknown name.

@@ -31,7 +31,14 @@ from typing import Any
 
 from synergy.clock import now_ns
 from synergy.errors import SensorUnavailable
-from synergy.sensors._sysfs import check_reading, display_path, read_int, select_rails, try_read_text
+from synergy.sensors._sysfs import (
+    check_reading,
+    device_tree_model,
+    display_path,
+    read_int,
+    select_rails,
+    try_read_text,
+)
 from synergy.sensors.base import FilterModel, Reading, Sensor, SensorKind
 
 __all__ = [
@@ -333,21 +340,6 @@ def find_jetson_channels(root: Path = Path("/")) -> tuple[list[JetsonChannel], l
             for channel in channels
         ]
     return channels, found.skipped
-
-
-#: Where the board model is published: the procfs link and the firmware node it points to (jtop reads the latter).
-DEVICE_TREE_MODEL_PATHS = ("proc/device-tree/model", "sys/firmware/devicetree/base/model")
-
-
-def device_tree_model(root: Path = Path("/")) -> str | None:
-    """The board model from ``/proc/device-tree/model`` or ``/sys/firmware/devicetree/base/model`` under
-    ``root`` (NUL stripped), or ``None`` when neither holds one."""
-    for relative in DEVICE_TREE_MODEL_PATHS:
-        text = try_read_text(root / relative)
-        model = text.replace("\x00", "").strip() if text else ""
-        if model:
-            return model
-    return None
 
 
 def identify_model(labels: Sequence[str], dt_model: str | None = None) -> JetsonModel | None:
