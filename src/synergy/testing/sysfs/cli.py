@@ -21,7 +21,6 @@ from synergy.testing.sysfs.power import Constant
 from synergy.testing.sysfs.writer import (
     SysfsWriter,
 )
-from synergy.testing.vcgencmd import build_rpi5
 
 _LAYOUTS = "rapl, rapl-psys, jetson:<board>, jetson-iio:<board>, ina238, amdgpu, battery, rpi5"
 
@@ -43,6 +42,8 @@ def _build(root: Path, layout: str) -> FakeTree:
     if kind == "battery":
         return build_battery(root)
     if kind == "rpi5":
+        from synergy.testing.vcgencmd import build_rpi5
+
         return build_rpi5(root)
     raise ValueError(f"unknown layout {layout!r}; layouts: {_LAYOUTS}; boards: {', '.join(JETSON_BOARDS)}")
 
