@@ -20,6 +20,7 @@ read raises :class:`~synergy.errors.ChannelReadError`. Channels never raise anyt
 from __future__ import annotations
 
 import errno
+import functools
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
@@ -40,6 +41,7 @@ __all__ = [
     "FileProbe",
     "probe_file",
     "rail_unit",
+    "read_rails",
     "read_text",
     "sanitize_rail",
 ]
@@ -179,6 +181,28 @@ class Channel(ABC):
         self.close()
 
 
+def read_rails(name: str, calls: Sequence[Callable[[], float]]) -> Reading:
+    """One reading of a channel whose rail ``i`` is ``calls[i]()``: a call that raises
+    :class:`~synergy.errors.ChannelReadError` is a NaN gap for its rail, stamped at the middle of the calls.
+
+    Raises:
+        ChannelReadError: every rail is a gap.
+    """
+    start = now_ns()
+    values: list[float] = []
+    first_error: ChannelReadError | None = None
+    for call in calls:
+        try:
+            values.append(call())
+        except ChannelReadError as exc:
+            first_error = first_error or exc
+            values.append(math.nan)
+    end = now_ns()
+    if first_error is not None and all(math.isnan(v) for v in values):
+        raise ChannelReadError(f"{name}: every rail is a gap ({first_error})") from first_error
+    return Reading(t_ns=(start + end) // 2, values=tuple(values))
+
+
 class FileChannel(Channel):
     """A channel whose every rail is one file parsed by one function (cpufreq, devfreq, thermal, EMC).
 
@@ -206,19 +230,10 @@ class FileChannel(Channel):
 
     def read(self) -> Reading:
         """Read every file; a file that fails or holds garbage is a NaN gap for its rail."""
-        start = now_ns()
-        values: list[float] = []
-        first_error: ChannelReadError | None = None
-        for path in self._paths:
-            try:
-                values.append(self._parse(read_text(path)))
-            except ChannelReadError as exc:
-                first_error = first_error or exc
-                values.append(math.nan)
-        end = now_ns()
-        if first_error is not None and all(math.isnan(v) for v in values):
-            raise ChannelReadError(f"{self.name}: every rail is a gap ({first_error})") from first_error
-        return Reading(t_ns=(start + end) // 2, values=tuple(values))
+        return read_rails(self.name, [functools.partial(self._read_file, path) for path in self._paths])
+
+    def _read_file(self, path: Path) -> float:
+        return self._parse(read_text(path))
 
     def sources(self) -> dict[str, str]:
         """Rail → file path."""

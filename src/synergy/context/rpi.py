@@ -16,14 +16,14 @@ is the thermal zone ``cpu-thermal`` (:mod:`synergy.context.thermal`). ``vcgencmd
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from synergy.clock import now_ns
-from synergy.context.base import Channel, ChannelNote
+from synergy.context.base import Channel, ChannelNote, read_rails
 from synergy.errors import ChannelReadError, SensorError
 from synergy.sensors._sysfs import device_tree_model
 from synergy.sensors.base import Reading
@@ -100,19 +100,7 @@ class RpiChannel(Channel):
 
     def read(self) -> Reading:
         """One call per rail; a failed call is a NaN gap for its rail."""
-        start = now_ns()
-        values: list[float] = []
-        first: ChannelReadError | None = None
-        for rail in self.rails:
-            try:
-                values.append(self._value(rail))
-            except ChannelReadError as exc:
-                first = first or exc
-                values.append(math.nan)
-        end = now_ns()
-        if first is not None and all(math.isnan(v) for v in values):
-            raise ChannelReadError(f"rpi: every rail is a gap ({first})") from first
-        return Reading(t_ns=(start + end) // 2, values=tuple(values))
+        return read_rails(self.name, [functools.partial(self._value, rail) for rail in self.rails])
 
     def sources(self) -> dict[str, str]:
         """Rail → vcgencmd command."""
