@@ -17,7 +17,7 @@ Example:
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -114,13 +114,16 @@ def _construct(name: str, root: Path, nvml_module: Any, options: dict[str, Any])
     return _FACTORIES[name](root=root, **options)
 
 
-def discover_sensors(root: Path = Path("/"), nvml_module: Any = None) -> Discovery:
+def discover_sensors(
+    root: Path = Path("/"), nvml_module: Any = None, backend_options: Mapping[str, Mapping[str, Any]] | None = None
+) -> Discovery:
     """Probe every backend under ``root``; open and read each usable one once.
 
     Args:
         root: the directory that replaces ``/`` for sysfs (``--sysfs-root``).
         nvml_module: the NVML module to probe (default: ``pynvml`` when ``root`` is ``/``; under another
             root NVML is not probed unless a module is given).
+        backend_options: options of a backend by name (``{"rpi-pmic": {"calibration": (a, b)}}``).
 
     Returns:
         The usable sensors and, for every other backend, why it is not usable.
@@ -128,7 +131,7 @@ def discover_sensors(root: Path = Path("/"), nvml_module: Any = None) -> Discove
     found = Discovery(root=root)
     for name in AUTO_ORDER:
         try:
-            sensor = _open_backend(name, root, nvml_module, {})
+            sensor = _open_backend(name, root, nvml_module, dict((backend_options or {}).get(name, {})))
         except SensorError as exc:
             found.unavailable[name] = str(exc)
             continue
@@ -178,7 +181,9 @@ def open_sensor(name: str, root: Path = Path("/"), nvml_module: Any = None, **op
     if name == "none":
         return NullSensor(reason="energy measurement was switched off (--sensor none)")
     if name == "auto":
-        found = discover_sensors(root, nvml_module)
+        # Options that name one backend's setting go to that backend; a calibration of the Pi's PMIC, say.
+        routed = {"rpi-pmic": {"calibration": options["calibration"]}} if "calibration" in options else None
+        found = discover_sensors(root, nvml_module, routed)
         best = found.best()
         for sensor in found.sensors:
             if sensor is not best:

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from synergy.clock import now_ns
-from synergy.errors import SensorUnavailable
+from synergy.errors import SensorReadError, SensorUnavailable
 from synergy.sensors._sysfs import (
     check_reading,
     device_tree_model,
@@ -201,6 +201,18 @@ def _optional_int(path: Path) -> int | None:
     return int(match.group(0)) if match else None
 
 
+def _period_s(path: Path, root: Path) -> float | None:
+    """An update period file in ms, as seconds; ``None`` when absent or 0.
+
+    Raises:
+        SensorReadError: a negative period (a read fault, not a setting).
+    """
+    value = _optional_int(path)
+    if value is not None and value < 0:
+        raise SensorReadError(f"{display_path(path, root)} reads {value} ms: an update period cannot be negative")
+    return value / 1e3 if value else None
+
+
 def _hwmon_dirs(root: Path, driver: str) -> list[Path]:
     """hwmon directories of ``driver`` (by its ``name`` file), deduplicated by real path, sorted."""
     candidates = list((root / "sys/bus/i2c/drivers" / driver).glob("*/hwmon/hwmon*"))
@@ -228,7 +240,7 @@ def _device_of(hwmon_dir: Path) -> str:
 def _ina3221_hwmon(root: Path, found: _Found) -> None:
     for directory in _hwmon_dirs(root, "ina3221"):
         device = _device_of(directory)
-        interval_ms = _optional_int(directory / "update_interval")
+        interval_s = _period_s(directory / "update_interval", root)
         samples = _optional_int(directory / "samples")
         for number in range(1, 4):
             volt, curr = directory / f"in{number}_input", directory / f"curr{number}_input"
@@ -256,7 +268,7 @@ def _ina3221_hwmon(root: Path, found: _Found) -> None:
                     channel=number,
                     files=(volt, curr),
                     divisor=1_000_000,
-                    update_interval_s=interval_ms / 1e3 if interval_ms else None,
+                    update_interval_s=interval_s,
                     samples=samples,
                     directory=directory,
                 )
@@ -275,7 +287,7 @@ def _ina3221x_iio(root: Path, found: _Found) -> None:
             if label.upper() == "NC":
                 found.skipped.append(f"{device} channel {number}: labelled NC")
                 continue
-            delay_ms = _optional_int(directory / f"polling_delay_{number}")
+            delay_s = _period_s(directory / f"polling_delay_{number}", root)
             found.channels.append(
                 JetsonChannel(
                     rail=label,
@@ -285,7 +297,7 @@ def _ina3221x_iio(root: Path, found: _Found) -> None:
                     channel=number,
                     files=(power,),
                     divisor=1_000,
-                    update_interval_s=delay_ms / 1e3 if delay_ms else None,
+                    update_interval_s=delay_s,
                     samples=None,
                     directory=directory,
                 )
@@ -300,7 +312,7 @@ def _ina238_hwmon(root: Path, found: _Found) -> None:
         if not power.exists():
             found.skipped.append(f"{device} (ina238): no power1_input")
             continue
-        interval_ms = _optional_int(directory / "update_interval")
+        interval_s = _period_s(directory / "update_interval", root)
         label = try_read_text(directory / "power1_label") or "VIN"
         found.channels.append(
             JetsonChannel(
@@ -311,7 +323,7 @@ def _ina238_hwmon(root: Path, found: _Found) -> None:
                 channel=1,
                 files=(power,),
                 divisor=1_000_000,
-                update_interval_s=interval_ms / 1e3 if interval_ms else None,
+                update_interval_s=interval_s,
                 samples=None,
                 directory=directory,
             )

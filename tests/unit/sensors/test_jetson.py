@@ -334,3 +334,12 @@ def test_impossible_rail_power_is_a_read_error_naming_the_files(tmp_path: Path, 
     write_atomic(driver.curr_path, str(milliamps))
     with pytest.raises(SensorReadError, match=r"in1_input × .*curr1_input reads .* outside the physically possible"):
         sensor.read()
+
+
+def test_a_negative_update_period_is_a_read_error_naming_the_file(tmp_path: Path) -> None:
+    tree = build_jetson_hwmon(tmp_path, "orin_nx")
+    driver = tree.drivers["VDD_IN"]
+    assert isinstance(driver, Ina3221Driver)
+    write_atomic(driver.volt_path.parent / "update_interval", "-430")
+    with pytest.raises(SensorReadError, match=r"update_interval reads -430 ms: an update period cannot be negative"):
+        JetsonSensor(tmp_path)

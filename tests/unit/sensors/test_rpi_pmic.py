@@ -174,3 +174,9 @@ def test_synergy_sensors_and_system_on_the_fake(pi5: Path, capsys: pytest.Captur
     assert "Raspberry Pi firmware: ARM 2.400 GHz; get_throttled 0x10000: none now, under voltage since boot" in text
     assert "cpu-thermal" in text and "arm_freq_hz" in text
     assert "under-voltage since boot" in text and "5 V / 5 A supply" in text
+
+
+def test_auto_passes_the_calibration_to_the_pmic(pi5: Path) -> None:
+    sensor = open_sensor("auto", pi5, calibration=(1.05, 0.8))
+    assert sensor.name == "rpi-pmic" and sensor.describe()["calibration"]["a"] == 1.05
+    assert sensor.total_rails == ("board",)
