@@ -26,6 +26,7 @@ from synergy.sensors.jetson import JetsonSensor
 from synergy.sensors.nvml import NvmlSensor
 from synergy.sensors.power_supply import PowerSupplySensor
 from synergy.sensors.rapl import RaplSensor
+from synergy.sensors.rpi_pmic import RpiPmicSensor
 from synergy.testing.fake_nvml import FakeGPU, FakeNVML
 from synergy.testing.sysfs import (
     Constant,
@@ -36,6 +37,7 @@ from synergy.testing.sysfs import (
     build_jetson_iio,
     build_rapl,
 )
+from synergy.testing.vcgencmd import build_rpi5
 
 
 def read_times_us(sensor: Sensor, reads: int) -> np.ndarray:
@@ -55,13 +57,14 @@ def main() -> None:
     args = parser.parse_args()
     results = []
     with tempfile.TemporaryDirectory() as tmp:
-        roots = {name: Path(tmp) / name for name in ("rapl", "orin", "nano_iio", "amdgpu", "battery")}
+        roots = {name: Path(tmp) / name for name in ("rapl", "orin", "nano_iio", "amdgpu", "battery", "pi5")}
         trees = {
             "rapl": build_rapl(roots["rapl"]),
             "orin": build_jetson_hwmon(roots["orin"], "agx_orin", samples=1, conversion_us=1100),
             "nano_iio": build_jetson_iio(roots["nano_iio"], "nano", polling_delay_ms=10),
             "amdgpu": build_amdgpu(roots["amdgpu"]),
             "battery": build_battery(roots["battery"]),
+            "pi5": build_rpi5(roots["pi5"]),
         }
         drivers = {f"{key}:{rail}": d for key, tree in trees.items() for rail, d in tree.drivers.items()}
         power = {"rapl:package-0": Constant(10.0)}
@@ -73,9 +76,11 @@ def main() -> None:
                 "amdgpu (1 card)": AmdGpuSensor(roots["amdgpu"]),
                 "power-supply (V x I)": PowerSupplySensor(roots["battery"]),
                 "nvml fake (1 GPU, counter)": NvmlSensor(nvml_module=FakeNVML([FakeGPU()])),
+                "rpi-pmic fake (vcgencmd, 12 rails)": RpiPmicSensor(roots["pi5"], probe_s=0),
             }
             for name, sensor in sensors.items():
-                times = read_times_us(sensor, args.reads)
+                # a vcgencmd read is a process (milliseconds): fewer reads of it
+                times = read_times_us(sensor, min(args.reads, 200) if sensor.name == "rpi-pmic" else args.reads)
                 p50, p99 = np.percentile(times, [50, 99])
                 results.append({"sensor": name, "read_p50_us": p50, "read_p99_us": p99, "max_rate_hz": 1e6 / p50})
                 sensor.close()

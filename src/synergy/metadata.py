@@ -13,16 +13,15 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
+from synergy.sensors._sysfs import PROC_MAX_BYTES, try_read_text
+
 __all__ = ["cpu_frequencies_hz", "system_metadata"]
 
 _PACKAGES = ("synergy-nn", "torch", "torchvision", "onnx", "onnxruntime", "numpy", "scipy", "pandas")
 
 
 def _read(path: Path) -> str | None:
-    try:
-        return path.read_text().strip()
-    except OSError:
-        return None
+    return try_read_text(path, PROC_MAX_BYTES)
 
 
 def _cpu_model(root: Path) -> str | None:

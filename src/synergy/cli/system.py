@@ -107,6 +107,18 @@ def _text(value: object) -> str:
     return "-" if value is None or value == "" else str(value)
 
 
+def _rpi_line(rpi: dict[str, Any]) -> str:
+    """``Raspberry Pi firmware: ARM 2.4 GHz; get_throttled 0x0: none now, none since boot``."""
+    throttled = rpi.get("throttled")
+    if throttled is None:
+        state = "get_throttled unreadable"
+    else:
+        now = ", ".join(throttled["now"]).replace("_", " ") or "none"
+        since = ", ".join(throttled["since_boot"]).replace("_", " ") or "none"
+        state = f"get_throttled {rpi['throttled_mask']}: {now} now, {since} since boot"
+    return f"Raspberry Pi firmware: ARM {_ghz(rpi.get('arm_freq_hz'))} GHz; {state}"
+
+
 def render_context(context: SystemContext, channels: ChannelSet, load: dict[str, float] | None = None) -> str:
     """The human-readable report of ``synergy system`` (without the findings)."""
     import pandas as pd
@@ -171,6 +183,8 @@ def render_context(context: SystemContext, channels: ChannelSet, load: dict[str,
         util = context.emc.get("emc_util")
         busy = "" if util is None else f", {util:.0%} busy (mc_all)"
         out.append(f"EMC (memory) clock: {_ghz(context.emc.get('emc_freq_hz'))} GHz{busy} from {context.emc['source']}")
+    if context.rpi is not None:
+        out.append(_rpi_line(context.rpi))
     for gpu in context.nvml_gpus:
         reasons = ", ".join(gpu["throttle_reasons"]) or "none"
         out.append(

@@ -20,6 +20,7 @@ read raises :class:`~synergy.errors.ChannelReadError`. Channels never raise anyt
 from __future__ import annotations
 
 import errno
+import functools
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
@@ -29,6 +30,7 @@ from typing import Any
 
 from synergy.clock import now_ns
 from synergy.errors import ChannelReadError
+from synergy.sensors._sysfs import PROC_MAX_BYTES, NotRegularFile, read_bytes
 from synergy.sensors.base import Reading
 
 __all__ = [
@@ -39,6 +41,7 @@ __all__ = [
     "FileProbe",
     "probe_file",
     "rail_unit",
+    "read_rails",
     "read_text",
     "sanitize_rail",
 ]
@@ -66,14 +69,14 @@ def sanitize_rail(text: str) -> str:
     return "_".join(part for part in cleaned.split("_") if part) or "unnamed"
 
 
-def read_text(path: Path) -> str:
-    """The text of a sysfs or procfs file.
+def read_text(path: Path, max_bytes: int = PROC_MAX_BYTES) -> str:
+    """The text of a sysfs or procfs file, through the one guarded reader (:func:`synergy.sensors._sysfs.read_bytes`).
 
     Raises:
-        ChannelReadError: the file is missing, unreadable, or not text.
+        ChannelReadError: the file is missing, unreadable, not a regular file, too long, or not text.
     """
     try:
-        return path.read_text(encoding="ascii", errors="strict")
+        return read_bytes(path, max_bytes).decode("ascii", errors="strict")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
         raise ChannelReadError(f"{path}: {reason}") from exc
@@ -95,7 +98,9 @@ class FileProbe:
 def probe_file(path: Path) -> FileProbe:
     """Try to read a file once, telling a missing file from a permission problem from a device error."""
     try:
-        path.read_bytes()
+        read_bytes(path, PROC_MAX_BYTES)
+    except NotRegularFile as exc:
+        return FileProbe("error", f"{path} {exc.strerror}")
     except FileNotFoundError:
         return FileProbe("missing", f"{path} does not exist")
     except PermissionError:
@@ -176,6 +181,28 @@ class Channel(ABC):
         self.close()
 
 
+def read_rails(name: str, calls: Sequence[Callable[[], float]]) -> Reading:
+    """One reading of a channel whose rail ``i`` is ``calls[i]()``: a call that raises
+    :class:`~synergy.errors.ChannelReadError` is a NaN gap for its rail, stamped at the middle of the calls.
+
+    Raises:
+        ChannelReadError: every rail is a gap.
+    """
+    start = now_ns()
+    values: list[float] = []
+    first_error: ChannelReadError | None = None
+    for call in calls:
+        try:
+            values.append(call())
+        except ChannelReadError as exc:
+            first_error = first_error or exc
+            values.append(math.nan)
+    end = now_ns()
+    if first_error is not None and all(math.isnan(v) for v in values):
+        raise ChannelReadError(f"{name}: every rail is a gap ({first_error})") from first_error
+    return Reading(t_ns=(start + end) // 2, values=tuple(values))
+
+
 class FileChannel(Channel):
     """A channel whose every rail is one file parsed by one function (cpufreq, devfreq, thermal, EMC).
 
@@ -203,19 +230,10 @@ class FileChannel(Channel):
 
     def read(self) -> Reading:
         """Read every file; a file that fails or holds garbage is a NaN gap for its rail."""
-        start = now_ns()
-        values: list[float] = []
-        first_error: ChannelReadError | None = None
-        for path in self._paths:
-            try:
-                values.append(self._parse(read_text(path)))
-            except ChannelReadError as exc:
-                first_error = first_error or exc
-                values.append(math.nan)
-        end = now_ns()
-        if first_error is not None and all(math.isnan(v) for v in values):
-            raise ChannelReadError(f"{self.name}: every rail is a gap ({first_error})") from first_error
-        return Reading(t_ns=(start + end) // 2, values=tuple(values))
+        return read_rails(self.name, [functools.partial(self._read_file, path) for path in self._paths])
+
+    def _read_file(self, path: Path) -> float:
+        return self._parse(read_text(path))
 
     def sources(self) -> dict[str, str]:
         """Rail → file path."""

@@ -145,6 +145,31 @@ def _ghz(hz: float | None) -> str:
     return "?" if hz is None or math.isnan(hz) else f"{hz / 1e9:.3g} GHz"
 
 
+def _rpi_throttle_finding(now: list[str], since_boot: list[str]) -> Finding:
+    words = {
+        "under_voltage": "under-voltage",
+        "arm_frequency_capped": "ARM frequency capped",
+        "throttled": "throttling",
+        "soft_temperature_limit": "soft temperature limit",
+    }
+    seen = [f"{', '.join(words[n] for n in now)} now" if now else ""]
+    past = [n for n in since_boot if n not in now]
+    if past:
+        seen.append(f"{', '.join(words[n] for n in past)} since boot")
+    supply = "under_voltage" in now or "under_voltage" in since_boot
+    return Finding(
+        code="throttling",
+        subject="rpi",
+        message="the Raspberry Pi firmware reports "
+        + "; ".join(s for s in seen if s)
+        + ": the ARM clock was held below what the load asked for",
+        remedy="use the official 5 V / 5 A supply and a short cable"
+        if supply
+        else "cool the board (heatsink and fan) and let it settle before measuring",
+        commands=("vcgencmd get_throttled",),
+    )
+
+
 def check_system(context: SystemContext, thresholds: Thresholds = Thresholds()) -> list[Finding]:
     """Findings about the machine state at one moment (see the module docstring)."""
     findings: list[Finding] = []
@@ -196,6 +221,9 @@ def check_system(context: SystemContext, thresholds: Thresholds = Thresholds()) 
         mask = gpu.get("throttle_mask")
         if mask is not None and mask & THROTTLING_MASK:
             findings.append(_throttle_finding(int(gpu["index"]), int(mask)))
+    throttled = (context.rpi or {}).get("throttled")
+    if throttled and (throttled["now"] or throttled["since_boot"]):
+        findings.append(_rpi_throttle_finding(throttled["now"], throttled["since_boot"]))
     busy = [p for p in context.top_processes if p.busy_cores > thresholds.busy_process_cores]
     if busy:
         names = ", ".join(f"{p.name} (pid {p.pid}, {p.busy_cores:.0%} of a core)" for p in busy)

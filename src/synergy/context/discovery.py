@@ -11,12 +11,13 @@ from synergy.context.cpufreq import discover_cpu_freq
 from synergy.context.cpuload import discover_cpu_util
 from synergy.context.devfreq import discover_emc_freq, discover_gpu_freq
 from synergy.context.nvml import discover_nvml
+from synergy.context.rpi import discover_rpi
 from synergy.context.thermal import discover_thermal
 
 __all__ = ["CHANNEL_NAMES", "discover_channels"]
 
 #: Every channel name, in discovery order.
-CHANNEL_NAMES: tuple[str, ...] = ("cpu_freq", "gpu_freq", "emc_freq", "thermal", "cpu_util", "nvml")
+CHANNEL_NAMES: tuple[str, ...] = ("cpu_freq", "gpu_freq", "emc_freq", "thermal", "cpu_util", "rpi", "nvml")
 
 
 def discover_channels(
@@ -49,6 +50,7 @@ def discover_channels(
         "emc_freq": lambda: discover_emc_freq(root),
         "thermal": lambda: discover_thermal(root),
         "cpu_util": lambda: discover_cpu_util(root, pid),
+        "rpi": lambda: discover_rpi(root),
         "nvml": lambda: discover_nvml(nvml),
     }
     channels: list[Channel] = []

@@ -1,16 +1,16 @@
 """NVIDIA GPU clocks, temperature and clock-event (throttle) reasons through NVML.
 
-The NVML module is injected (``pynvml`` from ``nvidia-ml-py`` by default), so tests pass a stub holding just
-the functions called here. Rails per GPU ``i``: ``gpu<i>_sm_clock_hz``, ``gpu<i>_mem_clock_hz`` (NVML gives
-MHz; stored in Hz), ``gpu<i>_temp_c`` and ``gpu<i>_throttle_mask`` (the bit mask of
-``nvmlDeviceGetCurrentClocksEventReasons``, or of the older ``nvmlDeviceGetCurrentClocksThrottleReasons``).
-A rail whose first call fails (NOT_SUPPORTED on Jetson, for instance) is dropped with a note.
+The NVML module is injected (``pynvml`` from ``nvidia-ml-py`` by default, loaded by the one loader,
+:func:`synergy.sensors.nvml.load_nvml`), so tests pass a stub holding just the functions called here.
+Rails per GPU ``i``: ``gpu<i>_sm_clock_hz``, ``gpu<i>_mem_clock_hz`` (NVML gives MHz; stored in Hz),
+``gpu<i>_temp_c`` and ``gpu<i>_throttle_mask`` (the bit mask of ``nvmlDeviceGetCurrentClocksEventReasons``,
+or of the older ``nvmlDeviceGetCurrentClocksThrottleReasons``). A rail whose first call fails (NOT_SUPPORTED
+on Jetson, for instance) is dropped with a note.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib
 import math
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +19,7 @@ from synergy.clock import now_ns
 from synergy.context.base import Channel, ChannelNote
 from synergy.errors import ChannelReadError, SensorUnavailable
 from synergy.sensors.base import Reading
+from synergy.sensors.nvml import load_nvml
 
 __all__ = [
     "THROTTLE_BITS",
@@ -61,18 +62,6 @@ def throttle_names(mask: int) -> list[str]:
             unknown &= ~bit
         bit <<= 1
     return names
-
-
-def load_nvml() -> Any:
-    """Import ``pynvml`` (package ``nvidia-ml-py``).
-
-    Raises:
-        SensorUnavailable: it is not installed.
-    """
-    try:
-        return importlib.import_module("pynvml")
-    except ImportError as exc:
-        raise SensorUnavailable("pynvml is not installed (pip install 'synergy-nn[nvml]')") from exc
 
 
 def _reason_function(nvml: Any) -> Callable[[Any], int] | None:
@@ -143,7 +132,7 @@ class NvmlChannel(Channel):
 
 
 def _init(nvml: Any | None) -> tuple[Any, int]:
-    module = load_nvml() if nvml is None else nvml
+    module = load_nvml(nvml)
     try:
         module.nvmlInit()
         count = int(module.nvmlDeviceGetCount())

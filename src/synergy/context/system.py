@@ -1,7 +1,8 @@
 """A snapshot of the machine state that matters for a measurement, taken before (and after) it.
 
 :func:`collect_context` reads, never writes: CPU model, online CPUs, SMT, turbo/boost, cpufreq policies,
-devfreq devices (Jetson GPU and EMC), thermal zones with trip points, the Jetson power mode, load averages,
+devfreq devices (Jetson GPU and EMC), thermal zones with trip points, the Jetson power mode, the Raspberry
+Pi firmware's ARM clock and throttling state, load averages,
 the processes that used the CPU recently, and NVIDIA GPUs through NVML. Every part is optional; what could
 not be read is listed in :attr:`SystemContext.notes`. ``to_dict()`` is what a result's metadata records.
 """
@@ -30,8 +31,10 @@ from synergy.context.cpuload import ProcessLoad, read_loadavg, top_processes
 from synergy.context.devfreq import DevfreqDevice, discover_emc_freq, read_devfreq_devices
 from synergy.context.nvml import read_nvml_gpus
 from synergy.context.nvpmodel import PowerMode, read_power_mode
+from synergy.context.rpi import read_rpi_state
 from synergy.context.thermal import ThermalZone, read_thermal_zones
 from synergy.errors import ChannelReadError, SensorUnavailable
+from synergy.sensors._sysfs import device_tree_model
 
 __all__ = ["CONTEXT_FORMAT_VERSION", "SystemContext", "collect_context"]
 
@@ -61,6 +64,7 @@ class SystemContext:
     top_interval_s: float
     nvml_gpus: list[dict[str, Any]]
     emc: dict[str, Any] | None = None
+    rpi: dict[str, Any] | None = None
     notes: list[ChannelNote] = field(default_factory=list)
 
     @property
@@ -89,6 +93,8 @@ class SystemContext:
             if device.kind in {"gpu", "emc"}:
                 state = "locked" if device.locked else "not locked"
                 parts.append(f"{device.kind.upper()} {device.name} {device.governor}, {state}")
+        if self.rpi is not None and self.rpi.get("arm_freq_hz"):
+            parts.append(f"Raspberry Pi ARM {self.rpi['arm_freq_hz'] / 1e9:.3g} GHz")
         for gpu in self.nvml_gpus:
             sm = gpu.get("sm_clock_hz")
             parts.append(f"GPU {gpu['index']} SM {sm / 1e9:.3g} GHz" if sm else f"GPU {gpu['index']}")
@@ -116,6 +122,7 @@ class SystemContext:
             "top_interval_s": self.top_interval_s,
             "nvml_gpus": self.nvml_gpus,
             "emc": self.emc,
+            "rpi": self.rpi,
             "notes": [n.to_dict() for n in self.notes],
         }
 
@@ -158,13 +165,6 @@ def _cpu_model(root: Path) -> str | None:
         known = _ARM_PARTS.get((fields["CPU implementer"], part))
         return f"Arm {known}" if known else f"Arm implementer {fields['CPU implementer']} part {part}"
     return None
-
-
-def _device_tree_model(root: Path) -> str | None:
-    try:
-        return (root / "proc" / "device-tree" / "model").read_bytes().decode(errors="replace").strip("\x00\n ")
-    except OSError:
-        return None
 
 
 def _read_emc(root: Path) -> dict[str, Any] | None:
@@ -223,12 +223,15 @@ def collect_context(
             notes.append(ChannelNote("nvml", str(exc)))
     l4t = _first_line(root / "etc" / "nv_tegra_release")
     emc = _read_emc(root)
+    rpi, rpi_reason = read_rpi_state(root)
+    if rpi is None and rpi_reason and "Raspberry Pi" in str(device_tree_model(root)):
+        notes.append(ChannelNote("rpi", rpi_reason))
     return SystemContext(
         root=str(root),
         t_ns=t_ns,
         kernel=kernel,
         cpu_model=_cpu_model(root),
-        board=_device_tree_model(root),
+        board=device_tree_model(root),
         l4t=l4t.lstrip("# ") if l4t else None,
         cpus_online=online_cpus(root),
         smt=read_smt(root),
@@ -242,5 +245,6 @@ def collect_context(
         top_interval_s=top_interval_s,
         nvml_gpus=gpus,
         emc=emc,
+        rpi=rpi,
         notes=notes,
     )

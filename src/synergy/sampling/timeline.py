@@ -51,6 +51,7 @@ import pandas as pd
 from synergy.atomic import atomic_path
 from synergy.errors import AlignmentError, DatasetError, SamplingError
 from synergy.sensors.base import FilterModel, SensorKind
+from synergy.sensors.counter import unwrap_array
 
 __all__ = ["FORMAT_VERSION", "Gap", "Timeline", "unwrap_counter"]
 
@@ -96,31 +97,25 @@ class Gap:
         return cls(int(data["t_start_ns"]), int(data["t_end_ns"]), int(data["n_errors"]), str(data["reason"]))
 
 
-def unwrap_counter(raw: npt.ArrayLike, range_j: float) -> FloatArray:
+def unwrap_counter(raw: npt.ArrayLike, range_j: float, max_increment_j: float | None = None) -> FloatArray:
     """Unwrap a counter that wraps to zero at ``range_j`` (RAPL's ``max_energy_range_uj``, in joules).
 
-    Every decrease between consecutive readings is taken as exactly one wrap, which holds when the counter
-    is read at least once per wrap period (hours for RAPL).
+    The rule is :mod:`synergy.sensors.counter`'s: a decrease is a wrap only when the increment it implies,
+    ``range_j - before + after``, is at most ``max_increment_j`` (default: the whole range, for logs read
+    less often than half a wrap period); any other decrease is a read fault, which adds no energy.
 
     Args:
         raw: counter readings in ``[0, range_j)``, joules, in time order (1-D, or 2-D with one column per rail).
         range_j: the value at which the counter wraps, joules (> 0).
+        max_increment_j: the largest increment a wrap may imply, joules.
 
     Returns:
         Cumulative joules starting at ``raw[0]``, non-decreasing.
     """
     if not range_j > 0:
         raise ValueError(f"range_j must be positive, got {range_j!r}")
-    values = np.asarray(raw, dtype=np.float64)
-    if values.shape[0] == 0:
-        return values.copy()
-    steps = np.diff(values, axis=0)
-    steps = np.where(steps < 0, steps + range_j, steps)
-    out = np.empty_like(values)
-    out[0] = values[0]
-    np.cumsum(steps, axis=0, out=out[1:])
-    out[1:] += values[0]
-    return out
+    values, _ = unwrap_array(raw, range_j, range_j if max_increment_j is None else max_increment_j)
+    return values
 
 
 class Timeline:

@@ -2,7 +2,7 @@
 
 :func:`discover_sensors` probes every backend under a root and returns the usable sensors (each opened
 and read once) and, for every backend that is not usable, why not. :func:`open_sensor` opens the sensor
-named on the command line (``--sensor auto|none|rapl|jetson|nvml|amdgpu|power-supply|trace:FILE``):
+named on the command line (``--sensor auto|none|rapl|jetson|rpi-pmic|nvml|amdgpu|power-supply|trace:FILE``):
 ``auto`` takes the first usable backend in :data:`AUTO_ORDER` and falls back to a
 :class:`~synergy.sensors.base.NullSensor` that carries every reason, so measuring code never branches on
 'no sensor'.
@@ -11,13 +11,13 @@ Example:
     >>> from pathlib import Path
     >>> found = discover_sensors(Path("/nonexistent"))
     >>> found.sensors, sorted(found.unavailable)
-    ([], ['amdgpu', 'jetson', 'nvml', 'power-supply', 'rapl'])
+    ([], ['amdgpu', 'jetson', 'nvml', 'power-supply', 'rapl', 'rpi-pmic'])
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,12 +30,14 @@ from synergy.sensors.jetson import JetsonSensor
 from synergy.sensors.nvml import NvmlSensor
 from synergy.sensors.power_supply import PowerSupplySensor
 from synergy.sensors.rapl import RaplSensor
+from synergy.sensors.rpi_pmic import RpiPmicSensor
 
 __all__ = ["AUTO_ORDER", "SENSOR_NAMES", "Discovery", "discover_sensors", "open_sensor"]
 
-#: The order ``--sensor auto`` tries backends: the whole board's input first (Jetson), then a discrete
+#: The order ``--sensor auto`` tries backends: the whole board's input first (Jetson, the Raspberry Pi 5
+#: PMIC), then a discrete
 #: GPU (NVML, AMD), the CPU package and DRAM (RAPL), and a battery last (coarse and slow).
-AUTO_ORDER: tuple[str, ...] = ("jetson", "nvml", "rapl", "amdgpu", "power-supply")
+AUTO_ORDER: tuple[str, ...] = ("jetson", "rpi-pmic", "nvml", "rapl", "amdgpu", "power-supply")
 
 #: Every name :func:`open_sensor` accepts (``trace:FILE`` besides).
 SENSOR_NAMES: tuple[str, ...] = ("auto", "none", *AUTO_ORDER)
@@ -45,6 +47,7 @@ _FACTORIES: dict[str, Callable[..., Sensor]] = {
     "rapl": RaplSensor,
     "amdgpu": AmdGpuSensor,
     "power-supply": PowerSupplySensor,
+    "rpi-pmic": RpiPmicSensor,
 }
 
 
@@ -111,13 +114,16 @@ def _construct(name: str, root: Path, nvml_module: Any, options: dict[str, Any])
     return _FACTORIES[name](root=root, **options)
 
 
-def discover_sensors(root: Path = Path("/"), nvml_module: Any = None) -> Discovery:
+def discover_sensors(
+    root: Path = Path("/"), nvml_module: Any = None, backend_options: Mapping[str, Mapping[str, Any]] | None = None
+) -> Discovery:
     """Probe every backend under ``root``; open and read each usable one once.
 
     Args:
         root: the directory that replaces ``/`` for sysfs (``--sysfs-root``).
         nvml_module: the NVML module to probe (default: ``pynvml`` when ``root`` is ``/``; under another
             root NVML is not probed unless a module is given).
+        backend_options: options of a backend by name (``{"rpi-pmic": {"calibration": (a, b)}}``).
 
     Returns:
         The usable sensors and, for every other backend, why it is not usable.
@@ -125,7 +131,7 @@ def discover_sensors(root: Path = Path("/"), nvml_module: Any = None) -> Discove
     found = Discovery(root=root)
     for name in AUTO_ORDER:
         try:
-            sensor = _open_backend(name, root, nvml_module, {})
+            sensor = _open_backend(name, root, nvml_module, dict((backend_options or {}).get(name, {})))
         except SensorError as exc:
             found.unavailable[name] = str(exc)
             continue
@@ -162,7 +168,8 @@ def open_sensor(name: str, root: Path = Path("/"), nvml_module: Any = None, **op
             ``amdgpu``, ``power-supply``) or ``trace:FILE``.
         root: the directory that replaces ``/`` for sysfs.
         nvml_module: the NVML module for the ``nvml`` backend (default ``pynvml``).
-        **options: passed to the backend (``rails=``, ``total_rails=``, ``filter_kind=``, ``gpus=``, ...).
+        **options: passed to the backend (``rails=``, ``total_rails=``, ``filter_kind=``, ``gpus=``,
+            ``calibration=`` for ``rpi-pmic``, ...).
 
     Raises:
         UsageError: an unknown name.
@@ -174,7 +181,9 @@ def open_sensor(name: str, root: Path = Path("/"), nvml_module: Any = None, **op
     if name == "none":
         return NullSensor(reason="energy measurement was switched off (--sensor none)")
     if name == "auto":
-        found = discover_sensors(root, nvml_module)
+        # Options that name one backend's setting go to that backend; a calibration of the Pi's PMIC, say.
+        routed = {"rpi-pmic": {"calibration": options["calibration"]}} if "calibration" in options else None
+        found = discover_sensors(root, nvml_module, routed)
         best = found.best()
         for sensor in found.sensors:
             if sensor is not best:

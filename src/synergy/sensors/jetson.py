@@ -30,8 +30,15 @@ from pathlib import Path
 from typing import Any
 
 from synergy.clock import now_ns
-from synergy.errors import SensorUnavailable
-from synergy.sensors._sysfs import display_path, read_int, select_rails, try_read_text
+from synergy.errors import SensorReadError, SensorUnavailable
+from synergy.sensors._sysfs import (
+    check_reading,
+    device_tree_model,
+    display_path,
+    read_int,
+    select_rails,
+    try_read_text,
+)
 from synergy.sensors.base import FilterModel, Reading, Sensor, SensorKind
 
 __all__ = [
@@ -47,6 +54,11 @@ __all__ = [
 #: Averaging window assumed for the ``ina3221x`` IIO driver when no ``polling_delay_<N>`` states one:
 #: its default configuration 0x7727 (3 channels × 64 averages × (1.1 + 1.1) ms), seconds.
 IIO_DEFAULT_WINDOW_S = 3 * 64 * 2.2e-3
+
+#: The most one Jetson rail can carry, W (an AGX Thor module draws about 130 W): above it, a read fault.
+RAIL_MAX_W = 1000.0
+#: How far below zero a rail may read from the shunt's offset before the value is a read fault, W.
+RAIL_NOISE_W = 0.5
 
 
 @dataclass(frozen=True)
@@ -128,8 +140,20 @@ JETSON_MODELS: tuple[JetsonModel, ...] = (
     ),
 )
 
-#: AGX Thor: the board total is the carrier's INA238 input rail.
-THOR = JetsonModel("thor", "Jetson AGX Thor", frozenset(), (), ("thor",))
+#: AGX Thor: the board total is the carrier's INA238 input rail where the carrier has one; the module's own
+#: INA3221 measures its three input rails (``VDD_GPU``, ``VDD_CPU_SOC_MSS``, ``VIN_SYS_5V0``: the GPU, the
+#: CPU/SoC/memory subsystem and the 5 V system input), whose sum is the module's power without it.
+THOR = JetsonModel(
+    "thor",
+    "Jetson AGX Thor",
+    frozenset({"VDD_GPU", "VDD_CPU_SOC_MSS", "VIN_SYS_5V0"}),
+    ("VDD_GPU", "VDD_CPU_SOC_MSS", "VIN_SYS_5V0"),
+    ("thor",),
+)
+
+#: Rails that are a board's single input (the whole board behind one shunt), for boards not in the table.
+#: ``VIN_SYS_5V0`` is not one of them: on AGX Orin and Thor it is one of the module's input rails.
+BOARD_INPUT_RAILS = ("VDD_IN", "POM_5V_IN", "VIN")
 
 _XNX_OR_ONX = "Jetson Xavier NX or Orin NX / Orin Nano"
 
@@ -177,6 +201,18 @@ def _optional_int(path: Path) -> int | None:
     return int(match.group(0)) if match else None
 
 
+def _period_s(path: Path, root: Path) -> float | None:
+    """An update period file in ms, as seconds; ``None`` when absent or 0.
+
+    Raises:
+        SensorReadError: a negative period (a read fault, not a setting).
+    """
+    value = _optional_int(path)
+    if value is not None and value < 0:
+        raise SensorReadError(f"{display_path(path, root)} reads {value} ms: an update period cannot be negative")
+    return value / 1e3 if value else None
+
+
 def _hwmon_dirs(root: Path, driver: str) -> list[Path]:
     """hwmon directories of ``driver`` (by its ``name`` file), deduplicated by real path, sorted."""
     candidates = list((root / "sys/bus/i2c/drivers" / driver).glob("*/hwmon/hwmon*"))
@@ -204,7 +240,7 @@ def _device_of(hwmon_dir: Path) -> str:
 def _ina3221_hwmon(root: Path, found: _Found) -> None:
     for directory in _hwmon_dirs(root, "ina3221"):
         device = _device_of(directory)
-        interval_ms = _optional_int(directory / "update_interval")
+        interval_s = _period_s(directory / "update_interval", root)
         samples = _optional_int(directory / "samples")
         for number in range(1, 4):
             volt, curr = directory / f"in{number}_input", directory / f"curr{number}_input"
@@ -232,7 +268,7 @@ def _ina3221_hwmon(root: Path, found: _Found) -> None:
                     channel=number,
                     files=(volt, curr),
                     divisor=1_000_000,
-                    update_interval_s=interval_ms / 1e3 if interval_ms else None,
+                    update_interval_s=interval_s,
                     samples=samples,
                     directory=directory,
                 )
@@ -251,7 +287,7 @@ def _ina3221x_iio(root: Path, found: _Found) -> None:
             if label.upper() == "NC":
                 found.skipped.append(f"{device} channel {number}: labelled NC")
                 continue
-            delay_ms = _optional_int(directory / f"polling_delay_{number}")
+            delay_s = _period_s(directory / f"polling_delay_{number}", root)
             found.channels.append(
                 JetsonChannel(
                     rail=label,
@@ -261,7 +297,7 @@ def _ina3221x_iio(root: Path, found: _Found) -> None:
                     channel=number,
                     files=(power,),
                     divisor=1_000,
-                    update_interval_s=delay_ms / 1e3 if delay_ms else None,
+                    update_interval_s=delay_s,
                     samples=None,
                     directory=directory,
                 )
@@ -276,7 +312,7 @@ def _ina238_hwmon(root: Path, found: _Found) -> None:
         if not power.exists():
             found.skipped.append(f"{device} (ina238): no power1_input")
             continue
-        interval_ms = _optional_int(directory / "update_interval")
+        interval_s = _period_s(directory / "update_interval", root)
         label = try_read_text(directory / "power1_label") or "VIN"
         found.channels.append(
             JetsonChannel(
@@ -287,7 +323,7 @@ def _ina238_hwmon(root: Path, found: _Found) -> None:
                 channel=1,
                 files=(power,),
                 divisor=1_000_000,
-                update_interval_s=interval_ms / 1e3 if interval_ms else None,
+                update_interval_s=interval_s,
                 samples=None,
                 directory=directory,
             )
@@ -318,12 +354,6 @@ def find_jetson_channels(root: Path = Path("/")) -> tuple[list[JetsonChannel], l
     return channels, found.skipped
 
 
-def device_tree_model(root: Path = Path("/")) -> str | None:
-    """``/proc/device-tree/model`` under ``root`` (NUL stripped), or ``None``."""
-    text = try_read_text(root / "proc/device-tree/model")
-    return text.replace("\x00", "").strip() or None if text else None
-
-
 def identify_model(labels: Sequence[str], dt_model: str | None = None) -> JetsonModel | None:
     """The known module whose rails these are: by the device-tree model when given, else by labels.
 
@@ -338,6 +368,8 @@ def identify_model(labels: Sequence[str], dt_model: str | None = None) -> Jetson
         for model in JETSON_MODELS:
             if any(pattern in lowered for pattern in model.dt_patterns) and model.labels <= present:
                 return model
+    if THOR.labels <= present:
+        return THOR
     for model in JETSON_MODELS:
         if model.labels <= present:
             if model.key == "orin_nx" and not dt_model:
@@ -422,6 +454,10 @@ class JetsonSensor(Sensor):
             vin = tuple(c.rail for c in self.channels if c.driver == "ina238")
             if vin:
                 return vin, "AGX Thor: the carrier's INA238 input"
+            if all(rail in self.rails for rail in THOR.total):
+                return THOR.total, (
+                    "AGX Thor without an INA238: the sum of the module's input rails " + " + ".join(THOR.total)
+                )
         if self.model is not None and self.model.total:
             model, default = self.model.display, " + ".join(self.model.total)
             if all(rail in self.rails for rail in self.model.total):
@@ -430,7 +466,7 @@ class JetsonSensor(Sensor):
             if part:
                 return part, f"the chosen rails inside the {model} total ({default})"
             return self.rails, f"the chosen rails; the {model} total ({default}) is not among them"
-        inputs = tuple(rail for rail in self.rails if rail in ("VDD_IN", "POM_5V_IN") or rail.startswith("VIN"))
+        inputs = tuple(rail for rail in self.rails if rail in BOARD_INPUT_RAILS)
         if len(inputs) == 1:
             return inputs, "the board input rail"
         return self.rails, "unknown board: the sum of every rail, which may double count (choose total_rails)"
@@ -446,6 +482,8 @@ class JetsonSensor(Sensor):
                 product *= read_int(path, root)
             values.append(product / divisor)
         t1 = now_ns()
+        for (files, _), value in zip(self._plan, values, strict=True):
+            check_reading(value, -RAIL_NOISE_W, RAIL_MAX_W, " × ".join(display_path(p, root) for p in files))
         return Reading(t_ns=(t0 + t1) // 2, values=tuple(values))
 
     def details(self) -> dict[str, Any]:

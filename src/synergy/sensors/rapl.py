@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from synergy.clock import now_ns
-from synergy.errors import SensorPermissionError, SensorUnavailable
+from synergy.errors import SensorPermissionError, SensorReadError, SensorUnavailable
 from synergy.sensors._sysfs import display_path, read_int, select_rails, try_read_text
 from synergy.sensors.base import FilterModel, Reading, Sensor, SensorKind
 from synergy.sensors.counter import CounterUnwrapper
@@ -174,29 +174,50 @@ class RaplSensor(Sensor):
         if not zones:
             raise SensorUnavailable(f"no intel-rapl zone under {display_path(root / _POWERCAP, root)}")
         zones = select_rails(zones, rails, "RAPL rail(s)")
-        self.zones: tuple[RaplZone, ...] = tuple(zones)
-        self.rails = tuple(zone.rail for zone in zones)
-        chosen = tuple(total_rails) if total_rails is not None else default_total_rails(zones)
+        readable, self.unreadable = self._split_readable(zones)
+        if not readable:
+            raise SensorPermissionError(next(iter(self.unreadable.values())))
+        if rails is not None and self.unreadable:  # a rail the caller named cannot be left out silently
+            raise SensorPermissionError(next(iter(self.unreadable.values())))
+        self.zones: tuple[RaplZone, ...] = tuple(readable)
+        self.rails = tuple(zone.rail for zone in readable)
+        chosen = tuple(total_rails) if total_rails is not None else default_total_rails(readable)
         unknown = [rail for rail in chosen if rail not in self.rails]
         if unknown:
             raise SensorUnavailable(f"total rail(s) {', '.join(unknown)} are not among the rails {self.rails}")
         self.total_rails = chosen
-        self._energy_files = tuple(zone.path / "energy_uj" for zone in zones)
-        self._max_ranges_uj = tuple(read_int(zone.path / "max_energy_range_uj", root) for zone in zones)
-        self._unwrappers = tuple(CounterUnwrapper(max(1, rng)) for rng in self._max_ranges_uj)
-        for path in self._energy_files:
-            self._check_readable(path)
+        missing = [rail for rail in default_total_rails(zones) if rail in self.unreadable]
+        self.total_note = (
+            f"without {', '.join(missing)} (not readable by this user)" if missing and total_rails is None else ""
+        )
+        self._energy_files = tuple(zone.path / "energy_uj" for zone in readable)
+        self._max_ranges_uj = tuple(read_int(zone.path / "max_energy_range_uj", root) for zone in readable)
+        bad = [zone.rail for zone, rng in zip(readable, self._max_ranges_uj, strict=True) if rng <= 0]
+        if bad:
+            raise SensorReadError(f"max_energy_range_uj of {', '.join(bad)} is not positive")
+        self._unwrappers = tuple(
+            CounterUnwrapper(rng, what=display_path(path, root))
+            for rng, path in zip(self._max_ranges_uj, self._energy_files, strict=True)
+        )
         self.read()
 
-    def _check_readable(self, path: Path) -> None:
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except OSError as exc:
-            if exc.errno in (errno.EACCES, errno.EPERM):
-                raise SensorPermissionError(permission_message(path, self.root)) from exc
-            read_int(path, self.root)  # raises the translated error
-        else:
-            os.close(fd)
+    def _split_readable(self, zones: Sequence[RaplZone]) -> tuple[list[RaplZone], dict[str, str]]:
+        """The zones whose ``energy_uj`` this user may read, and for each other one the remedy."""
+        readable: list[RaplZone] = []
+        unreadable: dict[str, str] = {}
+        for zone in zones:
+            path = zone.path / "energy_uj"
+            try:
+                fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+            except OSError as exc:
+                if exc.errno in (errno.EACCES, errno.EPERM):
+                    unreadable[zone.rail] = permission_message(path, self.root)
+                    continue
+                read_int(path, self.root)  # raises the translated error
+            else:
+                os.close(fd)
+            readable.append(zone)
+        return readable, unreadable
 
     def read(self) -> Reading:
         """Read every zone's counter; cumulative joules, unwrapped."""
@@ -207,8 +228,14 @@ class RaplSensor(Sensor):
         return Reading(t_ns=(t0 + t1) // 2, values=values)
 
     def details(self) -> dict[str, Any]:
-        """Zones, their paths and wrap values."""
+        """Zones, their paths and wrap values, and the zones this user may not read (with the remedy)."""
         return {
+            **({"total_note": self.total_note} if self.total_note else {}),
+            **(
+                {"unreadable": [{"rail": r, "reason": why} for r, why in self.unreadable.items()]}
+                if self.unreadable
+                else {}
+            ),
             "zones": [
                 {
                     "rail": zone.rail,
@@ -218,5 +245,5 @@ class RaplSensor(Sensor):
                     "max_energy_range_j": rng / 1e6,
                 }
                 for zone, rng in zip(self.zones, self._max_ranges_uj, strict=True)
-            ]
+            ],
         }

@@ -22,35 +22,11 @@ from typing import Any
 from synergy.clock import now_ns
 from synergy.errors import SensorReadError, SensorUnavailable
 from synergy.sensors.base import FilterModel, Reading, Sensor, SensorKind
+from synergy.sensors.counter import CounterUnwrapper
 
 __all__ = ["CounterUnwrapper", "ScriptedSensor"]
 
 PowerFunction = Callable[[float], float]
-
-
-class CounterUnwrapper:
-    """Turns successive readings of a wrapping counter into a cumulative value.
-
-    Args:
-        range_j: the value at which the raw counter wraps to zero, joules.
-    """
-
-    def __init__(self, range_j: float) -> None:
-        if not range_j > 0:
-            raise ValueError(f"range_j must be positive, got {range_j!r}")
-        self.range_j = range_j
-        self._last: float | None = None
-        self._total = 0.0
-
-    def update(self, raw_j: float) -> float:
-        """Feed one raw reading; returns the unwrapped cumulative joules (the first raw reading is the base)."""
-        if self._last is None:
-            self._total = raw_j
-        else:
-            step = raw_j - self._last
-            self._total += step + self.range_j if step < 0 else step
-        self._last = raw_j
-        return self._total
 
 
 class ScriptedSensor(Sensor):
@@ -128,7 +104,7 @@ class ScriptedSensor(Sensor):
         self._energy = [0.0] * len(self._functions)  # integral of p up to boundary _k, per rail
         # energy of period (_k-1, _k]; before the first latch the register holds p(0)
         self._last_period_j = [_simpson(f, -self.period_s, self.period_s, self.substeps) for f in self._functions]
-        self._unwrappers = [CounterUnwrapper(wrap_j) for _ in self._functions] if wrap_j else None
+        self._unwrappers = [CounterUnwrapper(wrap_j, max_increment=wrap_j) for _ in self._functions] if wrap_j else None
         self._closed = False
 
     # ------------------------------------------------------------------ hardware model

@@ -48,14 +48,14 @@ def test_json_with_an_energy_counter(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert rapl["name"] == "rapl" and rapl["unit"] == "J" and rapl["readable"] is True
     assert rapl["power_w"]["package-0"] == 0.0  # nothing drives the counters
     assert rapl["update_period_s"] == pytest.approx(976e-6)
-    assert {u["name"] for u in data["unavailable"]} == {"jetson", "nvml", "amdgpu", "power-supply"}
+    assert {u["name"] for u in data["unavailable"]} == {"jetson", "rpi-pmic", "nvml", "amdgpu", "power-supply"}
 
 
 def test_this_machine_exits_0_whatever_it_has(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sensors", "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
     names = {s["name"] for s in data["sensors"]} | {u["name"] for u in data["unavailable"]}
-    assert names == {"jetson", "nvml", "rapl", "amdgpu", "power-supply"}
+    assert names == {"jetson", "rpi-pmic", "nvml", "rapl", "amdgpu", "power-supply"}
 
 
 def _watch_tree(root: Path) -> FakeTree:

@@ -405,7 +405,7 @@ def test_nvml_init_failure_is_one_note() -> None:
 def test_discovery_on_orin(orin: ContextTree) -> None:
     channels = discover_channels(orin.root, use_nvml=False, pid=orin.pid)
     assert [c.name for c in channels] == ["cpu_freq", "gpu_freq", "emc_freq", "thermal", "cpu_util"]
-    assert [n.channel for n in channels.notes] == ["nvml"]
+    assert [n.channel for n in channels.notes] == ["rpi", "nvml"]
     for channel in channels:
         reading = channel.read() if channel.name != "cpu_util" else None
         if reading is not None:

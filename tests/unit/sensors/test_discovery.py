@@ -111,7 +111,7 @@ def test_discovery_to_dict(tmp_path: Path) -> None:
     with discover_sensors(tmp_path) as found:
         data = found.to_dict()
     assert data["sensors"][0]["name"] == "rapl"
-    assert {u["name"] for u in data["unavailable"]} == {"jetson", "nvml", "amdgpu", "power-supply"}
+    assert {u["name"] for u in data["unavailable"]} == {"jetson", "rpi-pmic", "nvml", "amdgpu", "power-supply"}
 
 
 def test_unlistable_directory_is_a_reason_not_a_traceback(world_readable_dir: Path, unprivileged: Unprivileged) -> None:

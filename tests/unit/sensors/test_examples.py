@@ -16,6 +16,8 @@ import pytest
         "synergy.sensors.nvml",
         "synergy.sensors.rapl",
         "synergy.sensors.jetson",
+        "synergy.sensors.rpi_pmic",
+        "synergy.context.rpi",
         "synergy.testing.fake_nvml",
         "synergy.testing.sysfs",
     ],

@@ -12,6 +12,7 @@ from synergy.sensors.jetson import IIO_DEFAULT_WINDOW_S, JetsonSensor, find_jets
 from synergy.testing.sysfs import (
     JETSON_BOARDS,
     Constant,
+    Ina3221Driver,
     JetsonBoard,
     Square,
     SysfsWriter,
@@ -19,6 +20,7 @@ from synergy.testing.sysfs import (
     build_jetson_hwmon,
     build_jetson_iio,
     write_atomic,
+    write_dt_model,
 )
 
 # board → (rails in discovery order, default total, model shown)
@@ -44,6 +46,11 @@ EXPECTED = {
     ),
     "orin_nx": (("VDD_IN", "VDD_CPU_GPU_CV", "VDD_SOC"), ("VDD_IN",), "Jetson Orin NX / Orin Nano"),
     "orin_nano": (("VDD_IN", "VDD_CPU_GPU_CV", "VDD_SOC"), ("VDD_IN",), "Jetson Orin NX / Orin Nano"),
+    "agx_thor": (
+        ("VDD_GPU", "VDD_CPU_SOC_MSS", "VIN_SYS_5V0"),
+        ("VDD_GPU", "VDD_CPU_SOC_MSS", "VIN_SYS_5V0"),
+        "Jetson AGX Thor",
+    ),
 }
 
 
@@ -266,3 +273,73 @@ def test_reading_timestamp_is_inside_the_read(tmp_path: Path) -> None:
     reading = sensor.read()
     after = now_ns()
     assert before <= reading.t_ns <= after
+
+
+@pytest.mark.parametrize(
+    ("powers", "vin_w", "total_w"),
+    [
+        # a JetPack 7 tree at idle: the GPU power-gated (0.00 W), 6.51 W CPU/SoC/memory, 6.52 W 5 V input
+        ({"VDD_GPU": 0.0, "VDD_CPU_SOC_MSS": 6.51, "VIN_SYS_5V0": 6.52}, 6.52, 13.03),
+        # the ThorFAN layout under load: 8.85 W on the 5 V input of 28.1 W in all
+        ({"VDD_GPU": 11.0, "VDD_CPU_SOC_MSS": 8.25, "VIN_SYS_5V0": 8.85}, 8.85, 28.1),
+    ],
+)
+def test_thor_without_ina238_sums_the_module_input_rails(
+    tmp_path: Path, powers: dict[str, float], vin_w: float, total_w: float
+) -> None:
+    tree = build_jetson_hwmon(tmp_path, "agx_thor", voltage_v=5.0)
+    writer = SysfsWriter(tree, {rail: Constant(w) for rail, w in powers.items()})
+    writer.step(0.0)
+    writer.step(1.0)
+    sensor = JetsonSensor(tmp_path)
+    assert sensor.details()["model"] == "Jetson AGX Thor"
+    assert sensor.total_rails == ("VDD_GPU", "VDD_CPU_SOC_MSS", "VIN_SYS_5V0")
+    assert "sum of the module's input rails" in sensor.total_note
+    reading = sensor.read()
+    assert reading.values[sensor.rails.index("VIN_SYS_5V0")] == pytest.approx(vin_w, abs=0.02)
+    assert sensor.total(reading) == pytest.approx(total_w, abs=0.05)
+
+
+def test_thor_labels_alone_identify_the_module(tmp_path: Path) -> None:
+    build_jetson_hwmon(tmp_path, "agx_thor", dt_model=False)
+    sensor = JetsonSensor(tmp_path)
+    assert sensor.dt_model is None and sensor.details()["model"] == "Jetson AGX Thor"
+    assert sensor.total_rails == ("VDD_GPU", "VDD_CPU_SOC_MSS", "VIN_SYS_5V0")
+
+
+def test_an_unknown_board_with_a_vin_sys_rail_is_not_taken_as_its_input(tmp_path: Path) -> None:
+    board = JetsonBoard("custom", None, (("1-0040", ("VIN_SYS_5V0", "VDD_X", "NC")),))
+    build_jetson_hwmon(tmp_path, board)
+    sensor = JetsonSensor(tmp_path)
+    assert sensor.total_rails == ("VIN_SYS_5V0", "VDD_X") and "unknown board" in sensor.total_note
+
+
+@pytest.mark.parametrize("where", ["proc", "firmware", "both"])
+def test_the_board_model_is_read_from_either_device_tree_path(tmp_path: Path, where: str) -> None:
+    build_jetson_hwmon(tmp_path, "orin_nx", dt_model=False)
+    write_dt_model(tmp_path, "NVIDIA Jetson Orin NX Engineering Reference Developer Kit", where)
+    sensor = JetsonSensor(tmp_path)
+    assert sensor.dt_model == "NVIDIA Jetson Orin NX Engineering Reference Developer Kit"
+    assert sensor.details()["model"] == "Jetson Orin NX / Orin Nano"
+
+
+@pytest.mark.parametrize(("volts_mv", "milliamps"), [(5000, -5000), (5000, 1_000_000_000)])
+def test_impossible_rail_power_is_a_read_error_naming_the_files(tmp_path: Path, volts_mv: int, milliamps: int) -> None:
+    tree = build_jetson_hwmon(tmp_path, "orin_nx")
+    SysfsWriter(tree, {}, default=Constant(1.0)).step(0.0)
+    sensor = JetsonSensor(tmp_path)
+    driver = tree.drivers["VDD_IN"]
+    assert isinstance(driver, Ina3221Driver)
+    write_atomic(driver.volt_path, str(volts_mv))
+    write_atomic(driver.curr_path, str(milliamps))
+    with pytest.raises(SensorReadError, match=r"in1_input × .*curr1_input reads .* outside the physically possible"):
+        sensor.read()
+
+
+def test_a_negative_update_period_is_a_read_error_naming_the_file(tmp_path: Path) -> None:
+    tree = build_jetson_hwmon(tmp_path, "orin_nx")
+    driver = tree.drivers["VDD_IN"]
+    assert isinstance(driver, Ina3221Driver)
+    write_atomic(driver.volt_path.parent / "update_interval", "-430")
+    with pytest.raises(SensorReadError, match=r"update_interval reads -430 ms: an update period cannot be negative"):
+        JetsonSensor(tmp_path)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from synergy.errors import SensorReadError, SensorUnavailable
-from synergy.sensors.discovery import discover_sensors
+from synergy.sensors.discovery import discover_sensors, open_sensor
 from synergy.sensors.rapl import RAPL_UPDATE_PERIOD_S, RaplSensor, find_rapl_zones
 from synergy.testing.sysfs import Constant, SysfsWriter, build_rapl, write_atomic
 
@@ -153,3 +153,71 @@ def test_discovery_reports_the_permission_remedy(world_readable_dir: Path, unpri
     name, reasons = unprivileged(lambda: discover_sensors(world_readable_dir).unavailable)
     assert name == ""
     assert reasons["rapl"].startswith("/sys/class/powercap/intel-rapl:0/energy_uj is readable by root only")
+
+
+def _mixed_permissions(root: Path) -> None:
+    """package-0 made readable (a udev rule for the package only, as a how-to leaves it); the rest root-only."""
+    build_rapl(root, energy_mode=0o400)
+    os.chmod(root / "sys/class/powercap/intel-rapl:0/energy_uj", 0o444)
+
+
+def test_readable_zones_are_used_and_unreadable_ones_reported(
+    world_readable_dir: Path, unprivileged: Unprivileged
+) -> None:
+    _mixed_permissions(world_readable_dir)
+
+    def probe() -> tuple[tuple[str, ...], tuple[str, ...], dict[str, Any]]:
+        sensor = RaplSensor(world_readable_dir)
+        return sensor.rails, sensor.total_rails, sensor.details()
+
+    name, result = unprivileged(probe)
+    assert name == "", result
+    rails, total, details = result
+    assert rails == ("package-0",) and total == ("package-0",)
+    assert details["total_note"] == "without package-0/dram (not readable by this user)"
+    unreadable = {entry["rail"]: entry["reason"] for entry in details["unreadable"]}
+    assert set(unreadable) == {"package-0/core", "package-0/uncore", "package-0/dram"}
+    assert "intel-rapl:0:2/energy_uj is readable by root only" in unreadable["package-0/dram"]
+    assert "0444" in unreadable["package-0/dram"]
+
+
+def test_a_named_readable_rail_opens_and_a_named_unreadable_one_says_why(
+    world_readable_dir: Path, unprivileged: Unprivileged
+) -> None:
+    _mixed_permissions(world_readable_dir)
+    assert unprivileged(lambda: open_sensor("rapl", world_readable_dir, rails=["package-0"]).rails) == (
+        "",
+        ("package-0",),
+    )
+    name, message = unprivileged(lambda: open_sensor("rapl", world_readable_dir, rails=["package-0/dram"]).rails)
+    assert name == "SensorPermissionError" and "intel-rapl:0:2/energy_uj is readable by root only" in message
+
+
+def test_a_counter_stepping_back_is_a_gap_not_a_wrap(tmp_path: Path) -> None:
+    tree = build_rapl(tmp_path, subzones=())
+    path = tree.drivers["package-0"].files()[0]
+    sensor = RaplSensor(tmp_path)
+    before = sensor.read().values[0]
+    write_atomic(path, str(123_456_789 - 5_000_000))  # 5 J back, far from the 262 kJ wrap
+    with pytest.raises(SensorReadError, match=r"intel-rapl:0/energy_uj stepped back .* not a wrap"):
+        sensor.read()
+    write_atomic(path, str(123_456_789 + 1_000))
+    assert sensor.read().values[0] - before == pytest.approx(0.001)
+
+
+def test_a_negative_counter_is_a_read_error_naming_the_file(tmp_path: Path) -> None:
+    tree = build_rapl(tmp_path, subzones=())
+    sensor = RaplSensor(tmp_path)
+    write_atomic(tree.drivers["package-0"].files()[0], "-42")
+    with pytest.raises(SensorReadError, match=r"intel-rapl:0/energy_uj reads -42, outside its range"):
+        sensor.read()
+
+
+def test_a_fifo_named_energy_uj_is_refused_without_blocking(tmp_path: Path) -> None:
+    tree = build_rapl(tmp_path, subzones=())
+    path = tree.drivers["package-0"].files()[0]
+    path.unlink()
+    os.mkfifo(path)
+    with pytest.raises(SensorReadError, match=r"intel-rapl:0/energy_uj is a FIFO, not a regular file"):
+        RaplSensor(tmp_path)
+    assert "is a FIFO" in discover_sensors(tmp_path).unavailable["rapl"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import stat
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -12,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import synergy.testing.sysfs as sysfs
 from synergy.errors import SensorReadError, SensorUnavailable
 from synergy.sensors.jetson import JetsonSensor
 from synergy.sensors.rapl import RaplSensor
@@ -70,11 +73,15 @@ def test_process_writer_publishes_exact_values_on_its_grid(tmp_path: Path) -> No
     tree = build_rapl(tmp_path, subzones=(), initial_uj=0)
     path = tree.drivers["package-0"].files()[0]
     writer = SysfsWriter(tree, {"package-0": Constant(10.0)}, default=Constant(0.0), mode="process")
+    values: set[int] = set()
     with writer:
-        time.sleep(0.2)
-        values = {int(path.read_text()) for _ in range(200)}
+        # Read until twenty publications were seen: a loaded machine may starve the writer for a while.
+        deadline = time.monotonic() + 30.0
+        while len(values) < 20 and time.monotonic() < deadline:
+            values.add(int(path.read_text()))
+            time.sleep(0.001)
     stats = writer.stats
-    assert stats["published"] > 20  # a loose bound: the machine may be loaded
+    assert len(values) >= 20 and stats["published"] >= 20
     assert stats["delay_min_us"] >= 0.0
     # every value stands for an instant of the 1 ms grid: 10 W x k ms = 10_000 µJ x k, exactly
     assert values and all(v % 10_000 == 0 for v in values)
@@ -170,3 +177,23 @@ def test_command_line_builds_a_tree(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert os.path.islink(tmp_path / "sys/class/powercap/intel-rapl:0")
     with pytest.raises(SystemExit):
         main([str(tmp_path), "jetson:unknown"])
+
+
+def test_the_command_line_builds_a_raspberry_pi_and_writes_its_pmic(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "synergy.testing.sysfs", str(tmp_path), "rpi5", "--power", "VDD_CORE=3"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"{tmp_path}: rails VDD_CORE"
+    text = (tmp_path / "usr/share/synergy-fake-vcgencmd/pmic_read_adc").read_text()
+    core = next(line for line in text.splitlines() if "VDD_CORE_A" in line)
+    assert float(core.split("=")[1].rstrip("A")) * 0.7494 == pytest.approx(3.0, abs=1e-4)
+
+
+def test_every_name_of_the_split_package_is_importable_from_it() -> None:
+    for name in sysfs.__all__:
+        assert hasattr(sysfs, name), name
+    assert sysfs.SysfsWriter.__module__ == "synergy.testing.sysfs.writer"
