@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import functools
 import hashlib
 import importlib
 import importlib.metadata
@@ -72,6 +73,7 @@ TRUSTED_PACKAGES: tuple[str, ...] = ("synergy.zoo",)
 EXPORT_OPSET = 17
 
 
+@functools.cache
 def _version(package: str) -> str:
     try:
         return importlib.metadata.version(package)
