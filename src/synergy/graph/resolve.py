@@ -374,12 +374,10 @@ class ResolvedModel:
         if self.kind == "module":
             module = self._obj
             return ModelSource(self.name, lambda on_meta: module.eval(), self.example_shapes, meta_ok=False)
-        assert self.spec is not None or self.is_onnx
-        if self.kind == "torchvision" and self.spec is not None:
-            return _torchvision_source(self.spec)
-        if self.kind == "callable" and self.spec is not None:
-            return _callable_source(self.spec)
-        if self.kind == "nb201" and self.spec is not None:
+        makers = {"torchvision": _torchvision_source, "callable": _callable_source}
+        if self.spec is not None and self.kind in makers:
+            return makers[self.kind](self.spec)
+        if self.spec is not None and self.kind == "nb201":
             return _nb201_source(self.spec, shapes)
         raise ModelSpecError(
             f"{self.name} is an ONNX model, not a PyTorch one: the PyTorch runtime needs torchvision:NAME, "

@@ -184,6 +184,7 @@ def test_code_named_by_a_data_file_is_refused_and_sys_path_restored(nets: Path) 
     # the package's own networks, and any code the user asks for
     assert resolve_model("synergy.zoo.cifar:nin", origin="run.json").kind == "callable"
     assert synergy.analyze("resolve_nets:Declared", origin="run.json", trust_code=True).macs > 0
+    build_torch_model(parse_model_spec("resolve_nets:plain"))  # the runtimes' former entry point too
     # after an import from the current directory, sys.path is what it was
     assert sys.path == before
     assert str(nets) not in sys.path
