@@ -332,6 +332,7 @@ class ResolvedModel:
         self._fingerprint = fingerprint
         self.spec = spec
         self.example_shapes = example_shapes
+        self._examples: tuple[Any, ...] | None = None
         self._obj = obj
         self._sources: dict[Shapes | None, ModelSource] = {}
         self._defaults: Shapes | None = None
@@ -485,7 +486,15 @@ class ResolvedModel:
             return table
         from synergy.graph.torch_frontend import analyze_source
 
-        return analyze_source(self.source(given), given if given is not None else self.example_shapes)
+        examples = _tensors(shapes)
+        if self.kind != "module":
+            return analyze_source(self.source(given), given, examples)
+        modes = [(m, m.training) for m in self._obj.modules()]
+        try:  # the caller's module is left in the mode it was in
+            return analyze_source(self.source(), given or self.example_shapes, examples or self._examples)
+        finally:
+            for module, training in modes:
+                module.training = training
 
     # --- ONNX ------------------------------------------------------------------------------------------
     def onnx_file(self, folder: Path, shapes: Any = None) -> Path:
@@ -595,6 +604,14 @@ def _external_bytes(path: Path) -> int:
     return sum(f.stat().st_size for f in (path, *path.parent.glob(path.name + "*.data")) if f.is_file())
 
 
+def _tensors(value: Any) -> tuple[Any, ...] | None:
+    """The tensors of an example input (a tensor, or a tuple/list of them), ``None`` for shapes."""
+    if value is None:
+        return None
+    items = (value,) if hasattr(value, "shape") and not isinstance(value, list | tuple) else tuple(value)
+    return items if items and all(hasattr(t, "shape") and hasattr(t, "dtype") for t in items) else None
+
+
 def _save_proto(proto: Any, path: Path) -> None:
     import onnx
 
@@ -689,7 +706,11 @@ def resolve_model(
 
     if isinstance(model, nn.Module):
         shapes = shapes or declared_input_shapes(model)
-        return ResolvedModel(kind_name, "module", lambda: _module_fingerprint(model), obj=model, example_shapes=shapes)
+        resolved = ResolvedModel(
+            kind_name, "module", lambda: _module_fingerprint(model), obj=model, example_shapes=shapes
+        )
+        resolved._examples = _tensors(example_input)
+        return resolved
     raise ModelSpecError(
         f"cannot analyse a {kind_name}: give a MODEL spec (str or path), a torch.nn.Module or an onnx.ModelProto"
     )

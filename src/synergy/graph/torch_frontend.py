@@ -636,12 +636,16 @@ def _table(spec: str, shapes: Shapes, model: nn.Module, recorder: _Recorder, dev
     )
 
 
-def analyze_source(source: ModelSource, shapes: Shapes | None) -> LayerTable:
+def analyze_source(
+    source: ModelSource, shapes: Shapes | None, examples: Sequence[torch.Tensor] | None = None
+) -> LayerTable:
     """Analyse a PyTorch model that :func:`synergy.graph.resolve.resolve_model` resolved.
 
     Args:
         source: how to build it (:meth:`synergy.graph.resolve.ResolvedModel.source`).
         shapes: input shapes; ``None`` for the model's default (torchvision: the weights' eval crop).
+        examples: example input tensors to run the model on (their dtypes kept: token ids stay integers);
+            they replace random inputs of ``shapes``.
 
     Returns:
         The layer table, rows in execution order.
@@ -652,6 +656,8 @@ def analyze_source(source: ModelSource, shapes: Shapes | None) -> LayerTable:
         GraphError: the analysis failed for another reason.
     """
     try:
+        if examples is not None:
+            return _analyze_examples(source, examples)
         return _analyze(source, shapes)
     except SynergyError:
         raise
@@ -692,6 +698,17 @@ def _analyze(source: ModelSource, shapes: Shapes | None) -> LayerTable:
     except _ForwardError as exc:
         raise _shape_error(source, use, source.default_shapes, given, str(exc)) from exc.__cause__
     return _checked_table(source, use, given, model, recorder, "cpu")
+
+
+def _analyze_examples(source: ModelSource, examples: Sequence[torch.Tensor]) -> LayerTable:
+    model = source.build(False)
+    use = tuple(_shape(t) for t in examples)
+    meta = bool(examples) and all(t.is_meta for t in examples)
+    try:
+        recorder = _run(model, list(examples), meta)
+    except _ForwardError as exc:
+        raise _shape_error(source, use, source.default_shapes, True, str(exc)) from exc.__cause__
+    return _checked_table(source, use, True, model, recorder, "meta" if meta else "cpu")
 
 
 def _checked_table(

@@ -207,3 +207,12 @@ def test_as_shapes_accepts_shapes_and_tensors() -> None:
         as_shapes([(1, 0)])
     with pytest.raises(InputShapeError, match="neither shapes"):
         as_shapes(["a"])
+
+
+def test_example_tensors_keep_their_dtype_and_the_module_its_mode() -> None:
+    module = nn.Sequential(nn.Embedding(100, 8), nn.Linear(8, 4)).train()
+    tokens = torch.randint(0, 100, (2, 5))
+    table = synergy.analyze(module, tokens)  # integer token ids: random floats would not do
+    assert table.input_shapes == ((2, 5),) and table["1"].macs == 2 * 5 * 8 * 4
+    assert module.training and all(m.training for m in module.modules())
+    assert resolve_model(module, tokens).analyze().macs == table.macs
