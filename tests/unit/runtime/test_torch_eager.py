@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+import pytest
 import torch
 
+import synergy
 from synergy.alignment.events import LayerEvents
+from synergy.errors import InputShapeError
+from synergy.graph.leaves import leaf_modules
+from synergy.graph.resolve import resolve_model
 from synergy.runtime.base import MeasureSettings
 from synergy.runtime.torch_eager import TorchEagerRuntime
 
@@ -110,9 +118,6 @@ class _Attention(torch.nn.Module):
 
 
 def test_attention_and_linear_are_the_same_layers_as_in_the_analysis() -> None:
-    import synergy
-    from synergy.graph.leaves import leaf_modules
-
     model = _Attention().eval()
     table = synergy.analyze(model, [(1, 4, 16)])
     runtime = TorchEagerRuntime(model, (1, 4, 16))
@@ -143,18 +148,11 @@ def test_a_model_that_is_one_leaf_is_one_layer() -> None:
 
 
 def test_an_input_that_cannot_fit_is_refused_before_allocation() -> None:
-    import pytest
-
-    from synergy.errors import InputShapeError
-
     with pytest.raises(InputShapeError, match=r"input shape 1,3,100000,100000 needs about 111\.8 GiB"):
         TorchEagerRuntime(torch.nn.Conv2d(3, 4, 3), (1, 3, 100000, 100000))
 
 
 def test_nb201_runs_eagerly_with_the_analysis_layers() -> None:
-    import synergy
-    from synergy.graph.resolve import resolve_model
-
     model = resolve_model(
         "nb201:|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|,cells=1"
     )
@@ -164,5 +162,26 @@ def test_nb201_runs_eagerly_with_the_analysis_layers() -> None:
         runtime.run_once()
         table = synergy.analyze(model, shapes)
         assert set(runtime.layers) == {layer.name for layer in table if not layer.kind.startswith("aten.")}
+    finally:
+        runtime.close()
+
+
+def test_a_callable_declaring_its_input_is_measured_without_a_shape(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "declared_net.py").write_text(
+        "from torch import nn\n"
+        "def build():\n"
+        "    return nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 2))\n"
+        "build.input_shape = (1, 3, 8, 8)\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delitem(sys.modules, "declared_net", raising=False)
+    model = resolve_model("declared_net:build")
+    shapes = model.input_shapes()  # no shape given: the callable's declaration
+    runtime = TorchEagerRuntime(model.build_torch(shapes), shapes[0])
+    try:
+        runtime.measure(MeasureSettings(runs=2, warmup=1, pause_s=(0.0, 0.0)))
+        assert runtime.layers == tuple(layer.name for layer in synergy.analyze(model)) == ("0", "1", "2", "3")
     finally:
         runtime.close()
