@@ -654,11 +654,14 @@ def _spec_fingerprint(spec: ModelSpec) -> str:
 
 
 def _module_fingerprint(module: nn.Module) -> str:
+    import torch
+
     digest = hashlib.sha256(repr(module).encode())
     for key, tensor in [*module.state_dict().items()]:
         digest.update(f"{key}:{tuple(tensor.shape)}:{tensor.dtype}".encode())
         if not tensor.is_meta:
-            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+            with contextlib.suppress(RuntimeError, TypeError):  # quantized and other exotic storages: shape only
+                digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
     return digest.hexdigest()[:32]
 
 

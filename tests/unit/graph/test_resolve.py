@@ -216,3 +216,12 @@ def test_example_tensors_keep_their_dtype_and_the_module_its_mode() -> None:
     assert table.input_shapes == ((2, 5),) and table["1"].macs == 2 * 5 * 8 * 4
     assert module.training and all(m.training for m in module.modules())
     assert resolve_model(module, tokens).analyze().macs == table.macs
+
+
+def test_an_in_memory_modules_fingerprint_follows_its_weights() -> None:
+    module = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2)).to(torch.bfloat16)
+    before = resolve_model(module).fingerprint
+    assert resolve_model(module).fingerprint == before
+    with torch.no_grad():
+        module[0].weight[0, 0] += 1
+    assert resolve_model(module).fingerprint != before
