@@ -31,3 +31,15 @@ def test_lazy_names_resolve_without_heavy_imports_at_import_time() -> None:
     assert out.split() == ["False", "False"]
     assert callable(synergy.measure)
     assert callable(synergy.fit_predictor)
+
+
+def test_one_model_resolver_is_public_and_light() -> None:
+    import subprocess
+    import sys
+
+    assert {"ResolvedModel", "UntrustedCodeError", "resolve_model"} <= set(synergy.__all__)
+    assert issubclass(synergy.UntrustedCodeError, synergy.ModelSpecError)
+    resolve = "synergy.resolve_model('torchvision:resnet18').fingerprint"
+    code = f"import sys, synergy; {resolve}; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False"]

@@ -108,3 +108,10 @@ __all__ = [
     "op_category",
     "open_sensor",
 ]
+
+# The one model resolver (no heavy import: torch is imported when a model is built).
+from synergy.errors import UntrustedCodeError as UntrustedCodeError  # noqa: E402
+from synergy.graph.resolve import ResolvedModel as ResolvedModel  # noqa: E402
+from synergy.graph.resolve import resolve_model as resolve_model  # noqa: E402
+
+__all__ = sorted([*__all__, "ResolvedModel", "UntrustedCodeError", "resolve_model"])

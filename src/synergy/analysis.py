@@ -1,39 +1,34 @@
-"""``analyze``: turn any MODEL spec into a :class:`~synergy.layers.LayerTable`."""
+"""``analyze``: turn any model into a :class:`~synergy.layers.LayerTable`."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import Any
 
-from synergy.graph.spec import parse_model_spec
+from synergy.graph.resolve import resolve_model
 from synergy.layers import LayerTable
 
 __all__ = ["analyze"]
 
 
-def analyze(model: str, input_shape: Sequence[Sequence[int]] | None = None) -> LayerTable:
+def analyze(model: Any, input_shape: Any = None, *, origin: str | None = None, trust_code: bool = False) -> LayerTable:
     """Analyse a network layer by layer without running it on real data.
 
     Args:
-        model: a MODEL spec: ``path.onnx``, ``torchvision:NAME``, ``nb201:ARCH_STR`` or
-            ``package.module:callable``.
-        input_shape: shapes of the network's inputs; defaults to the model's own (torchvision: the
-            weights' evaluation crop; ONNX: the graph's static input shapes).
+        model: a MODEL spec (``str`` or path): ``path.onnx``, ``torchvision:NAME``, ``nb201:ARCH_STR`` or
+            ``package.module:callable``; or an in-memory ``torch.nn.Module`` or ``onnx.ModelProto``.
+        input_shape: shapes of the network's inputs (``[(1, 3, 224, 224)]``), or an example input (a tensor
+            or a tuple of tensors); defaults to the model's own (torchvision: the weights' evaluation crop;
+            a module: its ``input_shape`` attribute; ONNX: the graph's static input shapes).
+        origin: where a spec was read from (a data file), in words; ``None`` when the caller gave it.
+        trust_code: allow a ``module:callable`` spec read from a data file to be imported.
 
     Returns:
         The layer table, in execution order.
 
     Raises:
-        ModelSpecError: the spec cannot be resolved or loaded.
-        InputShapeError: the shape is malformed or the model cannot accept it.
+        ModelSpecError: the model cannot be resolved or loaded (``UntrustedCodeError``: code named by a
+            data file that is not trusted).
+        InputShapeError: the shape is malformed, the model cannot accept it, or it cannot fit in memory.
+        GraphError: the analysis failed for another reason.
     """
-    spec = parse_model_spec(model)
-    shapes = tuple(tuple(int(d) for d in s) for s in input_shape) if input_shape is not None else None
-    if spec.kind == "onnx":
-        from synergy.graph.onnx_frontend import analyze_onnx
-
-        table: LayerTable = analyze_onnx(spec, shapes)
-        return table
-    from synergy.graph.torch_frontend import analyze_torch
-
-    table = analyze_torch(spec, shapes)
-    return table
+    return resolve_model(model, input_shape, origin=origin, trust_code=trust_code).analyze(input_shape)

@@ -168,3 +168,11 @@ class SynergyWarning(UserWarning):
 
 class UnsupportedOpWarning(SynergyWarning):
     """Ops without a counting formula were met: their work is missing from the counts, not zero."""
+
+
+class UntrustedCodeError(ModelSpecError):
+    """A MODEL spec read from a data file (a CSV, ``run.json``, a zoo or study file) would import and run
+    Python code, and the caller did not say that code from data files is trusted."""
+
+
+__all__ += ["UntrustedCodeError"]

@@ -7,9 +7,13 @@ spreads the rest over worker processes.
 
 The cache folder is ``$SYNERGY_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/synergy`` (``~/.cache/synergy``),
 and the tables live in its ``layer-tables/`` subfolder, one ``<hash>.json.gz`` per network. The hash covers
-the spec, the input shape, the SyNERGY version, the source of the analysis code (so a changed frontend
-never serves old tables) and, for files, their size and modification time. Deleting
-the folder is always safe.
+the model's content (:attr:`synergy.graph.resolve.ResolvedModel.fingerprint`: an ONNX file's size and
+modification time, a ``module:callable``'s module file hash, the torch and torchvision versions), the input
+shape, the SyNERGY version and the source of the analysis code, so an edited model or a changed frontend
+never serves old tables. Deleting the folder is always safe.
+
+Specs read from data files are resolved with their ``origin``: one that would import code is refused
+before anything is analysed, unless ``trust_code`` is given.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from synergy.atomic import write_bytes_atomic
+from synergy.graph.resolve import resolve_model
 from synergy.layers import LayerTable
 
 __all__ = ["analyze_many", "default_cache_dir"]
@@ -33,7 +38,7 @@ Shapes = tuple[tuple[int, ...], ...]
 Item = tuple[str, Shapes | None]
 
 #: Bumped whenever the cached content changes meaning.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 #: Below this many networks to analyse, no worker processes are started.
 _POOL_THRESHOLD = 64
 
@@ -59,7 +64,12 @@ def _code_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
-def _key(spec: str, shapes: Shapes | None) -> str:
+def _key(spec: str, shapes: Shapes | None, origin: str | None = None, trust_code: bool = False) -> str:
+    """The cache key of a network: its content, not its spec text (see the module docstring).
+
+    Raises:
+        ModelSpecError: the spec cannot be resolved (``UntrustedCodeError``: code from a data file).
+    """
     from synergy import __version__
 
     parts: list[object] = [
@@ -67,12 +77,9 @@ def _key(spec: str, shapes: Shapes | None) -> str:
         __version__,
         _code_fingerprint(),
         spec,
+        resolve_model(spec, origin=origin, trust_code=trust_code).fingerprint,
         [list(s) for s in shapes] if shapes else None,
     ]
-    path = Path(spec)
-    if path.suffix.lower() == ".onnx" and path.is_file():
-        stat = path.stat()
-        parts += [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:40]
 
 
@@ -103,6 +110,8 @@ def analyze_many(
     use_cache: bool = True,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    origin: str | None = None,
+    trust_code: bool = False,
 ) -> list[LayerTable]:
     """Analyse every ``(spec, input shapes)`` pair, each distinct one once.
 
@@ -113,20 +122,24 @@ def analyze_many(
         workers: worker processes for networks not in the cache; default: the CPU count (at most 8);
             1 analyses in this process.
         progress: called as ``progress(done, total)`` over the distinct networks.
+        origin: where the specs were read from (a data file), in words; ``None`` when the user gave them.
+        trust_code: with ``origin``, allow specs that import Python code.
 
     Returns:
         One layer table per item, in order (identical items share one table object).
 
     Raises:
         ModelSpecError, InputShapeError, GraphError: as :func:`synergy.analyze` for the first failing item.
+        UntrustedCodeError: a spec from ``origin`` would import code (checked before any analysis).
     """
     distinct: dict[Item, LayerTable | None] = dict.fromkeys(items)
     total = len(distinct)
     folder = (cache_dir or default_cache_dir()) / "layer-tables"
     paths: dict[Item, Path] = {}
     done = 0
+    for item in distinct:  # every key first: a refused or unknown spec stops before any work
+        paths[item] = folder / f"{_key(*item, origin=origin, trust_code=trust_code)}.json.gz"
     for item in distinct:
-        paths[item] = folder / f"{_key(*item)}.json.gz"
         if use_cache and paths[item].is_file():
             distinct[item] = _read(paths[item])
             if distinct[item] is not None:

@@ -13,8 +13,9 @@ multiply their input by zero. Edge ops: ``nor_conv_3x3`` and ``nor_conv_1x1`` ar
 identity, ``none`` is ``x * 0``.
 
 Spec text: ``ARCH_STR`` optionally followed by comma-separated options ``key=value``:
-``classes`` (default 100), ``channels`` (stem width C, default 16) and ``cells`` (cells per stage N,
-default 5), e.g. ``nb201:|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|none~2|,classes=10``.
+``classes`` (default 100, at most 100000), ``channels`` (stem width C, default 16, at most 1024) and
+``cells`` (cells per stage N, default 5, at most 64), e.g.
+``nb201:|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|none~2|,classes=10``.
 The default input is ``1x3x32x32``; any ``N×C×H×W`` input with ``H, W ≥ 4`` works, and the stem takes the
 input's channel count (``1x1x32x32`` builds a one-channel stem).
 
@@ -43,6 +44,8 @@ DEFAULT_INPUT: tuple[int, ...] = (1, 3, 32, 32)
 
 _EDGE = re.compile(r"^([a-z_0-9]+)~(\d+)$")
 _OPTIONS = {"classes": 100, "channels": 16, "cells": 5}
+#: Upper bounds of the options: far above any network of the benchmark, low enough to build in seconds.
+LIMITS = {"classes": 100_000, "channels": 1024, "cells": 64}
 
 Arch = tuple[tuple[tuple[str, int], ...], ...]
 
@@ -93,8 +96,14 @@ def _parse_text(text: str) -> tuple[Arch, dict[str, int]]:
             raise ModelSpecError(
                 f"nb201: option {part!r} is not understood: use {', '.join(f'{k}=INT' for k in _OPTIONS)}"
             )
-        if not value.strip().isdigit() or int(value) < 1:
+        value = value.strip()
+        if not value.isascii() or not value.isdigit() or (len(value) <= 12 and int(value) < 1):
             raise ModelSpecError(f"nb201: option {key}={value!r} must be a positive integer")
+        if len(value) > 12 or int(value) > LIMITS[key]:
+            raise ModelSpecError(
+                f"nb201: option {key}={value[:12]} is above the bound of {LIMITS[key]} "
+                f"(the benchmark's networks use {key}={_OPTIONS[key]}): give a smaller value"
+            )
         options[key] = int(value)
     return parse_arch(arch_text), options
 

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import math
+import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from synergy.errors import InputShapeError, ModelSpecError
 
-__all__ = ["ModelSpec", "parse_input_shape", "parse_model_spec"]
+__all__ = [
+    "ModelSpec",
+    "check_memory",
+    "input_bytes",
+    "memory_limit_bytes",
+    "parse_input_shape",
+    "parse_model_spec",
+]
 
 _DIM = re.compile(r"^\d+$")
 
@@ -80,3 +90,43 @@ def parse_model_spec(text: str) -> ModelSpec:
         f"cannot understand MODEL {text!r}: give a .onnx file, torchvision:NAME, nb201:ARCH_STR or "
         "package.module:callable"
     )
+
+
+#: Bytes of one element of the float32 inputs the runtimes and the analysis feed.
+_FLOAT_BYTES = 4
+
+
+def input_bytes(shapes: Sequence[Sequence[int]], itemsize: int = _FLOAT_BYTES) -> int:
+    """Bytes of the input tensors of these shapes (float32 unless told)."""
+    return sum(math.prod(int(d) for d in s) * itemsize for s in shapes)
+
+
+def memory_limit_bytes() -> int:
+    """The machine's physical memory, bytes (``0`` where the system does not say)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
+def _gib(n: int) -> str:
+    return f"{n / 2**30:.1f} GiB"
+
+
+def check_memory(needed_bytes: int, what: str, limit_bytes: int | None = None) -> None:
+    """Refuse work whose memory estimate cannot fit in this machine's memory, before anything is allocated.
+
+    Args:
+        needed_bytes: the estimate.
+        what: what needs it, in words (``input shape 1,3,100000,100000 of torchvision:resnet18``).
+        limit_bytes: the memory there is; default :func:`memory_limit_bytes` (no check where it is unknown).
+
+    Raises:
+        InputShapeError: the estimate is above the limit.
+    """
+    limit = memory_limit_bytes() if limit_bytes is None else limit_bytes
+    if limit > 0 and needed_bytes > limit:
+        raise InputShapeError(
+            f"{what} needs about {_gib(needed_bytes)} of memory, more than this machine's {_gib(limit)}: "
+            "give a smaller input shape"
+        )

@@ -5,8 +5,9 @@ op after autograd and composite decomposition, so functional code (``x + y``, ``
 ``F.scaled_dot_product_attention``) is counted like module code. Forward hooks on every module say which
 module is running:
 
-- a *leaf* module (one without child modules, or an ``nn.MultiheadAttention``) is one row, named by its
-  qualified name (``layer1.0.conv1``), holding every op dispatched while it runs. Its op type comes from
+- a *leaf* module (:mod:`synergy.graph.leaves`: one without child modules, or an ``nn.MultiheadAttention``;
+  the measurement's layers are the same modules) is one row, named by its qualified name
+  (``layer1.0.conv1``), holding every op dispatched while it runs. Its op type comes from
   its class (``Conv2d`` → ``Conv``); an unknown class takes the type of its heaviest op;
 - an op outside any leaf module is a row of its own, named ``<enclosing module>.<op>`` with the op type in
   lower case (``layer1.0.add``; ``add`` at the top level), of kind ``aten.<op>``;
@@ -15,7 +16,8 @@ module is running:
 
 The model is first built and run on the meta device (no memory, no initialisation, shapes only). Models
 that cannot run there (data-dependent control flow, explicit CPU tensors) are rebuilt with random weights
-and run on the CPU under ``torch.no_grad()``.
+and run on the CPU under ``torch.no_grad()``, after a check that the inputs fit in memory. Leaf modules
+that never ran are listed in the table's ``meta["uncalled_layers"]``.
 """
 
 from __future__ import annotations
@@ -31,12 +33,13 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from synergy.errors import GraphError, InputShapeError, ModelSpecError, SynergyError, UnsupportedOpWarning
 from synergy.graph import formulas as f
-from synergy.graph.spec import ModelSpec
-from synergy.graph.torch_models import ModelSource, module_input_shapes, one_line, resolve_model
+from synergy.graph.leaves import is_leaf, leaf_modules
+from synergy.graph.spec import check_memory, input_bytes
+from synergy.graph.torch_models import ModelSource, module_input_shapes, one_line
 from synergy.graph.torch_ops import FREE_OPS, HANDLERS, HIDDEN_OPS, OpCost, OpHandler, canonical_op
 from synergy.layers import Layer, LayerTable, op_category
 
-__all__ = ["analyze_module", "analyze_torch", "module_op"]
+__all__ = ["analyze_module", "analyze_source", "module_op"]
 
 Shape = tuple[int, ...]
 Shapes = tuple[Shape, ...]
@@ -98,8 +101,6 @@ _MODULE_OPS: tuple[tuple[type | tuple[type, ...], str], ...] = (
 )
 #: Modules outside torch.nn known by class name.
 _NAMED_MODULE_OPS = {"StochasticDepth": "Dropout"}
-#: Modules with children that are still one layer (their children are not called, only their weights used).
-_ATOMIC = (nn.MultiheadAttention,)
 #: Extra FLOPs of a leaf module of these categories all belong to the category's class.
 _CLASS_OF_CATEGORY = {"norm": "norm", "activation": "activation", "pooling": "pooling"}
 
@@ -110,10 +111,6 @@ def module_op(module: nn.Module) -> str | None:
         if isinstance(module, types):
             return op
     return _NAMED_MODULE_OPS.get(type(module).__name__)
-
-
-def _is_leaf(module: nn.Module) -> bool:
-    return isinstance(module, _ATOMIC) or not any(child is not None for child in module._modules.values())
 
 
 def _tensors(value: Any) -> Iterator[torch.Tensor]:
@@ -291,6 +288,7 @@ class _Recorder(TorchDispatchMode):  # type: ignore[no-untyped-call]
         self._weight_cache: dict[int, tuple[int, int]] = {}
         self.first_window: tuple[str, nn.Module, torch.Tensor | None] | None = None
         self.input_shapes: list[Shape] = []
+        self.called: set[int] = set()
 
     # --- naming -------------------------------------------------------------------------------------
 
@@ -306,7 +304,8 @@ class _Recorder(TorchDispatchMode):  # type: ignore[no-untyped-call]
             self.leaf_depth += 1
             return
         name = self.names.get(id(module), "")
-        if _is_leaf(module):
+        if is_leaf(module):
+            self.called.add(id(module))
             op = module_op(module) or ""
             row = _Row(self._unique(name or type(module).__name__), op, type(module).__name__, name.rpartition(".")[0])
             if self.first_window is None and isinstance(module, _WINDOW_MODULES):
@@ -586,13 +585,21 @@ def analyze_module(
     tensors = [*model.parameters(), *model.buffers()]
     meta = bool(tensors) and all(t.is_meta for t in tensors) if on_meta is None else on_meta
     try:
-        recorder = _run(model, _inputs(model, shapes, meta), meta)
+        inputs = _inputs(model, shapes, True) if meta else _cpu_inputs(model, shapes, name)
+        recorder = _run(model, inputs, meta)
     except _ForwardError as exc:
         raise InputShapeError(f"input shape {_fmt(shapes)} does not fit {name}: {exc}") from exc.__cause__
     too_small = _window_error(recorder)
     if too_small:
         raise InputShapeError(f"input shape {_fmt(shapes)} does not fit {name}: {too_small}")
     return _table(name, shapes, model, recorder, "meta" if meta else "cpu")
+
+
+def _cpu_inputs(model: nn.Module, shapes: Shapes, what: str) -> list[torch.Tensor]:
+    """Random inputs on the model's device, once their memory is known to fit."""
+    text = ";".join(",".join(map(str, s)) for s in shapes)
+    check_memory(input_bytes(shapes), f"input shape {text} of {what}")
+    return _inputs(model, shapes, False)
 
 
 def _table(spec: str, shapes: Shapes, model: nn.Module, recorder: _Recorder, device: str) -> LayerTable:
@@ -614,6 +621,10 @@ def _table(spec: str, shapes: Shapes, model: nn.Module, recorder: _Recorder, dev
             stacklevel=3,
         )
     params = sum(p.numel() for p in model.parameters())
+    meta: dict[str, object] = {"device": device}
+    uncalled = [name for name, module in leaf_modules(model) if id(module) not in recorder.called]
+    if uncalled:
+        meta["uncalled_layers"] = uncalled
     return LayerTable(
         model=spec,
         input_shapes=shapes,
@@ -621,16 +632,20 @@ def _table(spec: str, shapes: Shapes, model: nn.Module, recorder: _Recorder, dev
         params=params,
         unsupported_ops=tuple(unsupported),
         frontend="torch",
-        meta={"device": device},
+        meta=meta,
     )
 
 
-def analyze_torch(spec: ModelSpec, shapes: Shapes | None) -> LayerTable:
-    """Analyse a ``torchvision:NAME``, ``package.module:callable`` or ``nb201:ARCH`` model.
+def analyze_source(
+    source: ModelSource, shapes: Shapes | None, examples: Sequence[torch.Tensor] | None = None
+) -> LayerTable:
+    """Analyse a PyTorch model that :func:`synergy.graph.resolve.resolve_model` resolved.
 
     Args:
-        spec: the parsed MODEL spec.
+        source: how to build it (:meth:`synergy.graph.resolve.ResolvedModel.source`).
         shapes: input shapes; ``None`` for the model's default (torchvision: the weights' eval crop).
+        examples: example input tensors to run the model on (their dtypes kept: token ids stay integers);
+            they replace random inputs of ``shapes``.
 
     Returns:
         The layer table, rows in execution order.
@@ -640,8 +655,9 @@ def analyze_torch(spec: ModelSpec, shapes: Shapes | None) -> LayerTable:
         InputShapeError: the model cannot run on the given (or default) input shape.
         GraphError: the analysis failed for another reason.
     """
-    source = resolve_model(spec, shapes)
     try:
+        if examples is not None:
+            return _analyze_examples(source, examples)
         return _analyze(source, shapes)
     except SynergyError:
         raise
@@ -678,10 +694,21 @@ def _analyze(source: ModelSource, shapes: Shapes | None) -> LayerTable:
     default = source.default_shapes or module_input_shapes(model)
     use = shapes or default
     try:
-        recorder = _run(model, _inputs(model, use, False), False)
+        recorder = _run(model, _cpu_inputs(model, use, source.spec), False)
     except _ForwardError as exc:
         raise _shape_error(source, use, source.default_shapes, given, str(exc)) from exc.__cause__
     return _checked_table(source, use, given, model, recorder, "cpu")
+
+
+def _analyze_examples(source: ModelSource, examples: Sequence[torch.Tensor]) -> LayerTable:
+    model = source.build(False)
+    use = tuple(_shape(t) for t in examples)
+    meta = bool(examples) and all(t.is_meta for t in examples)
+    try:
+        recorder = _run(model, list(examples), meta)
+    except _ForwardError as exc:
+        raise _shape_error(source, use, source.default_shapes, True, str(exc)) from exc.__cause__
+    return _checked_table(source, use, True, model, recorder, "meta" if meta else "cpu")
 
 
 def _checked_table(

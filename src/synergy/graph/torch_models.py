@@ -1,24 +1,15 @@
-"""Build PyTorch models from MODEL specs, without downloading anything.
+"""Building PyTorch modules cheaply: the :class:`ModelSource` factories of :mod:`synergy.graph.resolve`.
 
-A spec resolves to a :class:`ModelSource`: a factory that builds the module (on the meta device when asked,
-so that no weight is allocated or initialised) and the model's default input shapes.
-
-- ``torchvision:NAME``: a classification model of torchvision's registry, constructed exactly as its
-  ``DEFAULT`` weights define it (number of classes, image size, Inception's input transform and auxiliary
-  head) but with ``weights=None``; the default input is the weights' evaluation crop.
-- ``package.module:callable``: a callable returning an ``nn.Module`` (or a module instance), importable from
-  the current directory or ``PYTHONPATH``. The default input is the module's ``input_shape`` attribute if
-  it has one, else ``1×3×224×224``.
-- ``nb201:ARCH``: a NAS-Bench-201 cell, built by :mod:`synergy.graph.nb201`.
+A :class:`ModelSource` builds the module (on the meta device when asked, so that no weight is allocated or
+initialised) and knows the model's default input shapes. ``torchvision:NAME`` is constructed exactly as its
+``DEFAULT`` weights define it (number of classes, image size, Inception's input transform and auxiliary
+head) but with ``weights=None``; its default input is the weights' evaluation crop. Which model a spec
+names is decided by :func:`synergy.graph.resolve.resolve_model`, the only resolver.
 """
 
 from __future__ import annotations
 
 import contextlib
-import difflib
-import importlib
-import os
-import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +19,7 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from synergy.errors import ModelSpecError
-from synergy.graph.spec import ModelSpec
+from synergy.graph.resolve import DEFAULT_INPUT_SHAPE, declared_input_shapes, one_line
 
 __all__ = [
     "DEFAULT_INPUT_SHAPE",
@@ -37,14 +28,11 @@ __all__ = [
     "meta_weights",
     "module_input_shapes",
     "one_line",
-    "resolve_model",
     "torchvision_models",
+    "torchvision_source",
 ]
 
 Shapes = tuple[tuple[int, ...], ...]
-
-#: Input of a ``package.module:callable`` model that declares none.
-DEFAULT_INPUT_SHAPE: tuple[int, ...] = (1, 3, 224, 224)
 
 
 @dataclass(frozen=True)
@@ -154,23 +142,10 @@ def torchvision_models() -> list[str]:
     return list(torchvision.models.list_models(module=torchvision.models))
 
 
-def _close(name: str, names: list[str]) -> str:
-    matches = difflib.get_close_matches(name, names, n=5, cutoff=0.5)
-    if not matches:
-        matches = [n for n in names if n.startswith(name[:3])][:5]
-    return f"did you mean {', '.join(matches)}? " if matches else ""
-
-
-def _torchvision_source(spec: ModelSpec) -> ModelSource:
+def torchvision_source(spec: str, name: str) -> ModelSource:
+    """How to build torchvision's classification model ``name`` (a name :func:`torchvision_models` lists)."""
     import torchvision
 
-    name = spec.target.strip()
-    names = torchvision_models()
-    if name not in names:
-        raise ModelSpecError(
-            f"unknown torchvision model {name!r}: {_close(name, names)}"
-            "(classification models: torchvision.models.list_models(module=torchvision.models))"
-        )
     weights = torchvision.models.get_model_weights(name).DEFAULT
     meta = weights.meta
     kwargs: dict[str, Any] = {"num_classes": len(meta["categories"])}
@@ -193,135 +168,9 @@ def _torchvision_source(spec: ModelSpec) -> ModelSource:
     def build(on_meta: bool) -> nn.Module:
         return build_on_meta(make) if on_meta else make()
 
-    return ModelSource(spec.text, build, ((1, 3, crop, crop),))
+    return ModelSource(spec, build, ((1, 3, crop, crop),))
 
 
-@contextlib.contextmanager
-def _cwd_on_path() -> Iterator[None]:
-    cwd = os.getcwd()
-    added = cwd not in sys.path and "" not in sys.path
-    if added:
-        sys.path.insert(0, cwd)
-    try:
-        yield
-    finally:
-        if added:
-            with contextlib.suppress(ValueError):
-                sys.path.remove(cwd)
-
-
-def one_line(exc: BaseException) -> str:
-    """``Type: first line of the message`` of an exception, at most 240 characters of message."""
-    text = str(exc).strip().splitlines()
-    first = text[0].strip() if text else ""
-    if len(first) > 240:
-        first = first[:237] + "..."
-    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
-
-
-def _callable_source(spec: ModelSpec) -> ModelSource:
-    module_name, _, attr_path = spec.target.partition(":")
-    with _cwd_on_path():
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            missing = exc.name or module_name
-            raise ModelSpecError(
-                f"cannot import {module_name!r} for MODEL {spec.text}: no module named {missing!r} "
-                "(run from the folder that holds it, or add that folder to PYTHONPATH)"
-            ) from exc
-        except Exception as exc:
-            raise ModelSpecError(f"importing {module_name!r} for MODEL {spec.text} failed: {one_line(exc)}") from exc
-    obj: Any = module
-    for part in attr_path.split("."):
-        if not hasattr(obj, part):
-            public = [n for n in dir(obj) if not n.startswith("_")]
-            raise ModelSpecError(
-                f"{module_name!r} has no attribute {attr_path!r}: {_close(part, public)}"
-                "(MODEL is package.module:callable)"
-            )
-        obj = getattr(obj, part)
-    target = obj
-    if isinstance(target, nn.Module):
-        instance = target
-
-        def build_instance(on_meta: bool) -> nn.Module:
-            return instance.eval()
-
-        return ModelSource(spec.text, build_instance, None, meta_ok=False)
-    if not callable(target):
-        raise ModelSpecError(
-            f"{spec.target} is a {type(target).__name__}, not a callable: "
-            "name a function or class that returns a torch.nn.Module"
-        )
-
-    def make() -> nn.Module:
-        with _cwd_on_path():
-            result = target()
-        if not isinstance(result, nn.Module):
-            raise ModelSpecError(
-                f"{spec.target}() returned a {type(result).__name__}, not a torch.nn.Module: "
-                "name a callable that builds the network"
-            )
-        return result.eval()
-
-    def build(on_meta: bool) -> nn.Module:
-        try:
-            return build_on_meta(make) if on_meta else make()
-        except ModelSpecError:
-            raise
-        except Exception as exc:
-            raise ModelSpecError(f"calling {spec.target}() failed: {one_line(exc)}") from exc
-
-    return ModelSource(spec.text, build, None)
-
-
-def _nb201_source(spec: ModelSpec, shapes: Shapes | None = None) -> ModelSource:
-    try:
-        from synergy.graph.nb201 import build_nb201, nb201_input_shapes
-    except ImportError as exc:
-        raise ModelSpecError(
-            f"MODEL {spec.text}: NAS-Bench-201 cells are not available in this installation ({one_line(exc)})"
-        ) from exc
-
-    def make() -> nn.Module:
-        module: nn.Module = build_nb201(spec.target, shapes)[0]
-        return module.eval()
-
-    def build(on_meta: bool) -> nn.Module:
-        return build_on_meta(make) if on_meta else make()
-
-    default: Shapes = nb201_input_shapes(spec.target, shapes)
-    return ModelSource(spec.text, build, default)
-
-
-def _as_shapes(value: Any) -> list[Any]:
-    if isinstance(value, list | tuple) and value and all(isinstance(d, int) for d in value):
-        return [value]
-    return list(value)
-
-
-def module_input_shapes(module: nn.Module) -> Shapes:
+def module_input_shapes(module: nn.Module) -> tuple[tuple[int, ...], ...]:
     """Default input of a built module: its ``input_shape`` attribute, else :data:`DEFAULT_INPUT_SHAPE`."""
-    declared = getattr(module, "input_shape", None)
-    if declared is not None:
-        try:
-            return tuple(tuple(int(d) for d in s) for s in _as_shapes(declared))
-        except (TypeError, ValueError):
-            pass
-    return (DEFAULT_INPUT_SHAPE,)
-
-
-def resolve_model(spec: ModelSpec, shapes: Shapes | None = None) -> ModelSource:
-    """Resolve a ``torchvision``, ``callable`` or ``nb201`` spec into a :class:`ModelSource`.
-
-    Raises:
-        ModelSpecError: unknown zoo name, import failure, missing attribute, non-callable.
-    """
-    if spec.kind == "torchvision":
-        return _torchvision_source(spec)
-    if spec.kind == "callable":
-        return _callable_source(spec)
-    if spec.kind == "nb201":
-        return _nb201_source(spec, shapes)
-    raise ModelSpecError(f"MODEL {spec.text} is not a PyTorch model spec (torchvision:NAME or package.module:callable)")
+    return declared_input_shapes(module) or (DEFAULT_INPUT_SHAPE,)

@@ -1,6 +1,7 @@
 """PyTorch eager mode with per-layer marks read around every leaf module's ``forward``.
 
-Every leaf module (a module without children) gets its ``forward`` wrapped (an instance attribute, removed
+Every leaf module (:mod:`synergy.graph.leaves`: a module without children, or an ``nn.MultiheadAttention``,
+the layers of the analysis) gets its ``forward`` wrapped (an instance attribute, removed
 again by :meth:`TorchEagerRuntime.close`): the wrapper reads :func:`synergy.clock.now_ns` just before and
 just after the original ``forward`` runs, so the measured layers are the leaf modules' qualified names
 (``layer1.0.conv1``), the names the analysis of a PyTorch model uses; the second and later calls of a
@@ -14,6 +15,10 @@ layer's. Work done outside any leaf module (functional calls in ``forward`` such
 On CUDA the device is synchronised before each clock read, so a mark is the moment the layer's kernels
 have finished; this perturbs the workload (no overlap of launches and execution) but puts GPU layers on the
 host's monotonic clock. That code path cannot be exercised on a machine without a GPU.
+
+Leaf modules that no run has called (a branch the input never takes, a head built but unused) are listed
+by :attr:`TorchEagerRuntime.uncalled_layers`. The random input is allocated only after its memory is known
+to fit in the machine's.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from synergy.alignment.events import RunRecord
 from synergy.alignment.isolation import LoopRecord
 from synergy.clock import now_ns
 from synergy.counters import PerfCounters
+from synergy.graph.leaves import leaf_modules
+from synergy.graph.spec import check_memory, input_bytes
 from synergy.runtime.base import MeasureSettings, Progress, Runtime, pause
 
 __all__ = ["TorchEagerRuntime"]
@@ -41,6 +48,9 @@ class TorchEagerRuntime(Runtime):
         device: ``cpu`` or ``cuda``.
         seed: seed of the random input.
         counters: event counters read at every layer boundary (per-layer increments), or ``None``.
+
+    Raises:
+        InputShapeError: the input cannot fit in this machine's memory (nothing is allocated).
     """
 
     name = "torch"
@@ -57,6 +67,8 @@ class TorchEagerRuntime(Runtime):
     ) -> None:
         import torch
 
+        text = ",".join(map(str, input_shape))
+        check_memory(input_bytes((input_shape,)), f"input shape {text}")
         self.counters = counters if counters is not None and counters.names else None
         torch.set_num_threads(threads)
         self.threads = threads
@@ -65,8 +77,10 @@ class TorchEagerRuntime(Runtime):
         generator = torch.Generator().manual_seed(seed)
         self.input = torch.randn(*input_shape, generator=generator).to(self.device)
         self._sync = torch.cuda.synchronize if self.device.type == "cuda" else None
-        leaves = [(name, m) for name, m in self.model.named_modules() if name and not any(True for _ in m.children())]
+        leaves = leaf_modules(self.model)
         self._module_names = [name for name, _ in leaves]
+        self._modules_by_name = dict(leaves)
+        self._ever_called: set[int] = set()
         self._layer_ids: dict[tuple[int, int], int] = {}
         self.layers = ()
         self.contains = {}
@@ -126,6 +140,7 @@ class TorchEagerRuntime(Runtime):
                 self._mark_counts.append(counts)
             call = self._calls.get(index, 0) + 1
             self._calls[index] = call
+            self._ever_called.add(index)
             self._marks.append((self._layer_id(index, call), start, end))
             return output
 
@@ -139,6 +154,11 @@ class TorchEagerRuntime(Runtime):
             self.layers = (*self.layers, name)
             self.contains[name] = (name,)
         return self._layer_ids[key]
+
+    @property
+    def uncalled_layers(self) -> tuple[str, ...]:
+        """Leaf modules that no run so far has called, in registration order."""
+        return tuple(name for i, name in enumerate(self._module_names) if i not in self._ever_called)
 
     def run_once(self) -> RunRecord:
         """One inference with marks (layers met for the first time are added to :attr:`layers`)."""
@@ -179,7 +199,7 @@ class TorchEagerRuntime(Runtime):
         import torch
 
         inputs: dict[str, tuple[Any, ...]] = {}
-        names = dict(self.model.named_modules())
+        names = self._modules_by_name
         captures = []
         for name in self._module_names:
 
@@ -251,8 +271,8 @@ class TorchEagerRuntime(Runtime):
         }
 
     def close(self) -> None:
-        """Give every leaf module its own ``forward`` back."""
-        for module, own, forward in self._wrapped:
+        """Give every leaf module its own ``forward`` back (last wrapped first: the model may be a leaf)."""
+        for module, own, forward in reversed(self._wrapped):
             if own:
                 module.forward = forward
             else:

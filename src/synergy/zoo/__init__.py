@@ -9,6 +9,10 @@ A zoo is a list of :class:`ZooEntry` (a MODEL spec, its input shape and a short 
 A zoo can also be a text file: one MODEL spec per line, optionally followed by its input shape
 (``torchvision:resnet18 1,3,224,224``) and ``#`` comments. Relative ``.onnx`` paths resolve against the
 file's folder.
+
+Zoo files and study files are data: a ``package.module:callable`` they name would import and run Python
+code, so it is refused (:class:`~synergy.errors.UntrustedCodeError`) unless the caller passes
+``trust_code=True``; the networks of :mod:`synergy.zoo` itself are always allowed.
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from synergy.errors import InputShapeError, ModelSpecError, UsageError
-from synergy.graph.spec import parse_input_shape, parse_model_spec
+from synergy.errors import InputShapeError, ModelSpecError, UntrustedCodeError, UsageError
+from synergy.graph.resolve import check_code_trust, resolve_model
+from synergy.graph.spec import parse_input_shape
 
 __all__ = ["DEFAULT", "SMALL", "ZOOS", "ZooEntry", "load_zoo", "zoo_from_text"]
 
@@ -56,8 +61,13 @@ class ZooEntry:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ZooEntry:
-        """Inverse of :meth:`to_dict`."""
+    def from_dict(cls, data: dict[str, Any], *, origin: str = "a study file", trust_code: bool = False) -> ZooEntry:
+        """Inverse of :meth:`to_dict`, for an entry read from ``origin``.
+
+        Raises:
+            UntrustedCodeError: the entry's model would import code and ``trust_code`` is false.
+        """
+        check_code_trust(str(data["model"]), origin, trust_code)
         shape = data.get("input_shape")
         return cls(
             str(data["name"]),
@@ -111,11 +121,14 @@ def _unique(names: Sequence[str]) -> list[str]:
     return out
 
 
-def zoo_from_text(text: str, where: str = "zoo", folder: Path | None = None) -> tuple[ZooEntry, ...]:
+def zoo_from_text(
+    text: str, where: str = "zoo", folder: Path | None = None, *, trust_code: bool = False
+) -> tuple[ZooEntry, ...]:
     """Parse a zoo file's content (see the module docstring).
 
     Raises:
         UsageError: a line with a bad MODEL spec or input shape (naming the line), or no network at all.
+        UntrustedCodeError: a line names a ``module:callable`` and ``trust_code`` is false.
     """
     specs: list[tuple[str, Shape | None]] = []
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -129,8 +142,10 @@ def zoo_from_text(text: str, where: str = "zoo", folder: Path | None = None) -> 
         if folder is not None and model.lower().endswith(".onnx") and not Path(model).is_absolute():
             model = str(folder / model)
         try:
-            parse_model_spec(model)
+            resolve_model(model, origin=f"{where} line {number}", trust_code=trust_code)
             shapes = parse_input_shape(parts[1]) if len(parts) == 2 else None
+        except UntrustedCodeError:
+            raise
         except (ModelSpecError, InputShapeError) as exc:
             raise UsageError(f"{where} line {number}: {exc}") from exc
         if shapes is not None and len(shapes) != 1:
@@ -142,11 +157,12 @@ def zoo_from_text(text: str, where: str = "zoo", folder: Path | None = None) -> 
     return tuple(ZooEntry(n, m, s) for n, (m, s) in zip(names, specs, strict=True))
 
 
-def load_zoo(zoo: str | Path | None) -> tuple[ZooEntry, ...]:
+def load_zoo(zoo: str | Path | None, *, trust_code: bool = False) -> tuple[ZooEntry, ...]:
     """A built-in zoo by name (``default``, ``small``; ``None`` is ``default``) or a zoo file.
 
     Raises:
         UsageError: neither a built-in name nor a readable file, or a bad line in the file.
+        UntrustedCodeError: the file names a ``module:callable`` and ``trust_code`` is false.
     """
     if zoo is None:
         return DEFAULT
@@ -159,4 +175,4 @@ def load_zoo(zoo: str | Path | None) -> tuple[ZooEntry, ...]:
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"zoo file {path} cannot be read ({exc}): check the file") from exc
-    return zoo_from_text(text, str(path), path.parent)
+    return zoo_from_text(text, str(path), path.parent, trust_code=trust_code)

@@ -10,8 +10,9 @@
   with ReLU), 3×3/2 max- then average-pooling between blocks (Caffe's ceil rounding: 32 → 16 → 8), dropout
   after the first two blocks and global average pooling over the ten class maps.
 
-Both take a ``1×3×32×32`` input and are usable as MODEL specs: ``synergy.zoo.cifar:all_cnn_c`` and
-``synergy.zoo.cifar:nin``.
+Both take a ``1×3×32×32`` input, which the functions and the modules they build declare as their
+``input_shape`` attribute, and are usable as MODEL specs without an input shape:
+``synergy.zoo.cifar:all_cnn_c`` and ``synergy.zoo.cifar:nin``.
 """
 
 from __future__ import annotations
@@ -51,7 +52,11 @@ def all_cnn_c(num_classes: int = 10) -> Any:
         nn.AdaptiveAvgPool2d(1),  # global averaging over 6×6
         nn.Flatten(),
     )
+    model.input_shape = INPUT_SHAPE  # type: ignore[assignment]
     return model.eval()
+
+
+all_cnn_c.input_shape = INPUT_SHAPE  # type: ignore[attr-defined]
 
 
 def nin(num_classes: int = 10) -> Any:
@@ -83,4 +88,8 @@ def nin(num_classes: int = 10) -> Any:
         nn.AdaptiveAvgPool2d(1),  # global average pooling over 8×8
         nn.Flatten(),
     )
+    model.input_shape = INPUT_SHAPE  # type: ignore[assignment]
     return model.eval()
+
+
+nin.input_shape = INPUT_SHAPE  # type: ignore[attr-defined]

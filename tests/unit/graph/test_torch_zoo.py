@@ -14,14 +14,13 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
 import synergy
-from synergy.graph.spec import parse_model_spec
-from synergy.graph.torch_models import resolve_model
+from synergy.graph.resolve import resolve_model
 
 MODELS = torchvision.models.list_models(module=torchvision.models)
 
 
 def _oracle_macs(name: str) -> int:
-    source = resolve_model(parse_model_spec(f"torchvision:{name}"))
+    source = resolve_model(f"torchvision:{name}").source()
     model = source.build(True)
     assert source.default_shapes is not None
     inputs = [torch.empty(s, device="meta") for s in source.default_shapes]
@@ -51,5 +50,4 @@ def test_macs_and_params_match_torchvision(name: str) -> None:
 
 @pytest.mark.parametrize(("name", "crop"), [("inception_v3", 299), ("vit_h_14", 518), ("regnet_y_128gf", 384)])
 def test_default_input_is_the_weights_eval_crop(name: str, crop: int) -> None:
-    source = resolve_model(parse_model_spec(f"torchvision:{name}"))
-    assert source.default_shapes == ((1, 3, crop, crop),)
+    assert resolve_model(f"torchvision:{name}").default_input_shapes() == ((1, 3, crop, crop),)

@@ -30,11 +30,13 @@ def measured(resnet18_onnx: Path, tmp_path_factory: pytest.TempPathFactory) -> t
     return runtime, LayerEvents.from_runs(runtime.layers, records)
 
 
-def test_export_is_cached(resnet18_onnx: Path) -> None:
-    stamp = resnet18_onnx.stat().st_mtime_ns
-    spec = parse_model_spec("torchvision:resnet18")
-    assert export_onnx(spec, (1, 3, 224, 224), resnet18_onnx) == resnet18_onnx
-    assert resnet18_onnx.stat().st_mtime_ns == stamp
+def test_export_never_reuses_a_file_by_its_name(tmp_path: Path) -> None:
+    path = tmp_path / "model.onnx"
+    path.write_bytes(b"another model's export")
+    spec = parse_model_spec("synergy.zoo.cifar:nin")
+    assert export_onnx(spec, default_input_shape(spec), path) == path
+    graph = onnx.load(str(path)).graph
+    assert graph.input[0].type.tensor_type.shape.dim[3].dim_value == 32 and len(graph.node) > 10
 
 
 def test_resnet18_fusions_map_back_to_every_original_node(measured: tuple[OnnxRuntime, LayerEvents]) -> None:

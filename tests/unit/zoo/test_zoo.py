@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from synergy.errors import UsageError
+from synergy.errors import UntrustedCodeError, UsageError
 from synergy.graph.spec import parse_model_spec
 from synergy.zoo import DEFAULT, SMALL, ZooEntry, load_zoo, zoo_from_text
 
@@ -70,7 +70,7 @@ def test_zoo_file(tmp_path: Path) -> None:
         ("", "lists no network"),
         ("# only a comment\n", "lists no network"),
         ("torchvision:resnet18 1,3,0,224\n", "line 1"),
-        ("ok:callable\nnot a spec at all here\n", "line 2"),
+        ("torchvision:resnet18\nnot a spec at all here\n", "line 2"),
         ("torchvision:resnet18 1,3,224,224;1,3,8,8\n", "one input"),
         ("missing.onnx\n", "line 1"),
     ],
@@ -100,3 +100,18 @@ def test_parser_raises_only_usage_errors(text: str) -> None:
     except UsageError:
         return
     assert zoo and len({e.name for e in zoo}) == len(zoo)
+
+
+def test_zoo_and_study_files_do_not_import_code(tmp_path: Path) -> None:
+    (tmp_path / "evil.py").write_text("raise SystemExit('ran')\n")
+    path = tmp_path / "zoo.txt"
+    path.write_text("synergy.zoo.cifar:nin\nevil:build 1,3,32,32\n")
+    with pytest.raises(UntrustedCodeError, match=r"zoo\.txt line 2 would import and run the Python module 'evil'"):
+        load_zoo(str(path))
+    zoo = load_zoo(str(path), trust_code=True)  # the caller trusts it: nothing is imported yet either
+    assert [e.model for e in zoo] == ["synergy.zoo.cifar:nin", "evil:build"]
+    with pytest.raises(UntrustedCodeError, match="a study file"):
+        ZooEntry.from_dict({"name": "n", "model": "os:abort"})
+    assert ZooEntry.from_dict({"name": "n", "model": "os:abort"}, trust_code=True).model == "os:abort"
+    # the package's own networks are no foreign code
+    assert ZooEntry.from_dict({"name": "nin", "model": "synergy.zoo.cifar:nin"}).model == "synergy.zoo.cifar:nin"
