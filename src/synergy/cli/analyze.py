@@ -137,6 +137,11 @@ def register(subparsers: Any) -> None:
     add_input_shape_option(parser)
     add_format_option(parser)
     add_top_sort_options(parser)
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 when the totals are incomplete (an op without a formula, a layer without shapes)",
+    )
     parser.set_defaults(func=_run)
 
 
@@ -151,4 +156,16 @@ def _run(args: argparse.Namespace) -> int:
         top_sorted(table.to_frame(), args.top, args.sort)[0].to_csv(out, index=False)
     else:
         out.write(render_table(table, top=args.top, sort=args.sort))
+    if table.incomplete:
+        why = [f"ops without a formula: {', '.join(table.unsupported_ops)}"] if table.unsupported_ops else []
+        if table.layers_without_shapes:
+            names = table.layers_without_shapes
+            shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+            why.append(f"{len(names)} layer(s) without shapes ({shown})")
+        message = f"the totals are incomplete: {'; '.join(why)}"
+        if args.strict:
+            sys.stderr.write(f"error: {message} (--strict)\n")
+            return 1
+        if table.layers_without_shapes:
+            sys.stderr.write(f"warning: {message}\n")
     return 0

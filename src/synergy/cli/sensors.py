@@ -117,6 +117,8 @@ def _note(description: dict[str, Any]) -> str:
         parts.append("status: " + ", ".join(f"{k} {v}" for k, v in description["status"].items()))
     if description.get("skipped"):
         parts.append("skipped: " + "; ".join(description["skipped"]))
+    if description.get("read_cost_s"):
+        parts.append(f"read cost {description['read_cost_s'] * 1e3:.1f} ms")
     return "; ".join(parts)
 
 

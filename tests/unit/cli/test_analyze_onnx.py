@@ -170,3 +170,21 @@ def test_missing_external_data_that_is_needed(tmp_path: Path, capsys: pytest.Cap
     (tmp_path / "m.data").unlink()  # the shape vector's values are needed for inference
     line = _error(capsys, ["analyze", str(path)])
     assert "cannot read the external data of tensor 'shape'" in line
+
+
+def test_strict_exits_1_when_the_totals_are_incomplete(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "topk.onnx"
+    k = numpy_helper.from_array(np.array([3], dtype=np.int64), "k")
+    node = helper.make_node("TopK", ["x", "k"], ["values", "indices"], name="top")
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 10])],
+        [helper.make_tensor_value_info("values", TensorProto.FLOAT, None)],
+        initializer=[k],
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)]), path)
+    assert main(["analyze", str(path), "--strict"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1] == "error: the totals are incomplete: ops without a formula: TopK (--strict)"
+    assert main(["analyze", str(_conv_model(tmp_path / "conv.onnx", [1, 3, 8, 8])), "--strict"]) == 0
