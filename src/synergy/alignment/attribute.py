@@ -35,16 +35,16 @@ from scipy.optimize import nnls
 
 from synergy.alignment.design import (
     Observations,
-    Timeline,
+    Segments,
     build_design,
-    build_timeline,
+    build_segments,
     observations_from_changes,
     observations_from_samples,
 )
 from synergy.alignment.events import LayerEvents
 from synergy.alignment.identifiability import UNDETERMINED_REMEDY, identify, require_enough_readings
 from synergy.errors import AlignmentError
-from synergy.sampling.timeline import Timeline as SensorTimeline
+from synergy.sampling.timeline import Timeline
 from synergy.sensors.base import FilterModel, SensorKind
 
 __all__ = [
@@ -146,7 +146,8 @@ class Attribution:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per layer: ``layer``, ``duration_s``, ``duration_s_std``, ``power_w``, ``power_w_se``,
-        ``energy_j``, ``energy_j_se``, ``dynamic_energy_j``."""
+        ``energy_j``, ``energy_j_se``, ``dynamic_energy_j``, ``effective_readings`` and
+        ``undetermined_reason`` (empty where the readings determine the layer)."""
         return pd.DataFrame(
             {
                 "layer": list(self.layers),
@@ -157,6 +158,10 @@ class Attribution:
                 "energy_j": self.energy_j,
                 "energy_j_se": self.energy_j_se,
                 "dynamic_energy_j": self.dynamic_energy_j,
+                "effective_readings": (
+                    self.effective_readings if len(self.effective_readings) else np.full(len(self.layers), np.nan)
+                ),
+                "undetermined_reason": list(self.reasons or ("",) * len(self.layers)),
             }
         )
 
@@ -214,6 +219,7 @@ class _Fit:
     effective_readings: FloatArray
     highest_power_w: float
     cov: FloatArray
+    raw: FloatArray
 
 
 def _huber(u: FloatArray) -> FloatArray:
@@ -224,7 +230,7 @@ def _huber(u: FloatArray) -> FloatArray:
 
 def _robust_scale(r: FloatArray, y: FloatArray) -> float:
     """Median absolute residual as a standard deviation, never zero."""
-    floor = 1e-9 * max(float(np.max(np.abs(y), initial=0.0)), 1e-12)
+    floor = 1e-6 * max(float(np.max(np.abs(y), initial=0.0)), 1e-12)  # exact readings: float noise is no outlier
     return max(1.4826 * float(np.median(np.abs(r))), floor)
 
 
@@ -298,6 +304,8 @@ def _solve(
     cols = np.flatnonzero(seen)
     full_cov = np.full((k, k), np.nan)
     full_cov[np.ix_(cols, cols)] = cov
+    raw = np.full(k, np.nan)
+    raw[cols] = x
     for i, j in enumerate(cols):
         reason[j] = ident.reason[i]
         effective[j] = ident.effective_readings[i]
@@ -314,6 +322,7 @@ def _solve(
         effective,
         float(np.max(y, initial=0.0)),
         full_cov,
+        raw,
     )
 
 
@@ -357,7 +366,7 @@ def _huber_loss(A: FloatArray, y: FloatArray, scale: float, iterations: int = 4)
 
 
 def estimate_latch_lag(
-    timeline: Timeline, obs: Observations, *, scale_w: float, max_lag_s: float | None = None
+    timeline: Segments, obs: Observations, *, scale_w: float, max_lag_s: float | None = None
 ) -> tuple[float, dict[str, float]]:
     """How much later the observed latch instants are than the edges of the windows the readings cover.
 
@@ -494,7 +503,7 @@ def _direct(obs: Observations, run_start_s: FloatArray, run_end_s: FloatArray) -
     return float(np.mean(e)), method, _se_of_mean(e)
 
 
-def _run_groups(obs: Observations, timeline: Timeline, run_start_s: FloatArray) -> npt.NDArray[np.int64]:
+def _run_groups(obs: Observations, timeline: Segments, run_start_s: FloatArray) -> npt.NDArray[np.int64]:
     """The run each observation belongs to for resampling: the last run started before its window's middle."""
     middle = 0.5 * (obs.start_s + obs.end_s)
     order = np.argsort(run_start_s)
@@ -563,7 +572,7 @@ def attribute(
 
 def attribute_timeline(
     events: LayerEvents,
-    timeline: SensorTimeline,
+    timeline: Timeline,
     *,
     ridge: float = 0.0,
     bootstrap: int = 0,
@@ -624,17 +633,21 @@ def attribute_timeline(
 
 
 def _measured_idle_w(obs: Observations, lo_s: float, hi_s: float) -> float:
-    """Mean power of the readings whose whole window lies in ``[lo_s, hi_s]`` (no run inside), W; NaN if none."""
+    """Idle power measured in ``[lo_s, hi_s]`` (no measured run inside), W; NaN without readings there.
+
+    The median of the power of the readings whose whole window lies there: robust to the warm-up inferences
+    that run just before the first measured run, and to a loop or another job that starts after the last.
+    """
     if obs.kind == "counter":
         if obs.knot_t_s is None or obs.knot_value is None:
             return float("nan")
         among = np.flatnonzero((obs.knot_t_s >= lo_s) & (obs.knot_t_s <= hi_s))
         if len(among) < 2:
             return float("nan")
-        a, b = among[0], among[-1]
-        return float((obs.knot_value[b] - obs.knot_value[a]) / (obs.knot_t_s[b] - obs.knot_t_s[a]))
+        t, e = obs.knot_t_s[among], obs.knot_value[among]
+        return float(np.median(np.diff(e) / np.diff(t)))
     inside = (obs.start_s >= lo_s) & (obs.end_s <= hi_s)
-    return float(np.mean(obs.value[inside])) if inside.any() else float("nan")
+    return float(np.median(obs.value[inside])) if inside.any() else float("nan")
 
 
 def attribute_observations(
@@ -694,13 +707,13 @@ def attribute_observations(
         if covered.any() and not covered.all():
             events = events.select_runs(covered)
             run_start_s, run_end_s = run_start_s[covered], run_end_s[covered]
-    timeline = build_timeline(events, origin)
+    timeline = build_segments(events, origin)
     known = obs.start_s >= float(run_start_s.min())
     if not known.any():
         span_s = float(run_end_s.max() - run_start_s.min())
         raise AlignmentError(
-            f"no sensor reading lies within the runs (each reading covers {window_s:.3g} s, the runs took "
-            f"{span_s:.3g} s): measure more runs, or loop each layer alone (isolation mode) for so slow a sensor"
+            f"the readings cannot determine the layers: no sensor reading lies within the runs (each reading "
+            f"covers {window_s:.3g} s, the runs took {span_s:.3g} s); {UNDETERMINED_REMEDY}"
         )
     used = obs.select(known)
     L = len(events.layers)
@@ -756,8 +769,10 @@ def attribute_observations(
     run_s = events.run_duration_s()
     overhead_s = max(float(np.mean(run_s - durations.sum(axis=1))), 0.0)
     overhead_w = float(power[timeline.overhead])
-    if not np.isfinite(overhead_w) and overhead_s <= 1e-3 * float(np.mean(run_s)):
-        overhead_w = 0.0  # no time outside layer events to speak of: nothing to determine
+    if not np.isfinite(overhead_w) and overhead_s <= 0.01 * float(np.mean(run_s)):
+        # Under 1 % of an inference outside layer events: the fitted power (or none) moves the whole
+        # inference's energy by at most that share, so it is kept rather than voiding the sum.
+        overhead_w = float(np.nan_to_num(fit.raw[timeline.overhead]))
     dynamic = (p_layers - idle_w) * duration
     # Standard error of layers + overhead, from the joint covariance of their powers.
     weights = np.concatenate([duration, [overhead_s]])

@@ -48,7 +48,7 @@ class PlausibilityThresholds:
 
     power_factor: float = 3.0
     residual_fraction: float = 0.2
-    downweighted_fraction: float = 0.3
+    downweighted_fraction: float = 0.5
     check_sigma: float = 3.0
     check_relative: float = 0.05
     idle_fraction: float = 0.1

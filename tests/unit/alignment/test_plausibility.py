@@ -47,7 +47,7 @@ def test_each_doubt_is_one_finding_with_a_remedy(clean: Attribution) -> None:
     cases = {
         "layer-power-implausible": dataclasses.replace(clean, power_w=power),
         "residual-large": dataclasses.replace(clean, residual_rms_w=clean.extras["mean_power_w"]),
-        "readings-downweighted": dataclasses.replace(clean, extras={**clean.extras, "downweighted_fraction": 0.36}),
+        "readings-downweighted": dataclasses.replace(clean, extras={**clean.extras, "downweighted_fraction": 0.6}),
         "sum-vs-direct": dataclasses.replace(clean, direct_inference_energy_j=1.3 * clean.inference_energy_j),
         "idle-drift": dataclasses.replace(clean, extras={**clean.extras, "idle_after_w": 2 * clean.idle_power_w}),
         "idle-mismatch": dataclasses.replace(clean, idle_power_w=32.1),
