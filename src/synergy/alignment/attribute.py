@@ -43,7 +43,7 @@ from synergy.alignment.design import (
 )
 from synergy.alignment.events import LayerEvents
 from synergy.alignment.identifiability import UNDETERMINED_REMEDY, identify, require_enough_readings
-from synergy.errors import AlignmentError
+from synergy.errors import AlignmentError, UndeterminedError
 from synergy.sampling.timeline import Timeline
 from synergy.sensors.base import FilterModel, SensorKind
 
@@ -690,8 +690,9 @@ def attribute_observations(
         until_ns: monotonic ns after which the events no longer describe what ran (``None``: the end).
 
     Raises:
-        AlignmentError: no runs, no reading after the first run began, fewer readings than unknowns, or
-            readings that determine no layer (the message names the remedy).
+        AlignmentError: no runs, no reading after the first run began, or fewer readings than unknowns.
+        UndeterminedError: the readings determine no layer (the message names the remedy); its
+            ``attribution`` keeps what they do determine (the whole-inference energy read directly).
     """
     if events.n_runs == 0:
         raise AlignmentError("no runs were recorded")
@@ -711,7 +712,7 @@ def attribute_observations(
     known = obs.start_s >= float(run_start_s.min())
     if not known.any():
         span_s = float(run_end_s.max() - run_start_s.min())
-        raise AlignmentError(
+        raise UndeterminedError(
             f"the readings cannot determine the layers: no sensor reading lies within the runs (each reading "
             f"covers {window_s:.3g} s, the runs took {span_s:.3g} s); {UNDETERMINED_REMEDY}"
         )
@@ -730,12 +731,6 @@ def attribute_observations(
         fit = _solve(A, y, ridge=ridge, prior_w=None, robust=robust, names=names)
     power, power_se, rms, cond = fit.power, fit.power_se, fit.rms, fit.condition
     determined = np.isfinite(power[:L])
-    if not determined.any():
-        reasons = sorted({r for r in fit.reason[:L] if r})
-        raise AlignmentError(
-            f"the readings cannot determine the layers ({len(used)} readings for {A.shape[1]} unknowns; "
-            f"{'; '.join(reasons[:2])}): {UNDETERMINED_REMEDY}"
-        )
     method = ("nnls+ridge" if ridge > 0 else "nnls") + ("+huber" if robust else "")
 
     if bootstrap > 0:
@@ -782,7 +777,7 @@ def attribute_observations(
     first_s, last_s = float(run_start_s.min()), float(run_end_s.max())
     end_s = float("inf") if until_ns is None else (until_ns - origin) * 1e-9
     shifted = obs.shifted(lag)
-    return Attribution(
+    attribution = Attribution(
         layers=events.layers,
         power_w=p_layers,
         power_w_se=se_layers,
@@ -827,3 +822,11 @@ def attribute_observations(
         reasons=tuple(fit.reason[:L]),
         effective_readings=fit.effective_readings[:L],
     )
+    if not determined.any():
+        reasons = sorted({r.split(":")[0] for r in fit.reason[:L] if r})
+        raise UndeterminedError(
+            f"the readings cannot determine the layers ({len(used)} readings for {A.shape[1]} unknowns; "
+            f"{'; '.join(reasons[:2])}): {UNDETERMINED_REMEDY}",
+            attribution,
+        )
+    return attribution

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from synergy.errors import AlignmentError
+from synergy.errors import UndeterminedError
 
 __all__ = ["UNDETERMINED_REMEDY", "Identifiability", "identify", "require_enough_readings"]
 
@@ -60,10 +60,10 @@ def require_enough_readings(n_readings: int, n_unknowns: int) -> None:
     """Refuse a system with fewer readings than unknowns (plus one, for the residual).
 
     Raises:
-        AlignmentError: too few readings, naming the remedy.
+        UndeterminedError: too few readings, naming the remedy.
     """
     if n_readings <= n_unknowns:
-        raise AlignmentError(
+        raise UndeterminedError(
             f"the readings cannot determine the layers: {n_readings} sensor reading(s) during the runs for "
             f"{n_unknowns} unknown powers; {UNDETERMINED_REMEDY}"
         )

@@ -11,7 +11,7 @@ import pytest
 from synergy.alignment.attribute import attribute, attribute_timeline, solve_powers
 from synergy.alignment.identifiability import identify
 from synergy.alignment.simulate import Workload, simulate_box, simulate_counter, simulate_runs
-from synergy.errors import AlignmentError
+from synergy.errors import AlignmentError, UndeterminedError
 from synergy.sampling.timeline import Timeline
 from synergy.sensors.base import FilterModel, SensorKind
 
@@ -53,8 +53,22 @@ def test_sensor_updating_every_430_ms_over_30_runs_is_refused() -> None:
     rng = np.random.default_rng(1)
     sim = simulate_runs(_resnet_like(rng), 30, rng, lead_s=1.0)
     t_ns, watts = simulate_box(sim.trace, rng, update_s=0.43, poll_s=0.027)
-    with pytest.raises(AlignmentError, match="cannot determine the layers"):
+    with pytest.raises(UndeterminedError, match="cannot determine the layers"):
         attribute(sim.events, t_ns, watts, counter=False, filter_model=FilterModel("box", 0.43), update_period_s=0.43)
+
+
+def test_refusal_keeps_what_the_readings_do_determine() -> None:
+    """Layers of 4–8 µs in 40 runs on a 1 ms counter: refused, but the whole inference's energy stays."""
+    rng = np.random.default_rng(4)
+    duration = np.array([8e-6, 6e-6, 4e-6, 4e-6, 5e-6])
+    workload = Workload(tuple(f"layer{i}" for i in range(5)), duration, np.full(5, 20.0), 20.0, 20.0, gap_s=0.3e-3)
+    sim = simulate_runs(workload, 40, rng, pause_s=(0.0, 1e-3), lead_s=0.3)
+    t_ns, joules = simulate_counter(sim.trace, rng, tick_s=1e-3, poll_s=0.25e-3)
+    with pytest.raises(UndeterminedError, match="isolation mode") as info:
+        attribute(sim.events, t_ns, joules, counter=True, filter_model=FilterModel("counter"), update_period_s=1e-3)
+    kept = info.value.attribution
+    assert kept is not None and not kept.determined.any() and all(kept.reasons)
+    assert kept.direct_inference_energy_j == pytest.approx(sim.true_inference_energy_j, rel=0.1)
 
 
 @pytest.mark.parametrize("poll_s", [1e-3, 0.25e-3])
