@@ -5,11 +5,18 @@ satisfies :class:`Readable` — every :class:`~synergy.sensors.base.Sensor`, and
 frequency or temperature — so all of them share one clock and one schedule.
 
 **Rates.** Each channel is polled every ``update_period / oversample`` seconds, clamped to
-``[1 / max_rate_hz, 1 / min_rate_hz]`` (defaults: 16×, 1 kHz, 20 Hz). Sixteen polls per period bracket each
-latch within a sixteenth of a period, which is what fixes the phase of a sensor's latch grid (and so the
-windows of its readings) to tens of microseconds; context channels without a filter model (clocks,
-temperatures) are polled at most ``CONTEXT_OVERSAMPLE`` (4) times per period. A channel that states no update period
-is probed first (:func:`probe_update_period`); ``poll_period_s`` overrides all of this.
+``[1 / max_rate_hz, 1 / min_rate_hz]`` (defaults: 16×, 1 kHz, 20 Hz), but a power or energy sensor never
+slower than ``MIN_SENSOR_OVERSAMPLE`` (4) times per update, whatever the cap: a counter read no faster than
+it updates merges and misplaces increments, and a sysfs read costs microseconds (RAPL's 976 µs counter is
+read every 244 µs). Sixteen polls per period bracket each latch within a sixteenth of a period, which is
+what fixes the phase of a sensor's latch grid (and so the windows of its readings) to tens of
+microseconds; context channels without a filter model (clocks, temperatures) are polled at most
+``CONTEXT_OVERSAMPLE`` (4) times per period. A channel that states no update period is probed first
+(:func:`probe_update_period`); ``poll_period_s`` overrides all of this.
+
+**Read phase and clock.** Each read of a power or energy sensor falls at a uniformly random instant of its
+poll slot (``read_phase``), so the reads cannot lock to the sensor's publication grid. All timing goes
+through a :class:`~synergy.sampling.clock.Clock` (the monotonic clock; tests inject a virtual one).
 
 **Changes only.** A value identical to the previous one is not stored. Each stored row keeps the time of
 the first read of the new value (``t_ns``) and of the last read before it (``t_prev_ns``), so the change
