@@ -176,3 +176,20 @@ class UntrustedCodeError(ModelSpecError):
 
 
 __all__ += ["UntrustedCodeError"]
+
+
+class UndeterminedError(AlignmentError):
+    """The sensor's readings cannot determine the layers' powers; the message names the remedy.
+
+    Attributes:
+        attribution: what the readings do determine, when there were enough to solve (every layer NaN with
+            its reason, the idle power, the whole-inference energy read directly from the sensor), or
+            ``None``.
+    """
+
+    def __init__(self, message: str, attribution: object = None) -> None:
+        super().__init__(message)
+        self.attribution = attribution
+
+
+__all__ += ["UndeterminedError"]

@@ -35,15 +35,16 @@ from scipy.optimize import nnls
 
 from synergy.alignment.design import (
     Observations,
-    Timeline,
+    Segments,
     build_design,
-    build_timeline,
+    build_segments,
     observations_from_changes,
     observations_from_samples,
 )
 from synergy.alignment.events import LayerEvents
-from synergy.errors import AlignmentError
-from synergy.sampling.timeline import Timeline as SensorTimeline
+from synergy.alignment.identifiability import UNDETERMINED_REMEDY, identify, require_enough_readings
+from synergy.errors import AlignmentError, UndeterminedError
+from synergy.sampling.timeline import Timeline
 from synergy.sensors.base import FilterModel, SensorKind
 
 __all__ = [
@@ -86,8 +87,12 @@ class Attribution:
         condition_number: of the weighted design matrix (large: some powers are poorly determined).
         direct_inference_energy_j: whole-inference energy integrated directly from the sensor, J.
         direct_method: how that was integrated.
-        determined: whether each layer's power is determined (it was seen by some reading).
+        determined: whether the readings determine each layer's power (see
+            :mod:`synergy.alignment.identifiability`); an undetermined layer's power and energy are NaN.
         extras: free-form diagnostics.
+        reasons: why each layer is undetermined (empty where determined).
+        effective_readings: per layer, how many whole-window readings of it alone would determine it as
+            well as all the readings do.
     """
 
     layers: tuple[str, ...]
@@ -113,16 +118,18 @@ class Attribution:
     direct_method: str
     determined: npt.NDArray[np.bool_]
     extras: dict[str, Any] = field(default_factory=dict)
+    reasons: tuple[str, ...] = ()
+    effective_readings: FloatArray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def layers_energy_j(self) -> float:
-        """Sum of the layers' energies per inference, J."""
-        return float(np.nansum(self.energy_j))
+        """Sum of the layers' energies per inference, J (NaN when some layer is undetermined)."""
+        return float(np.sum(self.energy_j))
 
     @property
     def overhead_energy_j(self) -> float:
-        """Energy per inference outside layer events, J."""
-        return self.overhead_power_w * self.overhead_s
+        """Energy per inference outside layer events, J (0 when there is no such time)."""
+        return self.overhead_power_w * self.overhead_s if self.overhead_s > 0 else 0.0
 
     @property
     def inference_energy_j(self) -> float:
@@ -139,7 +146,8 @@ class Attribution:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per layer: ``layer``, ``duration_s``, ``duration_s_std``, ``power_w``, ``power_w_se``,
-        ``energy_j``, ``energy_j_se``, ``dynamic_energy_j``."""
+        ``energy_j``, ``energy_j_se``, ``dynamic_energy_j``, ``effective_readings`` and
+        ``undetermined_reason`` (empty where the readings determine the layer)."""
         return pd.DataFrame(
             {
                 "layer": list(self.layers),
@@ -150,6 +158,10 @@ class Attribution:
                 "energy_j": self.energy_j,
                 "energy_j_se": self.energy_j_se,
                 "dynamic_energy_j": self.dynamic_energy_j,
+                "effective_readings": (
+                    self.effective_readings if len(self.effective_readings) else np.full(len(self.layers), np.nan)
+                ),
+                "undetermined_reason": list(self.reasons or ("",) * len(self.layers)),
             }
         )
 
@@ -172,6 +184,8 @@ class Attribution:
             "observations": self.observations,
             "idle_power_w": self.idle_power_w,
             "idle_power_w_se": self.idle_power_w_se,
+            "idle_fitted_w": self.idle_power_w,
+            "idle_measured_w": self.extras.get("idle_measured_w", float("nan")),
             "overhead_power_w": self.overhead_power_w,
             "overhead_power_w_se": self.overhead_power_w_se,
             "overhead_s": self.overhead_s,
@@ -179,6 +193,11 @@ class Attribution:
             "residual_rms_w": self.residual_rms_w,
             "condition_number": self.condition_number,
             "undetermined_layers": [n for n, ok in zip(self.layers, self.determined, strict=True) if not ok],
+            "undetermined_reasons": {
+                n: r
+                for n, ok, r in zip(self.layers, self.determined, self.reasons or ("",) * len(self.layers), strict=True)
+                if not ok
+            },
             "check": self.check(),
             **self.extras,
         }
@@ -196,6 +215,11 @@ class _Fit:
     condition: float
     scale: float
     downweighted: float
+    reason: tuple[str, ...]
+    effective_readings: FloatArray
+    highest_power_w: float
+    cov: FloatArray
+    raw: FloatArray
 
 
 def _huber(u: FloatArray) -> FloatArray:
@@ -206,17 +230,27 @@ def _huber(u: FloatArray) -> FloatArray:
 
 def _robust_scale(r: FloatArray, y: FloatArray) -> float:
     """Median absolute residual as a standard deviation, never zero."""
-    floor = 1e-9 * max(float(np.max(np.abs(y), initial=0.0)), 1e-12)
+    floor = 1e-6 * max(float(np.max(np.abs(y), initial=0.0)), 1e-12)  # exact readings: float noise is no outlier
     return max(1.4826 * float(np.median(np.abs(r))), floor)
 
 
-def _solve(A: FloatArray, y: FloatArray, *, ridge: float, prior_w: float | None, robust: bool) -> _Fit:
+def _solve(
+    A: FloatArray,
+    y: FloatArray,
+    *,
+    ridge: float,
+    prior_w: float | None,
+    robust: bool,
+    names: tuple[str, ...] | None = None,
+) -> _Fit:
     n, k = A.shape
     norms = np.sqrt((A * A).sum(axis=0))
     seen = norms > 1e-12 * max(float(norms.max(initial=0.0)), 1e-300)
     As = A[:, seen]
     if As.shape[1] == 0 or n == 0:
         raise AlignmentError("no sensor reading overlaps any layer; the sensor and the runs do not meet in time")
+    if ridge <= 0:
+        require_enough_readings(n, As.shape[1])
     extra_A = np.zeros((0, As.shape[1]))
     extra_y = np.zeros(0)
     if ridge > 0:
@@ -239,36 +273,57 @@ def _solve(A: FloatArray, y: FloatArray, *, ridge: float, prior_w: float | None,
         if done:
             break
     residual = y - As @ x
-    free = x > 0
-    p = int(free.sum())
+    p = int((x > 0).sum())
     dof = max(n - p, 1)
-    se = np.full(As.shape[1], np.nan)
     scale = _robust_scale(residual, y) if robust else float(np.sqrt(residual @ residual / dof))
-    if free.any():
-        Af = As[:, free]
-        try:
-            if robust:
-                # Huber's sandwich: (AᵀWA)⁻¹ Aᵀ diag((w r)²) A (AᵀWA)⁻¹, the covariance of the M-estimate
-                # whatever the distribution of the residuals (outliers count with their clipped influence).
-                bread = np.linalg.inv(Af.T @ (Af * w[:, None]) + extra_A[:, free].T @ extra_A[:, free])
-                influence = Af * (w * residual)[:, None]
-                cov = bread @ (influence.T @ influence) @ bread * (n / dof)
-            else:
-                Ae = np.vstack([Af, extra_A[:, free]])
-                cov = float(residual @ residual) / dof * np.linalg.inv(Ae.T @ Ae)
-            se[free] = np.sqrt(np.clip(np.diag(cov), 0.0, None))
-        except np.linalg.LinAlgError:
-            pass
-    se[~free] = 0.0
-    try:
-        cond = float(np.linalg.cond(As))
-    except np.linalg.LinAlgError:
-        cond = float("inf")
+    # Standard errors of every power seen, those the bound holds at zero included: a power NNLS put at 0 is
+    # as uncertain as its neighbours, never "0 ± 0".
+    Aw = np.vstack([As * np.sqrt(w)[:, None], extra_A])
+    bread = np.linalg.pinv(Aw.T @ Aw)
+    if robust:
+        # Huber's sandwich: (AᵀWA)⁻¹ Aᵀ diag((w r)²) A (AᵀWA)⁻¹, the covariance of the M-estimate
+        # whatever the distribution of the residuals (outliers count with their clipped influence).
+        influence = As * (w * residual)[:, None]
+        cov = bread @ (influence.T @ influence) @ bread * (n / dof)
+        classical = scale**2 * np.diag(bread)
+    else:
+        cov = float(residual @ residual) / dof * bread
+        classical = np.diag(cov)
+    se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    seen_names = None if names is None else tuple(nm for nm, s in zip(names, seen, strict=True) if s)
+    ident = identify(
+        Aw,
+        np.maximum(se, np.sqrt(np.clip(classical, 0.0, None))),
+        highest_power_w=float(np.max(y, initial=0.0)),
+        names=seen_names,
+    )
     power = np.full(k, np.nan)
     power_se = np.full(k, np.nan)
-    power[seen] = x
-    power_se[seen] = se
-    return _Fit(power, power_se, float(np.sqrt(np.mean(residual**2))), cond, scale, float(np.mean(w < 1)))
+    effective = np.zeros(k)
+    reason = ["no sensor reading overlaps it"] * k
+    cols = np.flatnonzero(seen)
+    full_cov = np.full((k, k), np.nan)
+    full_cov[np.ix_(cols, cols)] = cov
+    raw = np.full(k, np.nan)
+    raw[cols] = x
+    for i, j in enumerate(cols):
+        reason[j] = ident.reason[i]
+        effective[j] = ident.effective_readings[i]
+        if ident.determined[i]:
+            power[j], power_se[j] = x[i], se[i]
+    return _Fit(
+        power,
+        power_se,
+        float(np.sqrt(np.mean(residual**2))),
+        ident.condition_number,
+        scale,
+        float(np.mean(w < 1)),
+        tuple(reason),
+        effective,
+        float(np.max(y, initial=0.0)),
+        full_cov,
+        raw,
+    )
 
 
 def solve_powers(
@@ -311,7 +366,7 @@ def _huber_loss(A: FloatArray, y: FloatArray, scale: float, iterations: int = 4)
 
 
 def estimate_latch_lag(
-    timeline: Timeline, obs: Observations, *, scale_w: float, max_lag_s: float | None = None
+    timeline: Segments, obs: Observations, *, scale_w: float, max_lag_s: float | None = None
 ) -> tuple[float, dict[str, float]]:
     """How much later the observed latch instants are than the edges of the windows the readings cover.
 
@@ -402,15 +457,25 @@ def direct_inference_energy_j(obs: Observations, run_start_s: FloatArray, run_en
     Returns:
         ``(mean energy per inference in J, method)``; NaN when the sensor does not cover the runs.
     """
+    energy, method, _ = _direct(obs, run_start_s, run_end_s)
+    return energy, method
+
+
+def _se_of_mean(e: FloatArray) -> float:
+    return float(np.std(e, ddof=1) / np.sqrt(len(e))) if len(e) > 1 else float("nan")
+
+
+def _direct(obs: Observations, run_start_s: FloatArray, run_end_s: FloatArray) -> tuple[float, str, float]:
+    """:func:`direct_inference_energy_j` with the standard error of the mean over runs (NaN when unknown)."""
     if obs.knot_t_s is None or obs.knot_value is None or len(obs.knot_t_s) < 2:
-        return float("nan"), "none"
+        return float("nan"), "none", float("nan")
     covered = (run_start_s >= obs.knot_t_s[0]) & (run_end_s <= obs.knot_t_s[-1])
     if not covered.any():
-        return float("nan"), "none"
+        return float("nan"), "none", float("nan")
     a, b = run_start_s[covered], run_end_s[covered]
     if obs.kind == "counter":
         e = np.interp(b, obs.knot_t_s, obs.knot_value) - np.interp(a, obs.knot_t_s, obs.knot_value)
-        return float(np.mean(e)), "counter interpolated over inference windows"
+        return float(np.mean(e)), "counter interpolated over inference windows", _se_of_mean(e)
     window = float(np.median(obs.end_s - obs.start_s)) if obs.kind == "box" else 0.0
     delay = {"box": 0.5 * window, "ema": obs.tau_s}.get(obs.kind, 0.0)
     knots = obs.knot_t_s - delay
@@ -431,14 +496,14 @@ def direct_inference_energy_j(obs: Observations, run_start_s: FloatArray, run_en
         span_j = float(integral(np.array([span_lo]), np.array([span_hi]))[0])
         busy_s = float(np.sum(run_end_s - run_start_s))
         energy = (span_j - idle_w * ((span_hi - span_lo) - busy_s)) / len(run_start_s)
-        return float(
-            energy
-        ), f"{obs.kind} readings integrated over all runs, idle ({idle_w:.4g} W) between runs removed"
+        method = f"{obs.kind} readings integrated over all runs, idle ({idle_w:.4g} W) between runs removed"
+        return float(energy), method, _se_of_mean(integral(a, b))
     e = integral(a, b)
-    return float(np.mean(e)), f"{obs.kind} readings shifted by {delay * 1e3:.3g} ms, integrated per inference"
+    method = f"{obs.kind} readings shifted by {delay * 1e3:.3g} ms, integrated per inference"
+    return float(np.mean(e)), method, _se_of_mean(e)
 
 
-def _run_groups(obs: Observations, timeline: Timeline, run_start_s: FloatArray) -> npt.NDArray[np.int64]:
+def _run_groups(obs: Observations, timeline: Segments, run_start_s: FloatArray) -> npt.NDArray[np.int64]:
     """The run each observation belongs to for resampling: the last run started before its window's middle."""
     middle = 0.5 * (obs.start_s + obs.end_s)
     order = np.argsort(run_start_s)
@@ -507,7 +572,7 @@ def attribute(
 
 def attribute_timeline(
     events: LayerEvents,
-    timeline: SensorTimeline,
+    timeline: Timeline,
     *,
     ridge: float = 0.0,
     bootstrap: int = 0,
@@ -567,6 +632,24 @@ def attribute_timeline(
     )
 
 
+def _measured_idle_w(obs: Observations, lo_s: float, hi_s: float) -> float:
+    """Idle power measured in ``[lo_s, hi_s]`` (no measured run inside), W; NaN without readings there.
+
+    The median of the power of the readings whose whole window lies there: robust to the warm-up inferences
+    that run just before the first measured run, and to a loop or another job that starts after the last.
+    """
+    if obs.kind == "counter":
+        if obs.knot_t_s is None or obs.knot_value is None:
+            return float("nan")
+        among = np.flatnonzero((obs.knot_t_s >= lo_s) & (obs.knot_t_s <= hi_s))
+        if len(among) < 2:
+            return float("nan")
+        t, e = obs.knot_t_s[among], obs.knot_value[among]
+        return float(np.median(np.diff(e) / np.diff(t)))
+    inside = (obs.start_s >= lo_s) & (obs.end_s <= hi_s)
+    return float(np.median(obs.value[inside])) if inside.any() else float("nan")
+
+
 def attribute_observations(
     events: LayerEvents,
     obs: Observations,
@@ -587,6 +670,13 @@ def attribute_observations(
     ends after ``until_ns`` (other work measured after the runs, such as isolation loops). The lag between the observed
     latch instants and the readings' true windows is estimated (:func:`estimate_latch_lag`) unless given.
 
+    One set of runs is behind every number: runs the sensor's readings do not cover (it vanished, or
+    ``until_ns`` cut it) are left out of the layers and of the direct whole-inference energy alike, and
+    counted in ``extras["runs_not_covered"]``.
+
+    Every layer is checked for identifiability (:mod:`synergy.alignment.identifiability`): a layer the
+    readings do not determine gets NaN power and energy, with the reason in :attr:`Attribution.reasons`.
+
     Args:
         events: layer events and run windows, monotonic ns.
         obs: the sensor's observations, seconds since ``origin_ns``.
@@ -600,27 +690,37 @@ def attribute_observations(
         until_ns: monotonic ns after which the events no longer describe what ran (``None``: the end).
 
     Raises:
-        AlignmentError: no runs, or no reading after the first run began.
+        AlignmentError: no runs, no reading after the first run began, or fewer readings than unknowns.
+        UndeterminedError: the readings determine no layer (the message names the remedy); its
+            ``attribution`` keeps what they do determine (the whole-inference energy read directly).
     """
     if events.n_runs == 0:
         raise AlignmentError("no runs were recorded")
     origin = origin_ns
-    timeline = build_timeline(events, origin)
-    run_start_s = (events.run_start_ns - origin) * 1e-9
-    run_end_s = (events.run_end_ns - origin) * 1e-9
+    recorded_runs = events.n_runs
     window_s = float(np.median(obs.end_s - obs.start_s)) if len(obs) else float("nan")
     if until_ns is not None:
         obs = obs.until((until_ns - origin) * 1e-9)
+    run_start_s = (events.run_start_ns - origin) * 1e-9
+    run_end_s = (events.run_end_ns - origin) * 1e-9
+    if obs.knot_t_s is not None and len(obs.knot_t_s):
+        covered = (run_start_s >= obs.knot_t_s[0]) & (run_end_s <= obs.knot_t_s[-1])
+        if covered.any() and not covered.all():
+            events = events.select_runs(covered)
+            run_start_s, run_end_s = run_start_s[covered], run_end_s[covered]
+    timeline = build_segments(events, origin)
     known = obs.start_s >= float(run_start_s.min())
     if not known.any():
         span_s = float(run_end_s.max() - run_start_s.min())
-        raise AlignmentError(
-            f"no sensor reading lies within the runs (each reading covers {window_s:.3g} s, the runs took "
-            f"{span_s:.3g} s): measure more runs, or loop each layer alone (isolation mode) for so slow a sensor"
+        raise UndeterminedError(
+            f"the readings cannot determine the layers: no sensor reading lies within the runs (each reading "
+            f"covers {window_s:.3g} s, the runs took {span_s:.3g} s); {UNDETERMINED_REMEDY}"
         )
     used = obs.select(known)
+    L = len(events.layers)
+    names = (*events.layers, "overhead", "idle")
     A, y = build_design(timeline, used)
-    fit = _solve(A, y, ridge=ridge, prior_w=None, robust=robust)
+    fit = _solve(A, y, ridge=ridge, prior_w=None, robust=robust, names=names)
     lag_info: dict[str, float] = {}
     lag = latch_lag_s
     if lag is None:
@@ -628,8 +728,9 @@ def attribute_observations(
     if lag != 0:
         used = used.shifted(lag)
         A, y = build_design(timeline, used)
-        fit = _solve(A, y, ridge=ridge, prior_w=None, robust=robust)
+        fit = _solve(A, y, ridge=ridge, prior_w=None, robust=robust, names=names)
     power, power_se, rms, cond = fit.power, fit.power_se, fit.rms, fit.condition
+    determined = np.isfinite(power[:L])
     method = ("nnls+ridge" if ridge > 0 else "nnls") + ("+huber" if robust else "")
 
     if bootstrap > 0:
@@ -642,13 +743,15 @@ def attribute_observations(
             rows = np.concatenate([members[i] for i in pick])
             if len(rows) == 0:
                 continue
-            p_b, _, _, _ = solve_powers(A[rows], y[rows], ridge=ridge, robust=robust)
+            try:
+                p_b, _, _, _ = solve_powers(A[rows], y[rows], ridge=ridge, robust=robust)
+            except AlignmentError:
+                continue
             replicates.append(p_b)
         if len(replicates) >= 2:
-            power_se = np.nanstd(np.asarray(replicates), axis=0, ddof=1)
+            power_se = np.where(np.isfinite(power), np.nanstd(np.asarray(replicates), axis=0, ddof=1), np.nan)
             method += "+bootstrap"
 
-    L = len(events.layers)
     durations = events.duration_matrix_s()
     duration = durations.mean(axis=0)
     duration_std = durations.std(axis=0, ddof=1) if events.n_runs > 1 else np.zeros(L)
@@ -659,10 +762,22 @@ def attribute_observations(
     energy_se = np.sqrt((duration * se_layers) ** 2 + (p_layers * duration_se) ** 2)
     idle_w = float(power[timeline.idle])
     run_s = events.run_duration_s()
-    overhead_s = float(np.mean(run_s - durations.sum(axis=1)))
-    dynamic = (p_layers - (idle_w if np.isfinite(idle_w) else 0.0)) * duration
-    direct, direct_method = direct_inference_energy_j(obs.shifted(lag), run_start_s, run_end_s)
-    return Attribution(
+    overhead_s = max(float(np.mean(run_s - durations.sum(axis=1))), 0.0)
+    overhead_w = float(power[timeline.overhead])
+    if not np.isfinite(overhead_w) and overhead_s <= 0.01 * float(np.mean(run_s)):
+        # Under 1 % of an inference outside layer events: the fitted power (or none) moves the whole
+        # inference's energy by at most that share, so it is kept rather than voiding the sum.
+        overhead_w = float(np.nan_to_num(fit.raw[timeline.overhead]))
+    dynamic = (p_layers - idle_w) * duration
+    # Standard error of layers + overhead, from the joint covariance of their powers.
+    weights = np.concatenate([duration, [overhead_s]])
+    block = fit.cov[: L + 1, : L + 1]
+    model_se = float(np.sqrt(max(float(weights @ np.nan_to_num(block) @ weights), 0.0)))
+    direct, direct_method, direct_se = _direct(obs.shifted(lag), run_start_s, run_end_s)
+    first_s, last_s = float(run_start_s.min()), float(run_end_s.max())
+    end_s = float("inf") if until_ns is None else (until_ns - origin) * 1e-9
+    shifted = obs.shifted(lag)
+    attribution = Attribution(
         layers=events.layers,
         power_w=p_layers,
         power_w_se=se_layers,
@@ -673,9 +788,9 @@ def attribute_observations(
         dynamic_energy_j=dynamic,
         idle_power_w=idle_w,
         idle_power_w_se=float(power_se[timeline.idle]),
-        overhead_power_w=float(np.nan_to_num(power[timeline.overhead])),
+        overhead_power_w=overhead_w,
         overhead_power_w_se=float(power_se[timeline.overhead]),
-        overhead_s=max(overhead_s, 0.0),
+        overhead_s=overhead_s,
         inference_s=float(np.mean(run_s)),
         runs=events.n_runs,
         observations=len(used),
@@ -684,7 +799,7 @@ def attribute_observations(
         condition_number=cond,
         direct_inference_energy_j=direct,
         direct_method=direct_method,
-        determined=np.isfinite(p_layers),
+        determined=determined,
         extras={
             "filter_model": obs.kind,
             "update_period_s": update_period_s,
@@ -692,6 +807,26 @@ def attribute_observations(
             "robust_scale_w": fit.scale,
             "downweighted_fraction": fit.downweighted,
             "readings_before_first_run": int(np.count_nonzero(~known)),
+            "runs_recorded": recorded_runs,
+            "runs_not_covered": recorded_runs - events.n_runs,
+            "unknowns": int(A.shape[1]),
+            "readings_per_unknown": len(used) / max(int(A.shape[1]), 1),
+            "highest_power_w": fit.highest_power_w,
+            "mean_power_w": float(np.mean(y)),
+            "idle_measured_w": _measured_idle_w(shifted, -np.inf, first_s),
+            "idle_after_w": _measured_idle_w(shifted, last_s, end_s),
+            "inference_energy_j_se": model_se,
+            "direct_inference_energy_j_se": direct_se,
             **lag_info,
         },
+        reasons=tuple(fit.reason[:L]),
+        effective_readings=fit.effective_readings[:L],
     )
+    if not determined.any():
+        reasons = sorted({r.split(":")[0] for r in fit.reason[:L] if r})
+        raise UndeterminedError(
+            f"the readings cannot determine the layers ({len(used)} readings for {A.shape[1]} unknowns; "
+            f"{'; '.join(reasons[:2])}): {UNDETERMINED_REMEDY}",
+            attribution,
+        )
+    return attribution

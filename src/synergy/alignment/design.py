@@ -32,9 +32,9 @@ from synergy.sensors.base import FilterModel
 
 __all__ = [
     "Observations",
-    "Timeline",
+    "Segments",
     "build_design",
-    "build_timeline",
+    "build_segments",
     "observations_from_changes",
     "observations_from_samples",
 ]
@@ -47,8 +47,11 @@ _FAR = 1e12  # seconds; stands for ±infinity at the ends of the timeline
 
 
 @dataclass(frozen=True)
-class Timeline:
+class Segments:
     """Contiguous segments covering all time, each labelled with the index of its unknown power.
+
+    Not a time series of readings (that is :class:`synergy.sampling.Timeline`): the piecewise-constant
+    layout of the unknowns that the readings are windows over.
 
     Attributes:
         origin_ns: monotonic ns of time 0; every time here is seconds since it.
@@ -85,7 +88,7 @@ class Timeline:
         return self.label[np.clip(k, 0, len(self.label) - 1)]
 
 
-def build_timeline(events: LayerEvents, origin_ns: int) -> Timeline:
+def build_segments(events: LayerEvents, origin_ns: int) -> Segments:
     """Cut time into labelled segments from the layer events and run windows.
 
     Events overlapping a previous event of the same run are clipped to start at its end (ORT's µs rounding);
@@ -139,7 +142,7 @@ def build_timeline(events: LayerEvents, origin_ns: int) -> Timeline:
     seg_end = np.concatenate([t_s, [_FAR]])
     seg_label = np.concatenate([[idle], labels])
     nonempty = seg_end > seg_start
-    return Timeline(
+    return Segments(
         origin_ns=origin_ns,
         start_s=seg_start[nonempty],
         end_s=seg_end[nonempty],
@@ -506,7 +509,7 @@ def observations_from_changes(
     return _observations(changes, counter=counter, filter_model=filter_model, update_period_s=update_period_s)
 
 
-def build_design(timeline: Timeline, obs: Observations) -> tuple[FloatArray, FloatArray]:
+def build_design(timeline: Segments, obs: Observations) -> tuple[FloatArray, FloatArray]:
     """The design matrix and measurement vector, every row in watts.
 
     Box rows are means (overlap / window). Counter rows stay integrals (overlap in seconds, increment in

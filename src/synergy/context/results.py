@@ -1,7 +1,7 @@
 """Context channels in a measurement's results: the Parquet file, the per-layer rails, the sampler's hand-over.
 
 The background sampler stores a channel's value only when it changes, with the last read before each change
-(``t_prev_ns``). :func:`from_sampler` turns that into a context :class:`~synergy.context.timeline.Timeline`
+(``t_prev_ns``). :func:`from_sampler` turns that into a context :class:`~synergy.sampling.timeline.Timeline`
 of reads: each change row, plus the last read of the previous value (at ``t_prev_ns``) where it differs
 from the change before, so a window between two changes sees the value that held there.
 
@@ -121,20 +121,10 @@ def read_context_parquet(path: str | Path) -> dict[str, Timeline]:
         rails = tuple(dict.fromkeys(str(r) for r in rows["rail"]))
         first = rows[rows["rail"] == rails[0]]
         values = np.column_stack([rows.loc[rows["rail"] == rail, "value"].to_numpy(np.float64) for rail in rails])
-        out[str(channel)] = _Changes(
-            rails, first["t_ns"].to_numpy(np.int64), first["t_prev_ns"].to_numpy(np.int64), values
+        out[str(channel)] = Timeline(
+            rails, first["t_ns"].to_numpy(np.int64), values, t_prev_ns=first["t_prev_ns"].to_numpy(np.int64)
         )
     return out
-
-
-class _Changes(Timeline):
-    """A context timeline of stored changes that keeps ``t_prev_ns`` (for :func:`from_sampler`)."""
-
-    t_prev_ns: np.ndarray
-
-    def __init__(self, rails: tuple[str, ...], t_ns: np.ndarray, t_prev_ns: np.ndarray, values: np.ndarray) -> None:
-        super().__init__(rails, t_ns, values)
-        object.__setattr__(self, "t_prev_ns", np.asarray(t_prev_ns, dtype=np.int64))
 
 
 def _hold(timeline: Timeline, rail_values: np.ndarray, grid: np.ndarray) -> np.ndarray:

@@ -1,8 +1,9 @@
 """Context time series and their summaries over the measured windows (runs, layers).
 
-A :class:`Timeline` is what a sampler records from one channel: monotonic stamps ``t_ns`` (ns, the clock of
-:func:`synergy.clock.now_ns`) and one column of values per rail (NaN = gap). :func:`summarize` reduces it to
-min / median / max per named window set, e.g. ``{"run": [(t0, t1), …], "conv1": [(a, b), …]}``.
+A context channel's samples are a :class:`synergy.sampling.Timeline` with ``kind=None`` (the one time series
+of the package): monotonic stamps ``t_ns`` (ns, the clock of :func:`synergy.clock.now_ns`) and one column of
+values per rail (NaN = gap), built from reads as ``Timeline(rails, t_ns, values)``. :func:`summarize` reduces
+it to min / median / max per named window set, e.g. ``{"run": [(t0, t1), …], "conv1": [(a, b), …]}``.
 
 Which samples belong to a window ``[start, end]``:
 
@@ -17,7 +18,7 @@ A window shorter than the sampling period therefore still gets the value in forc
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +27,7 @@ import pandas as pd
 
 from synergy.context.base import Channel
 from synergy.errors import ChannelReadError
-from synergy.sensors.base import Reading
+from synergy.sampling.timeline import Timeline
 
 __all__ = [
     "ContextSummary",
@@ -49,60 +50,12 @@ def is_interval_rail(rail: str) -> bool:
     return rail.endswith("_util")
 
 
-@dataclass(frozen=True)
-class Timeline:
-    """One channel's samples: ``t_ns`` (n,) int64 increasing, ``values`` (n, len(rails)) float64, NaN = gap."""
-
-    rails: tuple[str, ...]
-    t_ns: np.ndarray
-    values: np.ndarray
-
-    def __post_init__(self) -> None:
-        t_ns = np.asarray(self.t_ns, dtype=np.int64).reshape(-1)
-        values = np.asarray(self.values, dtype=np.float64).reshape(len(t_ns), len(self.rails))
-        order = np.argsort(t_ns, kind="stable")
-        object.__setattr__(self, "rails", tuple(self.rails))
-        object.__setattr__(self, "t_ns", t_ns[order])
-        object.__setattr__(self, "values", values[order])
-
-    @classmethod
-    def from_readings(cls, rails: Sequence[str], readings: Iterable[Reading]) -> Timeline:
-        """Build from :class:`~synergy.sensors.Reading` objects (a gap is simply a missing reading)."""
-        readings = list(readings)
-        t_ns = np.array([r.t_ns for r in readings], dtype=np.int64)
-        values = np.array([r.values for r in readings], dtype=np.float64).reshape(len(readings), len(rails))
-        return cls(tuple(rails), t_ns, values)
-
-    def __len__(self) -> int:
-        return len(self.t_ns)
-
-    def column(self, rail: str) -> np.ndarray:
-        """The values of one rail."""
-        return self.values[:, self.rails.index(rail)]
-
-    def merge(self, other: Timeline) -> Timeline:
-        """Both timelines' rails side by side on the union of stamps (each rail keeps only its own samples)."""
-        clash = set(self.rails) & set(other.rails)
-        if clash:
-            raise ValueError(f"timelines share rails {sorted(clash)}")
-        t_ns = np.concatenate([self.t_ns, other.t_ns])
-        values = np.full((len(t_ns), len(self.rails) + len(other.rails)), np.nan)
-        values[: len(self), : len(self.rails)] = self.values
-        values[len(self) :, len(self.rails) :] = other.values
-        return Timeline(self.rails + other.rails, t_ns, values)
-
-    def to_frame(self) -> pd.DataFrame:
-        """A data frame with ``t_ns`` and one column per rail (what goes to Parquet beside the power samples)."""
-        frame = pd.DataFrame(self.values, columns=list(self.rails))
-        frame.insert(0, "t_ns", self.t_ns)
-        return frame
-
-
 def as_timeline(obj: Any, rails: Sequence[str] | None = None) -> Timeline:
     """A :class:`Timeline` from what a sampler may hand over.
 
     Accepted: a :class:`Timeline`; any object with ``rails``, ``t_ns`` and ``values`` attributes; a data frame
-    with a ``t_ns`` column (every other numeric column is a rail); a sequence of readings with ``rails`` given.
+    with a ``t_ns`` column (every other numeric column but ``t_prev_ns`` and ``t_change_ns`` is a rail); a
+    sequence of readings with ``rails`` given.
 
     Raises:
         TypeError: none of these.
@@ -112,7 +65,8 @@ def as_timeline(obj: Any, rails: Sequence[str] | None = None) -> Timeline:
     if isinstance(obj, pd.DataFrame):
         if "t_ns" not in obj.columns:
             raise TypeError("a timeline data frame needs a 't_ns' column")
-        columns = [c for c in obj.columns if c != "t_ns" and pd.api.types.is_numeric_dtype(obj[c])]
+        times = {"t_ns", "t_prev_ns", "t_change_ns"}
+        columns = [c for c in obj.columns if c not in times and pd.api.types.is_numeric_dtype(obj[c])]
         if rails is not None:
             columns = [c for c in columns if c in rails]
         return Timeline(tuple(str(c) for c in columns), obj["t_ns"].to_numpy(), obj[columns].to_numpy(dtype=float))

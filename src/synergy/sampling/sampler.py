@@ -5,11 +5,18 @@ satisfies :class:`Readable` — every :class:`~synergy.sensors.base.Sensor`, and
 frequency or temperature — so all of them share one clock and one schedule.
 
 **Rates.** Each channel is polled every ``update_period / oversample`` seconds, clamped to
-``[1 / max_rate_hz, 1 / min_rate_hz]`` (defaults: 16×, 1 kHz, 20 Hz). Sixteen polls per period bracket each
-latch within a sixteenth of a period, which is what fixes the phase of a sensor's latch grid (and so the
-windows of its readings) to tens of microseconds; context channels without a filter model (clocks,
-temperatures) are polled at most ``CONTEXT_OVERSAMPLE`` (4) times per period. A channel that states no update period
-is probed first (:func:`probe_update_period`); ``poll_period_s`` overrides all of this.
+``[1 / max_rate_hz, 1 / min_rate_hz]`` (defaults: 16×, 1 kHz, 20 Hz), but a power or energy sensor never
+slower than ``MIN_SENSOR_OVERSAMPLE`` (4) times per update, whatever the cap: a counter read no faster than
+it updates merges and misplaces increments, and a sysfs read costs microseconds (RAPL's 976 µs counter is
+read every 244 µs). Sixteen polls per period bracket each latch within a sixteenth of a period, which is
+what fixes the phase of a sensor's latch grid (and so the windows of its readings) to tens of
+microseconds; context channels without a filter model (clocks, temperatures) are polled at most
+``CONTEXT_OVERSAMPLE`` (4) times per period. A channel that states no update period is probed first
+(:func:`probe_update_period`); ``poll_period_s`` overrides all of this.
+
+**Read phase and clock.** Each read of a power or energy sensor falls at a uniformly random instant of its
+poll slot (``read_phase``), so the reads cannot lock to the sensor's publication grid. All timing goes
+through a :class:`~synergy.sampling.clock.Clock` (the monotonic clock; tests inject a virtual one).
 
 **Changes only.** A value identical to the previous one is not stored. Each stored row keeps the time of
 the first read of the new value (``t_ns``) and of the last read before it (``t_prev_ns``), so the change
@@ -48,8 +55,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from synergy.clock import now_ns
 from synergy.errors import SamplingError, SensorError, SensorReadError, SensorUnavailable
+from synergy.sampling.clock import Clock, MonotonicClock
 from synergy.sampling.timeline import Gap, Timeline
 from synergy.sensors.base import FilterModel, Reading, SensorKind
 
@@ -65,6 +72,9 @@ __all__ = [
 
 #: Polls per update period of a channel that is not a power sensor (no filter model).
 CONTEXT_OVERSAMPLE = 4.0
+#: A power or energy sensor is polled at least this many times per update period, whatever ``max_rate_hz``:
+#: a counter polled no faster than it updates merges increments and misplaces them (a sysfs read costs µs).
+MIN_SENSOR_OVERSAMPLE = 4.0
 
 _INTERVAL_RING = 1 << 16
 
@@ -105,7 +115,9 @@ class Probe:
     duration_s: float
 
 
-def probe_update_period(channel: Readable, duration_s: float = 0.3, *, max_changes: int = 25) -> Probe:
+def probe_update_period(
+    channel: Readable, duration_s: float = 0.3, *, max_changes: int = 25, clock: Clock | None = None
+) -> Probe:
     """Measure how often a channel's value changes by reading it as fast as possible.
 
     Reads for ``duration_s`` (or until ``max_changes`` changes were seen) and takes the median interval
@@ -115,6 +127,8 @@ def probe_update_period(channel: Readable, duration_s: float = 0.3, *, max_chang
     Raises:
         SensorUnavailable: the channel vanished while probing.
     """
+    clock = clock or MonotonicClock()
+    now_ns = clock.now_ns
     start = now_ns()
     deadline = start + int(duration_s * 1e9)
     last: tuple[float, ...] | None = None
@@ -129,7 +143,7 @@ def probe_update_period(channel: Readable, duration_s: float = 0.3, *, max_chang
         if last is not None and reading.values != last:
             changes.append(reading.t_ns)
         last = reading.values
-        time.sleep(0)  # let other threads in between reads
+        clock.sleep(0)  # let other threads in between reads
     period = float(np.median(np.diff(changes))) / 1e9 if len(changes) >= 3 else None
     return Probe(period, n_reads, len(changes), (now_ns() - start) / 1e9)
 
@@ -141,14 +155,21 @@ def poll_period_for(
     max_rate_hz: float = 1000.0,
     min_rate_hz: float = 20.0,
     default_s: float = 0.01,
+    min_oversample: float = 0.0,
 ) -> float:
     """The poll period for a channel updating every ``update_period_s`` seconds.
 
     ``update_period_s / oversample``, clamped to ``[1 / max_rate_hz, 1 / min_rate_hz]``; ``default_s``
-    (clamped the same way) when the period is unknown.
+    (clamped the same way) when the period is unknown. With ``min_oversample``, the period is never longer
+    than ``update_period_s / min_oversample``, however low ``max_rate_hz`` (a power or energy sensor must be
+    read faster than it updates).
     """
-    wanted = default_s if not update_period_s or update_period_s <= 0 else update_period_s / oversample
-    return float(min(max(wanted, 1.0 / max_rate_hz), 1.0 / min_rate_hz))
+    known = bool(update_period_s and update_period_s > 0)
+    wanted = update_period_s / oversample if known and update_period_s else default_s
+    period = min(max(wanted, 1.0 / max_rate_hz), 1.0 / min_rate_hz)
+    if known and update_period_s and min_oversample > 0:
+        period = min(period, update_period_s / min_oversample)
+    return float(period)
 
 
 @dataclass(frozen=True)
@@ -352,7 +373,10 @@ class _Channel:
     store: _Store
     max_gaps: int
     jitter: float
+    clock: Clock = field(default_factory=MonotonicClock)
+    read_phase: bool = False
     next_due_ns: int = 0
+    slot_ns: int = 0
     last_values: tuple[float, ...] | None = None
     last_good_ns: int = 0
     last_stored_ns: int = 0
@@ -391,7 +415,7 @@ class _Channel:
 
     def poll(self, rng: np.random.Generator | None) -> None:
         """Read once, store a change, record a failure; schedule the next poll."""
-        t_call = now_ns()
+        t_call = self.clock.now_ns()
         try:
             reading = self.source.read()
             values = tuple(float(v) for v in reading.values)
@@ -444,14 +468,21 @@ class _Channel:
         self.n_polls += 1
 
     def _schedule(self, rng: np.random.Generator | None) -> None:
+        """The next poll: one (jittered) step after the current slot, at a random phase inside it.
+
+        With ``read_phase`` the read falls anywhere in its slot, uniformly, so the read instants cannot
+        lock to a sensor's publication grid however close the poll period is to its update period.
+        """
         step = self.poll_ns
         if rng is not None and self.jitter > 0:
             step = int(step * (1.0 + self.jitter * (2.0 * rng.random() - 1.0)))
-        self.next_due_ns += step
-        now = now_ns()
-        if self.next_due_ns < now - self.poll_ns:
+        self.slot_ns += step
+        now = self.clock.now_ns()
+        if self.slot_ns < now - self.poll_ns:
             self.n_late += 1
-            self.next_due_ns = now + step
+            self.slot_ns = now
+        phase = int(rng.random() * self.poll_ns) if rng is not None and self.read_phase else 0
+        self.next_due_ns = self.slot_ns + phase
 
 
 def _same(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
@@ -462,7 +493,8 @@ def _same(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
 class _State:
     """Shared between the sampler object and its thread (the thread never sees the Sampler)."""
 
-    def __init__(self, channels: list[_Channel], jitter_seed: int | None) -> None:
+    def __init__(self, channels: list[_Channel], jitter_seed: int | None, clock: Clock) -> None:
+        self.clock = clock
         self.channels = channels
         self.stop = threading.Event()
         self.ready = threading.Event()
@@ -470,16 +502,18 @@ class _State:
         self.t_stop_ns = 0
         self.cpu_s = 0.0
         self.crash: BaseException | None = None
-        self.rng = np.random.default_rng(jitter_seed) if any(c.jitter > 0 for c in channels) else None
+        random = any(c.jitter > 0 or c.read_phase for c in channels)
+        self.rng = np.random.default_rng(jitter_seed) if random else None
 
 
 def _run(state: _State) -> None:
     """The sampling thread: first read of every channel (ready), then the schedule until stopped."""
     cpu0 = time.thread_time()
+    clock = state.clock
     try:
-        state.t_start_ns = now_ns()
+        state.t_start_ns = clock.now_ns()
         for ch in state.channels:
-            ch.next_due_ns = state.t_start_ns
+            ch.next_due_ns = ch.slot_ns = state.t_start_ns
             ch.poll(state.rng)
         state.ready.set()
         stop = state.stop
@@ -489,18 +523,14 @@ def _run(state: _State) -> None:
             if not live:
                 break
             ch = min(live, key=lambda c: c.next_due_ns)
-            wait_ns = ch.next_due_ns - now_ns()
-            if wait_ns > 0:
-                if wait_ns > 5_000_000:
-                    if stop.wait(wait_ns / 1e9):
-                        break
-                else:
-                    time.sleep(wait_ns / 1e9)
+            wait_ns = ch.next_due_ns - clock.now_ns()
+            if wait_ns > 0 and clock.wait(stop, wait_ns / 1e9):
+                break
             ch.poll(state.rng)
     except BaseException as exc:  # never let the thread die silently
         state.crash = exc
     finally:
-        state.t_stop_ns = now_ns()
+        state.t_stop_ns = clock.now_ns()
         state.cpu_s = time.thread_time() - cpu0
         state.ready.set()
 
@@ -530,7 +560,11 @@ class Sampler:
         default_poll_s: poll period of a channel whose period is unknown and could not be probed, seconds.
         jitter: random spread of each poll interval, as a fraction of it (``0.1`` = ±10%), to keep the
             sampling phase drifting against a periodic workload; 0 for a fixed period.
-        jitter_seed: seed of that randomness.
+        jitter_seed: seed of that randomness (and of the read phase).
+        read_phase: read each power or energy sensor at a uniformly random instant of its poll slot, so the
+            reads cannot lock to the sensor's publication grid (context channels keep a fixed phase).
+        clock: the clock to read, sleep and wait on (default: the monotonic clock; tests pass a
+            :class:`synergy.testing.clock.ManualClock`).
         spool_dir: directory for Parquet chunks (default: a private temporary directory).
         chunk_rows: rows per channel kept in memory before a chunk is written.
         max_gaps: gap runs kept per channel; further runs are only counted.
@@ -556,6 +590,8 @@ class Sampler:
         default_poll_s: float = 0.01,
         jitter: float = 0.0,
         jitter_seed: int | None = None,
+        read_phase: bool = True,
+        clock: Clock | None = None,
         spool_dir: str | Path | None = None,
         chunk_rows: int = 65_536,
         max_gaps: int = 10_000,
@@ -582,6 +618,8 @@ class Sampler:
         self.default_poll_s = default_poll_s
         self.jitter = jitter
         self.jitter_seed = jitter_seed
+        self.read_phase = read_phase
+        self.clock: Clock = clock or MonotonicClock()
         self.chunk_rows = max(1, int(chunk_rows))
         self.max_gaps = max_gaps
         self.ready_timeout_s = ready_timeout_s
@@ -603,14 +641,20 @@ class Sampler:
         stated = getattr(source, "update_period_s", None)
         # A power sensor's readings are placed by its latch grid, which fine brackets pin down; a context
         # channel (a clock, a temperature) only needs its changes seen.
-        oversample = self.oversample if hasattr(source, "filter_model") else min(self.oversample, CONTEXT_OVERSAMPLE)
-        clamp = {"oversample": oversample, "max_rate_hz": self.max_rate_hz, "min_rate_hz": self.min_rate_hz}
+        sensor = hasattr(source, "filter_model")
+        oversample = self.oversample if sensor else min(self.oversample, CONTEXT_OVERSAMPLE)
+        clamp = {
+            "oversample": oversample,
+            "max_rate_hz": self.max_rate_hz,
+            "min_rate_hz": self.min_rate_hz,
+            "min_oversample": min(MIN_SENSOR_OVERSAMPLE, oversample) if sensor else 0.0,
+        }
         if override is not None:
             return max(float(override), 1.0 / self.max_rate_hz), stated, "override", None
         if stated:
             return poll_period_for(stated, **clamp), float(stated), "stated", None
         if self.probe_s > 0:
-            probe = probe_update_period(source, self.probe_s)
+            probe = probe_update_period(source, self.probe_s, clock=self.clock)
             if probe.update_period_s:
                 return poll_period_for(probe.update_period_s, **clamp), probe.update_period_s, "probed", probe
             return poll_period_for(None, default_s=self.default_poll_s, **clamp), None, "unknown", probe
@@ -642,11 +686,20 @@ class Sampler:
             store = _Store(_NAME_RE.sub("_", source.name), len(source.rails), self.chunk_rows, self._spool)
             level = not isinstance(getattr(source, "kind", None), SensorKind)
             ch = _Channel(
-                source, source.name, level, len(source.rails), int(poll_s * 1e9), store, self.max_gaps, self.jitter
+                source,
+                source.name,
+                level,
+                len(source.rails),
+                int(poll_s * 1e9),
+                store,
+                self.max_gaps,
+                self.jitter,
+                clock=self.clock,
+                read_phase=self.read_phase and hasattr(source, "filter_model"),
             )
             ch.end_reason = end_reason
             channels.append(ch)
-        state = _State(channels, self.jitter_seed)
+        state = _State(channels, self.jitter_seed, self.clock)
         thread = threading.Thread(target=_run, args=(state,), name="synergy-sampler", daemon=True)
         self._state, self._thread = state, thread
         self._finalizer = weakref.finalize(self, _shutdown, state, thread, self._spool, self.stop_timeout_s)

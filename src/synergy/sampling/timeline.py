@@ -1,7 +1,11 @@
 """An immutable time series of sensor readings, with exact window integration.
 
 A :class:`Timeline` holds what a sampler (or an external meter's log) saw of one channel: one row per
-*change* of the value, on the monotonic clock (:func:`synergy.clock.now_ns`).
+*change* of the value, on the monotonic clock (:func:`synergy.clock.now_ns`). It is the one time series of
+the package: power and energy sensors, and context channels (clocks, temperatures, utilisation: ``kind``
+``None``, NaN where a rail could not be read), whose reads :mod:`synergy.context.timeline` summarises over
+the measured windows. Built from reads rather than changes (no ``t_prev_ns``), a context timeline's rows
+are sorted by time and may share a stamp.
 
 Each row ``i`` carries two times:
 
@@ -39,7 +43,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, overload
@@ -50,7 +54,7 @@ import pandas as pd
 
 from synergy.atomic import atomic_path
 from synergy.errors import AlignmentError, DatasetError, SamplingError
-from synergy.sensors.base import FilterModel, SensorKind
+from synergy.sensors.base import FilterModel, Reading, SensorKind
 from synergy.sensors.counter import unwrap_array
 
 __all__ = ["FORMAT_VERSION", "Gap", "Timeline", "unwrap_counter"]
@@ -125,12 +129,13 @@ class Timeline:
     (this constructor), from a data frame (:meth:`from_frame`), or from Parquet (:meth:`from_parquet`).
 
     Args:
-        kind: ``ENERGY`` (cumulative joules), ``POWER`` (watts), or ``None`` for any other quantity
-            (frequency, temperature), which supports :meth:`mean` but no energy queries.
         rails: one name per column of ``values``.
-        t_ns: monotonic time of the first read of each value, ns, strictly increasing.
+        t_ns: monotonic time of the first read of each value, ns, strictly increasing (for ``kind=None``
+            without ``t_prev_ns``: any order, sorted here, stamps may repeat).
         values: ``(n, len(rails))`` values (1-D accepted for one rail); finite, except that a ``kind=None``
             timeline may hold NaN for a rail that could not be read at that time.
+        kind: ``ENERGY`` (cumulative joules), ``POWER`` (watts), or ``None`` (the default) for any other
+            quantity (frequency, temperature), which supports :meth:`mean` but no energy queries.
         t_prev_ns: time of the last read before each change, ns (``t_ns[i-1] <= t_prev_ns[i] <= t_ns[i]``);
             default ``t_ns`` itself (no bracket: every read was stored).
         t_end_ns: time of the last good read, ns (default ``t_ns[-1]``).
@@ -145,11 +150,11 @@ class Timeline:
 
     def __init__(
         self,
-        *,
-        kind: SensorKind | None,
         rails: Sequence[str],
         t_ns: npt.ArrayLike,
         values: npt.ArrayLike,
+        *,
+        kind: SensorKind | None = None,
         t_prev_ns: npt.ArrayLike | None = None,
         t_end_ns: int | None = None,
         filter_model: FilterModel | None = None,
@@ -169,10 +174,14 @@ class Timeline:
             vals = vals.reshape(t.shape[0], len(self.rails))
         if vals.shape != (t.shape[0], len(self.rails)):
             raise ValueError(f"values have shape {vals.shape}, expected ({t.shape[0]}, {len(self.rails)})")
+        reads = kind is None and t_prev_ns is None
+        if reads and t.shape[0] > 1 and bool(np.any(np.diff(t) < 0)):
+            order = np.argsort(t, kind="stable")
+            t, vals = t[order], vals[order]
         tp = t.copy() if t_prev_ns is None else np.array(t_prev_ns, dtype=np.int64).reshape(-1)
         if tp.shape != t.shape:
             raise ValueError("t_prev_ns and t_ns differ in length")
-        if t.shape[0] > 1 and bool(np.any(np.diff(t) <= 0)):
+        if t.shape[0] > 1 and bool(np.any(np.diff(t) < 0 if reads else np.diff(t) <= 0)):
             raise ValueError("t_ns must be strictly increasing")
         if bool(np.any(tp > t)) or (t.shape[0] > 1 and bool(np.any(tp[1:] < t[:-1]))):
             raise ValueError("each t_prev_ns must lie between the previous and the current t_ns")
@@ -239,6 +248,30 @@ class Timeline:
         out = self.t_ns - self.t_prev_ns
         out.flags.writeable = False
         return out
+
+    def column(self, rail: str) -> FloatArray:
+        """The values of one rail."""
+        return self.values[:, self._rail_index(rail)[0]]
+
+    @classmethod
+    def from_readings(cls, rails: Sequence[str], readings: Iterable[Reading]) -> Timeline:
+        """A context timeline of reads from :class:`~synergy.sensors.base.Reading` objects (a gap is a missing one)."""
+        readings = list(readings)
+        t_ns = np.array([r.t_ns for r in readings], dtype=np.int64)
+        values = np.array([r.values for r in readings], dtype=np.float64).reshape(len(readings), len(rails))
+        return cls(tuple(rails), t_ns, values)
+
+    def merge(self, other: Timeline) -> Timeline:
+        """Both timelines' rails side by side on the union of their reads (each rail keeps only its own
+        samples, NaN at the other's stamps): a context timeline of reads."""
+        clash = set(self.rails) & set(other.rails)
+        if clash:
+            raise ValueError(f"timelines share rails {sorted(clash)}")
+        t_ns = np.concatenate([self.t_ns, other.t_ns])
+        values = np.full((len(t_ns), len(self.rails) + len(other.rails)), np.nan)
+        values[: len(self), : len(self.rails)] = self.values
+        values[len(self) :, len(self.rails) :] = other.values
+        return Timeline(self.rails + other.rails, t_ns, values)
 
     def gaps_in(self, t0_ns: int, t1_ns: int) -> tuple[Gap, ...]:
         """The gaps that overlap ``[t0_ns, t1_ns]``."""

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from synergy.alignment.attribute import attribute, solve_powers
-from synergy.alignment.design import build_design, build_timeline, observations_from_samples
+from synergy.alignment.design import build_design, build_segments, observations_from_samples
 from synergy.alignment.events import LayerEvents, RunRecord
 from synergy.alignment.simulate import Workload, simulate_box, simulate_counter, simulate_ema, simulate_runs
 from synergy.errors import AlignmentError
@@ -106,7 +106,7 @@ def _two_runs() -> LayerEvents:
 
 
 def test_timeline_labels_layers_overhead_and_idle() -> None:
-    timeline = build_timeline(_two_runs(), origin_ns=0)
+    timeline = build_segments(_two_runs(), origin_ns=0)
     at = np.array([500, 1_200, 2_000, 2_700, 4_000, 4_800, 7_000, 10_500, 12_000, 20_000]) * 1e-9
     assert list(timeline.label_at(at)) == [3, 2, 0, 2, 1, 2, 3, 0, 1, 3]
 
@@ -114,11 +114,11 @@ def test_timeline_labels_layers_overhead_and_idle() -> None:
 def test_overlapping_runs_are_refused() -> None:
     events = LayerEvents.from_runs(["a"], [RunRecord(0, 10, (0,), (0,), (10,)), RunRecord(5, 15, (0,), (5,), (15,))])
     with pytest.raises(AlignmentError, match="overlap"):
-        build_timeline(events, 0)
+        build_segments(events, 0)
 
 
 def test_box_rows_are_unit_weight_and_counter_rows_are_lengths() -> None:
-    timeline = build_timeline(_two_runs(), origin_ns=0)
+    timeline = build_segments(_two_runs(), origin_ns=0)
     t_ns = np.arange(0, 20_001, 1_000)
     box = observations_from_samples(
         t_ns, np.arange(len(t_ns)) % 3 + 1.0, counter=False, filter_model=FilterModel("box", 2e-6),

@@ -73,9 +73,21 @@ def test_timeline_sorting_merge_and_frame() -> None:
     assert merged.rails == ("a", "b") and len(merged) == 4
     assert np.isnan(merged.values[merged.t_ns == 15, 0]).all()
     frame = merged.to_frame()
-    assert list(frame.columns) == ["t_ns", "a", "b"]
+    assert list(frame.columns) == ["t_ns", "t_prev_ns", "t_change_ns", "a", "b"]
+    assert as_timeline(frame).rails == ("a", "b")  # the time columns are not rails
     with pytest.raises(ValueError, match="share rails"):
         timeline.merge(timeline)
+
+
+def test_one_timeline_serves_sensors_and_context() -> None:
+    """The context package's Timeline is the sampler's: one definition, public as ``synergy.Timeline``."""
+    import synergy
+    from synergy.context import Timeline as ContextTimeline
+    from synergy.sampling import Timeline as SamplingTimeline
+
+    assert ContextTimeline is SamplingTimeline is synergy.Timeline
+    with pytest.raises(ValueError, match="strictly increasing"):  # a series of changes stays strictly ordered
+        SamplingTimeline(("a",), [2, 1], [[1.0], [2.0]], t_prev_ns=[2, 1])
 
 
 def test_as_timeline_accepts_what_a_sampler_may_hand_over() -> None:

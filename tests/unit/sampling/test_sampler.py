@@ -1,4 +1,9 @@
-"""The background sampler, driven by scripted sensors (short windows, loose tolerances: the CPU is shared)."""
+"""The background sampler, driven by scripted sensors.
+
+The logic runs on a virtual clock (:class:`synergy.testing.clock.ManualClock`): nothing sleeps, and nothing
+depends on how busy the machine is. A few tests keep the real clock (threads, timeouts, the finaliser), with
+bounds that hold when every core is busy.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from synergy.errors import SamplingError, SensorPermissionError, SensorReadError
 from synergy.sampling.sampler import Readable, Sampler, poll_period_for, probe_update_period
 from synergy.sensors.base import NullSensor, Reading, SensorKind
 from synergy.sensors.scripted import ScriptedSensor
+from synergy.testing.clock import ManualClock
 
 
 def _sampler_threads() -> list[threading.Thread]:
@@ -35,6 +41,20 @@ def square(t_s: float) -> float:
     return 4.0 + 6.0 * ((t_s % 0.1) < 0.05)
 
 
+def _clock(seconds: float) -> ManualClock:
+    return ManualClock(until_ns=ManualClock.START_NS + int(seconds * 1e9))
+
+
+def _virtual(sampler: Sampler, clock: ManualClock) -> Sampler:
+    """Run ``sampler`` through its clock's virtual time (or until its channels end), then stop it."""
+    sampler.start()
+    deadline = time.monotonic() + 60
+    while sampler.running and not clock.reached.wait(0.005):
+        assert time.monotonic() < deadline
+    sampler.stop()
+    return sampler
+
+
 def test_counter_energy_matches_the_truth() -> None:
     sensor = ScriptedSensor(square, update_period_s=0.001, resolution_j=1e-6)
     with Sampler(sensor) as sampler:
@@ -43,7 +63,7 @@ def test_counter_energy_matches_the_truth() -> None:
     assert result is not None
     tl = result.timeline("scripted")
     report = result.channels["scripted"]
-    assert report.update_period_source == "stated" and report.poll_period_s == pytest.approx(0.001)
+    assert report.update_period_source == "stated" and report.poll_period_s == pytest.approx(0.001 / 4)
     assert report.n_stored <= report.n_polls
     assert report.end_reason is None and tl.end_reason is None
     lo, hi = tl.coverage_ns
@@ -54,10 +74,12 @@ def test_counter_energy_matches_the_truth() -> None:
 
 
 def test_only_changes_are_stored_and_brackets_are_ordered() -> None:
-    sensor = ScriptedSensor(5.0, kind=SensorKind.POWER, update_period_s=0.02)
-    sensor_changes = ScriptedSensor(lambda t: 1.0 + t, kind=SensorKind.POWER, update_period_s=0.02, name="ramp")
-    with Sampler([sensor, sensor_changes]) as sampler:
-        time.sleep(0.3)
+    clock = _clock(0.3)
+    sensor = ScriptedSensor(5.0, kind=SensorKind.POWER, update_period_s=0.02, clock=clock.now_ns)
+    sensor_changes = ScriptedSensor(
+        lambda t: 1.0 + t, kind=SensorKind.POWER, update_period_s=0.02, name="ramp", clock=clock.now_ns
+    )
+    sampler = _virtual(Sampler([sensor, sensor_changes], clock=clock), clock)
     assert sampler.result is not None
     constant = sampler.result.timeline("scripted")
     # A constant box value: the first read, then one closing row at the last good read.
@@ -70,11 +92,13 @@ def test_only_changes_are_stored_and_brackets_are_ordered() -> None:
 
 
 def test_unstated_period_is_probed() -> None:
-    sensor = ScriptedSensor(lambda t: 1.0 + t, kind=SensorKind.POWER, update_period_s=0.005, state_period=False)
-    probe = probe_update_period(sensor, 0.2)
-    assert probe.update_period_s is not None and 0.002 < probe.update_period_s < 0.02
-    with Sampler(sensor, probe_s=0.2) as sampler:
-        time.sleep(0.1)
+    clock = ManualClock(until_ns=ManualClock.START_NS + 10**9, min_step_ns=50_000)  # a read costs 50 µs
+    sensor = ScriptedSensor(
+        lambda t: 1.0 + t, kind=SensorKind.POWER, update_period_s=0.005, state_period=False, clock=clock.now_ns
+    )
+    probe = probe_update_period(sensor, 0.2, clock=clock)
+    assert probe.update_period_s == pytest.approx(0.005, rel=0.01)
+    sampler = _virtual(Sampler(sensor, probe_s=0.2, clock=clock), clock)
     assert sampler.result is not None
     report = sampler.result.channels["scripted"]
     assert report.update_period_source == "probed"
@@ -83,18 +107,20 @@ def test_unstated_period_is_probed() -> None:
 
 
 def test_constant_value_cannot_be_probed_and_falls_back() -> None:
-    sensor = ScriptedSensor(3.0, kind=SensorKind.POWER, update_period_s=0.005, state_period=False)
-    with Sampler(sensor, probe_s=0.05, default_poll_s=0.01) as sampler:
-        time.sleep(0.05)
+    clock = _clock(0.2)
+    sensor = ScriptedSensor(3.0, kind=SensorKind.POWER, update_period_s=0.005, state_period=False, clock=clock.now_ns)
+    sampler = _virtual(Sampler(sensor, probe_s=0.05, default_poll_s=0.01, clock=clock), clock)
     assert sampler.result is not None
     report = sampler.result.channels["scripted"]
     assert report.update_period_source == "unknown" and report.poll_period_s == pytest.approx(0.01)
 
 
 def test_transient_errors_are_gaps() -> None:
-    sensor = ScriptedSensor(square, update_period_s=0.001, errors=[(0.1, 0.15)], error_reason="EAGAIN")
-    with Sampler(sensor) as sampler:
-        time.sleep(0.3)
+    clock = _clock(0.3)
+    sensor = ScriptedSensor(
+        square, update_period_s=0.001, errors=[(0.1, 0.15)], error_reason="EAGAIN", clock=clock.now_ns
+    )
+    sampler = _virtual(Sampler(sensor, clock=clock), clock)
     assert sampler.result is not None
     tl = sampler.result.timeline()
     report = sampler.result.channels["scripted"]
@@ -157,20 +183,21 @@ class Frequency:
     update_period_s = 0.02
     unit = "MHz"
 
-    def __init__(self) -> None:
-        self.origin = now_ns()
+    def __init__(self, clock: ManualClock) -> None:
+        self.clock = clock
+        self.origin = clock.now_ns()
 
     def read(self) -> Reading:
-        t = now_ns()
+        t = self.clock.now_ns()
         return Reading(t, (1000.0 + 100 * (((t - self.origin) // 20_000_000) % 3),))
 
 
 def test_several_channels_share_one_clock() -> None:
-    freq = Frequency()
+    clock = _clock(0.25)
+    freq = Frequency(clock)
     assert isinstance(freq, Readable)
-    sensor = ScriptedSensor(square, update_period_s=0.001)
-    with Sampler([sensor, freq]) as sampler:
-        time.sleep(0.25)
+    sensor = ScriptedSensor(square, update_period_s=0.001, clock=clock.now_ns)
+    sampler = _virtual(Sampler([sensor, freq], clock=clock), clock)
     assert sampler.result is not None
     power, level = sampler.result.timeline("scripted"), sampler.result.timeline("cpufreq")
     assert level.kind is None and level.unit == "MHz"
@@ -182,14 +209,14 @@ def test_several_channels_share_one_clock() -> None:
 
 
 def test_rows_spill_to_parquet_chunks(tmp_path: Path) -> None:
-    sensor = ScriptedSensor(square, update_period_s=0.001)
-    with Sampler(sensor, spool_dir=tmp_path, chunk_rows=40) as sampler:
-        time.sleep(0.3)
+    clock = _clock(0.3)
+    sensor = ScriptedSensor(square, update_period_s=0.001, clock=clock.now_ns)
+    sampler = _virtual(Sampler(sensor, spool_dir=tmp_path, chunk_rows=40, clock=clock), clock)
     assert sampler.result is not None
     tl = sampler.result.timeline()
     chunks = sorted(tmp_path.glob("scripted.*.parquet"))
     assert len(chunks) >= 2
-    assert len(tl) == sampler.result.channels["scripted"].n_stored + (1 if tl.values[-1, 0] == tl.values[-2, 0] else 0)
+    assert len(tl) == sampler.result.channels["scripted"].n_stored  # the closing row included
     assert np.all(np.diff(tl.t_ns) > 0)
 
 
@@ -247,10 +274,10 @@ def test_transient_error_type_is_the_only_gap() -> None:
             self.n += 1
             if self.n % 2:
                 raise SensorReadError("half-written value '12'")
-            return Reading(now_ns(), (float(self.n),))
+            return Reading(clock.now_ns(), (float(self.n),))
 
-    with Sampler(Flaky(), max_gaps=3) as sampler:
-        time.sleep(0.1)
+    clock = _clock(0.1)
+    sampler = _virtual(Sampler(Flaky(), max_gaps=3, clock=clock), clock)
     assert sampler.result is not None
     report = sampler.result.channels["flaky"]
     assert report.n_gaps == 3 and report.n_gaps_dropped > 0 and report.end_reason is None
@@ -271,7 +298,8 @@ def test_bad_configuration() -> None:
 
 
 def test_poll_period_rule() -> None:
-    assert poll_period_for(0.001) == pytest.approx(0.001)  # RAPL: capped at 1 kHz
+    assert poll_period_for(0.001) == pytest.approx(0.001)  # capped at 1 kHz (a sensor sets min_oversample)
+    assert poll_period_for(0.001, min_oversample=4.0) == pytest.approx(0.00025)  # RAPL: read 4× per update
     assert poll_period_for(0.0066) == pytest.approx(0.001)
     assert poll_period_for(0.1) == pytest.approx(0.00625)
     assert poll_period_for(0.43) == pytest.approx(0.026875)
@@ -290,24 +318,26 @@ def test_permission_lost_mid_run_ends_the_channel() -> None:
             self.n += 1
             if self.n > 5:
                 raise SensorPermissionError("energy_uj is readable by root only; run as root")
-            return Reading(now_ns(), (float(self.n),))
+            return Reading(clock.now_ns(), (float(self.n),))
 
-    sampler = Sampler(Revoked())
+    clock = _clock(0.1)
+    sampler = Sampler(Revoked(), clock=clock)
     with pytest.raises(SamplingError, match="still running"):
         sampler.timeline()
-    with sampler:
-        time.sleep(0.1)
+    _virtual(sampler, clock)
     tl = sampler.timeline("revoked")
     assert tl.end_reason is not None and "root only" in tl.end_reason and len(tl) >= 5
 
 
 def test_jittered_schedule_still_samples() -> None:
-    sensor = ScriptedSensor(square, update_period_s=0.002)
-    with Sampler(sensor, jitter=0.3, jitter_seed=1) as sampler:
-        time.sleep(0.15)
+    clock = _clock(0.15)
+    sensor = ScriptedSensor(square, update_period_s=0.002, clock=clock.now_ns)
+    sampler = _virtual(Sampler(sensor, jitter=0.3, jitter_seed=1, clock=clock), clock)
     assert sampler.result is not None
     report = sampler.result.channels["scripted"]
-    assert report.n_polls > 10 and report.end_reason is None
+    assert report.poll_period_s == pytest.approx(0.002 / 4)  # 1 kHz cap, but four reads per update
+    assert report.n_polls == pytest.approx(0.15 / report.poll_period_s, rel=0.05) and report.end_reason is None
+    assert report.interval_max_s is not None and report.interval_max_s < 2 * 1.3 * report.poll_period_s
     with pytest.raises(SamplingError, match="jitter"):
         Sampler(sensor, jitter=1.5)
 
@@ -315,9 +345,9 @@ def test_jittered_schedule_still_samples() -> None:
 def test_unwritable_spool_ends_the_channel_and_keeps_rows(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("a file where the spool directory should be")
-    sensor = ScriptedSensor(square, update_period_s=0.001)
-    with Sampler(sensor, spool_dir=blocker, chunk_rows=3) as sampler:
-        time.sleep(0.1)
+    clock = _clock(0.1)
+    sensor = ScriptedSensor(square, update_period_s=0.001, clock=clock.now_ns)
+    sampler = _virtual(Sampler(sensor, spool_dir=blocker, chunk_rows=3, clock=clock), clock)
     tl = sampler.timeline()
     assert tl.end_reason is not None and "cannot write samples" in tl.end_reason
     assert len(tl) >= 3
@@ -332,10 +362,10 @@ def test_level_channel_keeps_readable_rails_when_one_is_nan() -> None:
 
         def read(self) -> Reading:
             self.n += 1
-            return Reading(now_ns(), (40.0 + self.n % 3, float("nan")))
+            return Reading(clock.now_ns(), (40.0 + self.n % 3, float("nan")))
 
-    with Sampler(Thermal()) as sampler:
-        time.sleep(0.1)
+    clock = _clock(0.1)
+    sampler = _virtual(Sampler(Thermal(), clock=clock), clock)
     tl = sampler.timeline()
     assert len(tl) > 3 and not tl.gaps
     assert np.all(np.isfinite(tl.values[:, 0])) and np.all(np.isnan(tl.values[:, 1]))
@@ -352,10 +382,10 @@ def test_power_sensor_nan_is_a_gap() -> None:
 
         def read(self) -> Reading:
             self.n += 1
-            return Reading(now_ns(), (5.0 + self.n, float("nan") if self.n == 4 else 1.0))
+            return Reading(clock.now_ns(), (5.0 + self.n, float("nan") if self.n == 4 else 1.0))
 
-    with Sampler(Glitchy()) as sampler:
-        time.sleep(0.1)
+    clock = _clock(0.1)
+    sampler = _virtual(Sampler(Glitchy(), clock=clock), clock)
     tl = sampler.timeline()
     assert len(tl.gaps) == 1 and "non-finite" in tl.gaps[0].reason
     assert np.all(np.isfinite(tl.values))
