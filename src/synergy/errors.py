@@ -39,13 +39,16 @@ __all__ = [
     "ChannelReadError",
     "DatasetError",
     "GraphError",
+    "IncomparableRunsError",
     "InputShapeError",
     "MeasurementCheckError",
     "MeasurementError",
     "ModelSpecError",
     "NotFittedError",
     "OutputExistsError",
+    "OutputWriteError",
     "PredictorFormatError",
+    "ResultFormatError",
     "SamplingError",
     "SensorError",
     "SensorPermissionError",
@@ -168,3 +171,15 @@ class SynergyWarning(UserWarning):
 
 class UnsupportedOpWarning(SynergyWarning):
     """Ops without a counting formula were met: their work is missing from the counts, not zero."""
+
+
+class ResultFormatError(UsageError):
+    """A result file (``run.json``, ``layers.csv``) that is unreadable, not SyNERGY's, or of a newer format."""
+
+
+class IncomparableRunsError(DatasetError):
+    """Runs that cannot be merged: their sensor, runtime or machine differ."""
+
+
+class OutputWriteError(UsageError):
+    """The output could not be written (a full disk, a read-only or missing folder); what was on disk is kept."""
