@@ -44,6 +44,7 @@ __all__ = [
     "MeasurementCheckError",
     "MeasurementError",
     "ModelSpecError",
+    "NoEnergyError",
     "NotFittedError",
     "OutputExistsError",
     "OutputWriteError",
@@ -183,3 +184,7 @@ class IncomparableRunsError(DatasetError):
 
 class OutputWriteError(UsageError):
     """The output could not be written (a full disk, a read-only or missing folder); what was on disk is kept."""
+
+
+class NoEnergyError(DatasetError):
+    """An energy target asked of runs that measured no energy (no sensor, or an attribution that failed)."""

@@ -9,18 +9,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
 from synergy.cli.common import render_frame
-from synergy.dataset import load_training_data
-from synergy.errors import OutputExistsError
-from synergy.fitting import fit_predictor, offered_models
-from synergy.models import BASELINE, COUNTER_MODELS, MODELS
-from synergy.models.evaluate import plot_predictions
+from synergy.errors import NoEnergyError, OutputExistsError, UsageError
 
 __all__ = ["register"]
+
+#: ``--model`` names (checked against :data:`synergy.models.MODELS` when the command runs, so that the
+#: command line starts without loading scikit-learn).
+_MODEL_HELP = "op-mean, mac-linear, polynomial, layer-type, residual, counters or chain (default: best in CV)"
 
 
 def register(subparsers: Any) -> None:
@@ -38,9 +34,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("data", nargs="+", type=Path, metavar="DATA", help="layers.csv, run directory or CSV")
     parser.add_argument("--target", required=True, metavar="COLUMN", help="the measured column, e.g. energy_j")
     parser.add_argument("--level", choices=("layer", "network"), default=None, help="data level (default: detect)")
-    parser.add_argument(
-        "--model", choices=(*MODELS, *COUNTER_MODELS), default=None, help="model form (default: best in CV)"
-    )
+    parser.add_argument("--model", default=None, metavar="NAME", help=f"model form: {_MODEL_HELP}")
     parser.add_argument("-o", "--output", type=Path, default=Path("predictor.json"), help="predictor file to write")
     parser.add_argument("--force", action="store_true", help="overwrite an existing output or plot")
     parser.add_argument("--folds", type=int, default=5, metavar="K", help="grouped cross-validation folds")
@@ -52,6 +46,9 @@ def register(subparsers: Any) -> None:
 
 @contextmanager
 def _progress(label: str) -> Iterator[Any]:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     console = Console(file=sys.stderr)
     if not console.is_terminal:
         yield None
@@ -62,14 +59,21 @@ def _progress(label: str) -> Iterator[Any]:
         yield bar
 
 
-def _run(args: argparse.Namespace) -> int:
-    for path in (args.output, args.plot):
-        if path is not None and path.exists() and not args.force:
-            raise OutputExistsError(f"{path} exists: choose another path or pass --force to overwrite it")
-    if args.folds < 2:
-        from synergy.errors import UsageError
+def _check_output(path: Path | None, force: bool) -> None:
+    if path is None:
+        return
+    if path.exists() and not force:
+        raise OutputExistsError(f"{path} exists: choose another path or pass --force to overwrite it")
+    if path.is_dir():
+        raise OutputExistsError(f"{path} is a directory: give a file name")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise UsageError(f"cannot write {path}: {folder} is not a directory")
 
-        raise UsageError(f"--folds {args.folds} is too small: use 2 or more")
+
+def _load(args: argparse.Namespace) -> Any:
+    from synergy.dataset import load_training_data
+
     with _progress("analysing networks") as bar:
         task = bar.add_task("analyse", total=None) if bar is not None else None
 
@@ -77,14 +81,33 @@ def _run(args: argparse.Namespace) -> int:
             if bar is not None and task is not None:
                 bar.update(task, completed=done, total=total)
 
-        training = load_training_data(
-            args.data,
-            args.target,
-            args.level,
-            use_cache=not args.no_cache,
-            workers=args.workers,
-            progress=tick,
-        )
+        try:
+            return load_training_data(
+                args.data,
+                args.target,
+                args.level,
+                use_cache=not args.no_cache,
+                workers=args.workers,
+                progress=tick,
+            )
+        except NoEnergyError as exc:
+            raise NoEnergyError(f"{exc}: fit the layers' time with --target duration_s") from exc
+
+
+def _run(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from synergy.fitting import fit_predictor, offered_models
+    from synergy.models import BASELINE, COUNTER_MODELS, MODELS
+    from synergy.models.evaluate import plot_predictions
+
+    for path in (args.output, args.plot):
+        _check_output(path, args.force)
+    if args.folds < 2:
+        raise UsageError(f"--folds {args.folds} is too small: use 2 or more")
+    if args.model is not None and args.model not in (*MODELS, *COUNTER_MODELS):
+        raise UsageError(f"unknown --model {args.model!r}: choose one of {', '.join((*MODELS, *COUNTER_MODELS))}")
+    training = _load(args)
     offered, support = offered_models(training)
     if args.model in COUNTER_MODELS:
         support.require(args.model)  # before any output
