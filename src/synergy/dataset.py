@@ -98,6 +98,8 @@ class TrainingSet:
         column: the column it was read from (``energy_mj``).
         sources: the files read.
         tables: the layer table of every network (network level), for per-layer output.
+        dropped: layers of measured runs left out because their target is 0 (an attribution puts a layer
+            the sensor cannot tell from idle at 0 J; a relative error needs a positive target).
     """
 
     data: LayerData
@@ -107,6 +109,7 @@ class TrainingSet:
     column: str
     sources: tuple[str, ...] = ()
     tables: tuple[LayerTable, ...] = field(default=(), repr=False)
+    dropped: tuple[str, ...] = ()
 
     @property
     def level(self) -> str:
@@ -379,6 +382,7 @@ def load_layer_runs(
     networks: list[str] = []
     units: list[str] = []
     tables: list[LayerTable] = []
+    dropped: list[str] = []
     metas: dict[str, dict[str, Any]] = {}
     offset = 0
     for net_index, given in enumerate(paths):
@@ -388,25 +392,29 @@ def load_layer_runs(
             metas[str(given)] = read.meta
         if read.table is not None:
             tables.append(read.table)
-        layers = read.layers
+        label = str(given)
+        names = read.rows["layer"].astype(str).to_numpy()
+        keep = y > 0
+        dropped.extend(f"{label}:{n}" for n in names[~keep])
+        layers = read.layers.loc[keep].reset_index(drop=True)
         layers["unit"] = np.arange(len(layers)) + offset
         layers["network"] = net_index
         offset += len(layers)
         frames.append(layers)
-        targets.append(y)
-        label = str(given)
+        targets.append(y[keep])
         networks.append(label)
-        units.extend(f"{label}:{n}" for n in read.rows["layer"].astype(str))
+        units.extend(f"{label}:{n}" for n in names[keep])
     _check_comparable(metas)
     if not frames:
         raise DatasetError("no layer-level data given: pass layers.csv files or run directories")
+    if offset == 0:
+        raise DatasetError(f"every layer's {target!r} is 0: there is nothing to fit")
     frame = pd.concat(frames, ignore_index=True)
     groups = frame["network"].to_numpy()
     data = LayerData(frame, len(frame), groups, tuple(networks), tuple(units), "layer")
     name, factor, unit = si_target(target)
-    return TrainingSet(
-        data, np.concatenate(targets) * factor, name, unit, target, tuple(map(str, paths)), tuple(tables)
-    )
+    y = np.concatenate(targets) * factor
+    return TrainingSet(data, y, name, unit, target, tuple(map(str, paths)), tuple(tables), tuple(dropped))
 
 
 def _is_layer_source(path: Path) -> bool:

@@ -119,6 +119,11 @@ def _run(args: argparse.Namespace) -> int:
         f"data: {len(data.networks)} networks, {data.n_units} targets, {len(data.frame)} layers "
         f"({training.level} level); target {training.column}{conversion}\n"
     )
+    if training.dropped:
+        out.write(
+            f"note: {len(training.dropped)} layer(s) measured at 0 {training.unit or ''} left out "
+            f"(first: {training.dropped[0]}): a relative error needs a positive target\n"
+        )
     if support.available:
         out.write(
             f"counters: {support.describe()} of {support.layers} {'/'.join(support.categories)} layers; "

@@ -27,7 +27,7 @@ from synergy.measurement.record import final_record, initial_record, status_of
 from synergy.measurement.result import MeasureResult
 from synergy.measurement.run import RunOutcome, measure_runs
 from synergy.measurement.session import Session, open_session
-from synergy.measurement.signals import interrupts, signals_deferred
+from synergy.measurement.signals import SignalGuard
 from synergy.results.jsonio import dumps_json
 from synergy.results.layers import write_layers
 from synergy.results.schema import RunJson
@@ -75,16 +75,17 @@ def measure(
     out = Path(out_dir)
     check_output(out, force)  # before the sensor is opened: nothing to close on refusal
     notes: list[str] = []
-    with open_session(options, spec, notes) as session:
-        output = OutputDir.claim(out, force)
-        start = initial_record(options)
-        output.write_text("run.json", dumps_json(start))
-        with interrupts():
-            outcome = measure_runs(session, progress, notes)
-        pending: list[int] = []
-        with signals_deferred(pending):
+    with open_session(options, spec, notes) as session, SignalGuard() as guard:
+        with guard.deferred():
+            output = OutputDir.claim(out, force)
+            start = initial_record(options)
+            output.write_text("run.json", dumps_json(start))
+        outcome = measure_runs(session, progress, notes, guard)
+        with guard.deferred():
             measured = _finish(session, outcome, output, start, notes)
-    return _conclude(measured, outcome, notes)
+    measured = _conclude(measured, outcome, notes)
+    guard.raise_pending()
+    return measured
 
 
 def _finish(
@@ -162,7 +163,7 @@ def _copy_runtime_files(session: Session, output: OutputDir) -> None:
     if built.exported and built.onnx_path is not None and built.onnx_path.is_file():
         output.copy("model.onnx", built.onnx_path)
     ort = session.work_dir / "ort"
-    for name in ("optimized.onnx", "ort_profile.json"):
+    for name in ("optimized.onnx", "optimized.onnx.data", "ort_profile.json"):
         if (ort / name).is_file():
             output.copy(f"ort/{name}", ort / name)
 

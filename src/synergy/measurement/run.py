@@ -6,6 +6,7 @@ An interruption (Ctrl-C, SIGTERM, SIGHUP) or a failure during the runs does not 
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from synergy.alignment.events import LayerEvents, RunRecord
 from synergy.alignment.isolation import LoopRecord, loop_plan
 from synergy.clock import now_ns
 from synergy.measurement.session import Session
+from synergy.measurement.signals import SignalGuard
 from synergy.runtime.base import MeasureSettings, isolation_of
 
 __all__ = ["RunOutcome", "measure_runs", "settings_of"]
@@ -92,33 +94,42 @@ def _emit_sync(session: Session) -> Any:
     return emit_sync_pattern()
 
 
-def measure_runs(session: Session, progress: Progress | None, notes: list[str]) -> RunOutcome:
-    """Sample idle, run the inferences (and the isolation loops), and collect what they left."""
+def _runs(session: Session, outcome: RunOutcome, progress: Progress | None) -> None:
+    """Idle, the runs and the isolation loops; an interruption or failure is kept in ``outcome``."""
+    options = session.options
+    try:
+        outcome.sync = _emit_sync(session)
+        time.sleep(options.idle_s if session.live_power else 0.0)
+        outcome.idle_end_ns = now_ns()
+        session.runtime.measure(settings_of(session), progress)
+        if session.live_power:
+            time.sleep(min(0.2, max(options.idle_s, 0.05)))
+            _isolate(session, outcome, progress)
+    except (KeyboardInterrupt, Exception) as exc:  # keep what ran, then re-raise
+        outcome.interrupted = outcome.interrupted or exc
+
+
+def measure_runs(
+    session: Session, progress: Progress | None, notes: list[str], guard: SignalGuard | None = None
+) -> RunOutcome:
+    """Sample idle, run the inferences (and the isolation loops), and collect what they left.
+
+    Args:
+        guard: signals are deferred by it while the runs are collected (after the runs ended).
+    """
     options, runtime, sampler = session.options, session.runtime, session.sampler
     if options.isolation and not session.live_power:
         notes.append(f"isolation mode was skipped: it needs power readings ({session.energy_reason or 'no sensor'})")
     outcome = RunOutcome([], LayerEvents.from_runs((), []), None, {}, {}, 0)
     outcome.plan = loop_plan(session.time_constant_s, measure_s=options.isolation_s)
-    started = False
-    try:
-        if sampler is not None:
-            sampler.start()
-            started = True
-        try:
-            outcome.sync = _emit_sync(session)
-            time.sleep(options.idle_s if session.live_power else 0.0)
-            outcome.idle_end_ns = now_ns()
-            runtime.measure(settings_of(session), progress)
-        except (KeyboardInterrupt, Exception) as exc:  # keep what ran, then re-raise
-            outcome.interrupted = exc
-        if session.live_power and outcome.interrupted is None:
-            time.sleep(min(0.2, max(options.idle_s, 0.05)))
-            _isolate(session, outcome, progress)
-    finally:
+    if sampler is not None:
+        sampler.start()
+    _runs(session, outcome, progress)
+    with guard.deferred() if guard is not None else contextlib.nullcontext():
         # The thread may have ended on its own (its only sensor vanished): stop() still collects what it saw.
-        outcome.sampled = sampler.stop() if sampler is not None and started else None
-    outcome.records = runtime.completed()
-    outcome.events = LayerEvents.from_runs(runtime.layers, outcome.records)
-    outcome.runtime_info = runtime.describe()
-    outcome.sensor_info = session.sensor.describe()
+        outcome.sampled = sampler.stop() if sampler is not None else None
+        outcome.records = runtime.completed()
+        outcome.events = LayerEvents.from_runs(runtime.layers, outcome.records)
+        outcome.runtime_info = runtime.describe()
+        outcome.sensor_info = session.sensor.describe()
     return outcome
