@@ -104,8 +104,8 @@ class Energy:
     reason: str | None = None
 
 
-def _idle(timeline: Timeline, t_end_ns: int) -> IdlePower | None:
-    lo, _ = timeline.coverage_ns
+def _idle(timeline: Timeline, t_end_ns: int, idle_s: float) -> IdlePower | None:
+    lo = max(timeline.coverage_ns[0], t_end_ns - round(idle_s * 1e9))
     if t_end_ns - lo < 50_000_000:
         return None
     try:
@@ -149,8 +149,8 @@ def attribute_energy(session: Session, outcome: RunOutcome, notes: list[str]) ->
         )
     except AlignmentError as exc:
         energy.reason = f"energy could not be attributed: {exc}"
-    if options.idle_s > 0 and session.live_power:
-        energy.idle = _idle(timeline, outcome.idle_end_ns)
+    if options.idle_s > 0:
+        energy.idle = _idle(timeline, outcome.idle_end_ns, options.idle_s)
     if outcome.loops:
         idle_w = energy.attribution.idle_power_w if energy.attribution is not None else np.nan
         if not np.isfinite(idle_w):

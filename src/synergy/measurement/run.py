@@ -99,10 +99,11 @@ def _runs(session: Session, outcome: RunOutcome, progress: Progress | None) -> N
     options = session.options
     try:
         outcome.sync = _emit_sync(session)
-        time.sleep(options.idle_s if session.live_power else 0.0)
+        powered = session.energy_reason is None  # sampled live, or logged by a meter
+        time.sleep(options.idle_s if powered else 0.0)
         outcome.idle_end_ns = now_ns()
         session.runtime.measure(settings_of(session), progress)
-        if session.live_power:
+        if powered:
             time.sleep(min(0.2, max(options.idle_s, 0.05)))
             _isolate(session, outcome, progress)
     except (KeyboardInterrupt, Exception) as exc:  # keep what ran, then re-raise
