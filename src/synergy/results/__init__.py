@@ -10,28 +10,19 @@ to merge runs of different sensors, runtimes or machines, saying what differs.
 
 from __future__ import annotations
 
-from typing import Any
-
-_LAZY: dict[str, str] = {
-    "FEATURE_COLUMNS": "synergy.results.schema",
-    "LAYER_COLUMNS": "synergy.results.schema",
-    "RUN_FORMAT_VERSION": "synergy.results.schema",
-    "RUN_KEYS": "synergy.results.schema",
-    "LayerColumn": "synergy.results.schema",
-    "RunJson": "synergy.results.schema",
-    "check_comparable": "synergy.results.runs",
-    "clean_json": "synergy.results.jsonio",
-    "counter_columns": "synergy.results.schema",
-    "dumps_json": "synergy.results.jsonio",
-    "inference_energy_j": "synergy.results.runs",
-    "is_context_column": "synergy.results.schema",
-    "read_json": "synergy.results.jsonio",
-    "read_layers": "synergy.results.layers",
-    "read_run_json": "synergy.results.runs",
-    "upgrade_run": "synergy.results.runs",
-    "write_json": "synergy.results.jsonio",
-    "write_layers": "synergy.results.layers",
-}
+from synergy.results.jsonio import clean_json, dumps_json, read_json, write_json
+from synergy.results.layers import read_layers, write_layers
+from synergy.results.runs import check_comparable, inference_energy_j, read_run_json, upgrade_run
+from synergy.results.schema import (
+    FEATURE_COLUMNS,
+    LAYER_COLUMNS,
+    RUN_FORMAT_VERSION,
+    RUN_KEYS,
+    LayerColumn,
+    RunJson,
+    counter_columns,
+    is_context_column,
+)
 
 __all__ = [
     "FEATURE_COLUMNS",
@@ -54,13 +45,3 @@ __all__ = [
     "write_layers",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    module_name = _LAZY.get(name)
-    if module_name is None:
-        raise AttributeError(f"module 'synergy.results' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module_name), name)
-    globals()[name] = value
-    return value

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, TypedDict
 
 from synergy.counters import DEFAULT_EVENTS
+from synergy.models.features import FEATURES
 
 __all__ = [
     "COUNTER_NAMES",
@@ -157,19 +158,7 @@ class FeatureColumns:
 
 
 #: The feature columns of ``layers.csv`` (numeric ones are :data:`synergy.models.features.FEATURES`).
-FEATURE_COLUMNS = FeatureColumns(
-    numeric=(
-        "macs",
-        "params",
-        "weight_bytes",
-        "input_bytes",
-        "output_bytes",
-        "bytes_moved",
-        "output_elems",
-        "extra_flops",
-        "kernel_area",
-    )
-)
+FEATURE_COLUMNS = FeatureColumns(numeric=FEATURES)
 
 
 def context_column_names(rails: Iterable[str] | None = None) -> tuple[str, ...]:
