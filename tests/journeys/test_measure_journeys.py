@@ -66,11 +66,14 @@ def test_measure_rapl_then_fit_energy_then_predict(
     run = json.loads((Path(runs[0]) / "run.json").read_text())
     assert run["format_version"] == 2 and run["inference_energy_j"] > 0 and "energy_j" not in run
     predictor = tmp_path / "predictor.json"
-    assert main(["fit", *runs, "--target", "energy_j", "--folds", "2", "-o", str(predictor)]) == 0
+    # layer-type: non-negative per-op-type costs (a free-form model may extrapolate a 5-layer net to
+    # mobilenet_v2 below zero)
+    fit = ["fit", *runs, "--target", "energy_j", "--model", "layer-type", "--folds", "2", "-o", str(predictor)]
+    assert main(fit) == 0
     assert "(layer level)" in capsys.readouterr().out
     assert main(["predict", str(predictor), "torchvision:mobilenet_v2", "--format", "json"]) == 0
     predicted = json.loads(capsys.readouterr().out)[0]
-    assert predicted["total"] > 0
+    assert np.isfinite(predicted["total"]) and predicted["total"] >= 0
 
 
 def test_fit_energy_without_a_sensor_says_so(net_spec: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

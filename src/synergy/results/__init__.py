@@ -44,4 +44,3 @@ __all__ = [
     "write_json",
     "write_layers",
 ]
-
