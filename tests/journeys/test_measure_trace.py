@@ -66,3 +66,33 @@ def test_a_log_that_does_not_cover_the_runs_gives_no_energy(
     assert run["inference_energy_j"] is None and run["energy_unavailable"]
     assert pd.read_csv(out / "layers.csv")["energy_j"].isna().all()
     capsys.readouterr()
+
+
+def test_without_an_offset_the_sync_pattern_aligns_the_log(
+    net_spec: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The meter logged the sync pattern on its own clock; measure finds it and attributes the runs."""
+    from synergy.clock import now_ns
+    from synergy.sensors import trace
+
+    pattern = trace.SyncPattern.random(n_bursts=6, bit_s=0.1)
+    start_ns = now_ns() - 5_000_000_000  # the pattern, as emitted (not burnt here: the test stays quick)
+    edges = start_ns + np.concatenate([[0], np.cumsum(np.round(np.asarray(pattern.durations_s) * 1e9))])
+    record = trace.SyncRecord(pattern, edges.astype(np.int64))
+    monkeypatch.setattr(trace, "emit_sync_pattern", lambda *a, **k: record)
+    offset_s = 1234.5  # the meter's clock: monotonic = log time + offset
+    t_mono = np.arange(start_ns / 1e9 - 2.0, start_ns / 1e9 + 300.0, 1e-3)
+    power = 5.0 + 12.0 * record.level(np.round(t_mono * 1e9).astype(np.int64))
+    log = tmp_path / "meter.csv"
+    log.write_text("t_s,power_w\n" + "\n".join(f"{t:.6f},{p}" for t, p in zip(t_mono - offset_s, power, strict=True)))
+    out = tmp_path / "run"
+    args = ["measure", net_spec, "--input-shape", SHAPE, "--runtime", "torch", "--sensor", f"trace:{log}"]
+    args += ["--runs", "40", "--warmup", "1", "--idle-s", "0.3", "--no-counters", "--no-context", "-o", str(out)]
+    assert main(args) == 0
+    capsys.readouterr()
+    run = json.loads((out / "run.json").read_text())
+    assert run["trace"] is not None and run["sensor"]["alignment"]["offset_s"] == pytest.approx(offset_s, abs=0.01)
+    layers = pd.read_csv(out / "layers.csv")
+    ok = layers["energy_j"].notna()
+    assert ok.sum() >= len(layers) - 1
+    np.testing.assert_allclose(layers.loc[ok, "energy_j"], 5.0 * layers.loc[ok, "duration_s"], rtol=0.05)

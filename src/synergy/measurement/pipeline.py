@@ -99,6 +99,7 @@ def _finish(
             raise outcome.interrupted
         raise MeasurementError("no inference completed; nothing to attribute")
     energy = attribute_energy(session, outcome, notes)
+    outcome.sensor_info = session.sensor.describe()  # a meter log's alignment is known only now
     layers = layer_table(session.runtime, outcome.events, session.built.analysis)
     add_energy(layers, energy)
     blocks: dict[str, Any] = {"counters": counter_results(session, outcome, layers)}
