@@ -6,11 +6,15 @@ network, which is all most public data and most external meters give. Each netwo
 the cache of :mod:`synergy.tablecache`) and the models fit the *sum* of their per-layer predictions to the
 total, so per-layer estimates come out of whole-network data.
 
-**Layer level**: ``layers.csv`` files or run directories written by ``synergy measure`` (``layers.csv`` with
-``layer``, ``op``, the target such as ``energy_j`` or ``duration_s``, ``macs`` ...; ``run.json`` with the
-``model`` spec and its input shape). When ``run.json`` names a model that can be analysed, each row is
-joined by layer name to the layer table, so every feature is available; otherwise (or when the MACs of
-the join disagree with the CSV's) the features come from the CSV's own columns (missing ones are 0).
+**Layer level**: ``layers.csv`` files or run directories written by ``synergy measure``. Since run format 2
+``layers.csv`` carries every analysis feature of its layers (:mod:`synergy.results.schema`), for either
+runtime, and they are read as they are: nothing is analysed or joined again. Older or hand-written tables
+(``layer``, ``op``, the target such as ``energy_j`` or ``duration_s``, ``macs`` ...; ``run.json`` with the
+``model`` spec and its input shape) are joined by layer name to the layer table of the model ``run.json``
+names; otherwise (or when the MACs of the join disagree with the CSV's) the features come from the CSV's
+own columns (missing ones are 0). Runs read together must be comparable (same sensor, runtime and
+machine: :func:`synergy.results.runs.check_comparable`). A layer of a measured run may have a zero energy
+(the attribution is non-negative); a run without energy is refused with the reason it has none.
 Counter columns (:data:`~synergy.models.counters.COUNTER_COLUMNS`: ``ase_spec``, ``bus_access``,
 ``instructions`` ...) are kept beside the features, for the counter models.
 
@@ -21,7 +25,6 @@ unit for grouped cross-validation.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -31,12 +34,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synergy.errors import DatasetError, SynergyError
+from synergy.errors import DatasetError, NoEnergyError, ResultFormatError, SynergyError
 from synergy.graph.spec import parse_input_shape
 from synergy.layers import LayerTable
 from synergy.models.counters import COUNTER_COLUMNS
 from synergy.models.data import LayerData
 from synergy.models.features import layer_frame, rows_frame
+from synergy.results.runs import read_run_json
 from synergy.tablecache import analyze_many
 
 __all__ = [
@@ -94,6 +98,8 @@ class TrainingSet:
         column: the column it was read from (``energy_mj``).
         sources: the files read.
         tables: the layer table of every network (network level), for per-layer output.
+        dropped: layers of measured runs left out because their target is 0 (an attribution puts a layer
+            the sensor cannot tell from idle at 0 J; a relative error needs a positive target).
     """
 
     data: LayerData
@@ -103,6 +109,7 @@ class TrainingSet:
     column: str
     sources: tuple[str, ...] = ()
     tables: tuple[LayerTable, ...] = field(default=(), repr=False)
+    dropped: tuple[str, ...] = ()
 
     @property
     def level(self) -> str:
@@ -110,7 +117,9 @@ class TrainingSet:
         return self.data.level
 
 
-def _check_targets(values: pd.Series, column: str, where: str, names: Sequence[str]) -> np.ndarray:
+def _check_targets(
+    values: pd.Series, column: str, where: str, names: Sequence[str], *, zero_ok: bool = False
+) -> np.ndarray:
     y = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
     bad = ~np.isfinite(y)
     if bad.any():
@@ -119,12 +128,13 @@ def _check_targets(values: pd.Series, column: str, where: str, names: Sequence[s
             f"{where}: {int(bad.sum())} {column!r} value(s) are missing or not numbers (first: {names[i]}): "
             "remove or fix those rows"
         )
-    nonpos = y <= 0
+    nonpos = (y < 0) if zero_ok else (y <= 0)
     if nonpos.any():
         i = int(np.flatnonzero(nonpos)[0])
+        bound = "negative" if zero_ok else "not positive"
         raise DatasetError(
-            f"{where}: {int(nonpos.sum())} {column!r} value(s) are not positive (first: {names[i]} = {y[i]:g}): "
-            "targets must be measured energies or times > 0"
+            f"{where}: {int(nonpos.sum())} {column!r} value(s) are {bound} (first: {names[i]} = {y[i]:g}): "
+            f"targets must be measured energies or times {'>= 0' if zero_ok else '> 0'}"
         )
     return y
 
@@ -224,15 +234,18 @@ def _run_paths(path: Path) -> tuple[Path, Path | None]:
     return path, run if run.is_file() else None
 
 
-def _run_model(run: Path | None) -> tuple[str | None, tuple[tuple[int, ...], ...] | None]:
+def _run_meta(run: Path | None) -> dict[str, Any] | None:
     if run is None:
-        return None, None
+        return None
     try:
-        meta = json.loads(run.read_text())
-    except (OSError, ValueError) as exc:
-        raise DatasetError(f"{run} is not valid JSON ({exc}): re-run 'synergy measure' or remove it") from exc
-    if not isinstance(meta, dict):
-        raise DatasetError(f"{run} is not a run description: re-run 'synergy measure'")
+        return read_run_json(run)
+    except ResultFormatError as exc:
+        raise DatasetError(str(exc)) from exc
+
+
+def _run_model(meta: dict[str, Any] | None) -> tuple[str | None, tuple[tuple[int, ...], ...] | None]:
+    if meta is None:
+        return None, None
     model = meta.get("model")
     if isinstance(model, dict):
         model = model.get("spec") or model.get("model")
@@ -244,7 +257,10 @@ def _run_model(run: Path | None) -> tuple[str | None, tuple[tuple[int, ...], ...
     parsed: tuple[tuple[int, ...], ...] | None = None
     if isinstance(shapes, list) and shapes:
         items = shapes if isinstance(shapes[0], list) else [shapes]
-        parsed = tuple(tuple(int(d) for d in s) for s in items)
+        try:
+            parsed = tuple(tuple(int(d) for d in s) for s in items)
+        except (TypeError, ValueError) as exc:
+            raise DatasetError(f"run.json's input shape {shapes!r} is not whole numbers: measure again") from exc
     return (str(model) if model else None), parsed
 
 
@@ -262,31 +278,78 @@ def _joined(full: pd.DataFrame, rows: pd.DataFrame, names: list[str]) -> pd.Data
     return layers
 
 
-def _read_run(
-    given: Path, *, use_cache: bool, cache_dir: Path | None, workers: int | None
-) -> tuple[Path, pd.DataFrame, pd.DataFrame, LayerTable | None]:
-    """One layers.csv (or run directory): its path, its rows, their layer frame (with counter columns)
-    and the analysed layer table of its model, if ``run.json`` names one."""
+@dataclass(frozen=True)
+class _Run:
+    """One layers.csv (or run directory) read: its path, rows, layer frame, layer table and run record."""
+
+    csv: Path
+    rows: pd.DataFrame
+    layers: pd.DataFrame
+    table: LayerTable | None
+    meta: dict[str, Any] | None
+
+
+def _read_rows(csv: Path) -> pd.DataFrame:
+    try:
+        from synergy.results.layers import read_layers
+
+        rows = read_layers(csv)
+    except ResultFormatError as exc:
+        raise DatasetError(str(exc)) from exc
+    if rows.empty:
+        raise DatasetError(f"{csv} has no data rows: give at least one measured row")
+    return rows
+
+
+def _read_run(given: Path, *, use_cache: bool, cache_dir: Path | None, workers: int | None) -> _Run:
+    """One layers.csv (or run directory): its rows, their layer frame (with counter columns), and the
+    analysed layer table of its model where the table carries no features of its own."""
+    from synergy.results.layers import feature_frame, has_features
+
     if not given.exists():
         raise DatasetError(f"{given} does not exist: give layers.csv files or run directories")
     csv, run = _run_paths(given)
-    rows = _read_csv(csv)
-    if "layer" not in rows.columns:
-        raise DatasetError(f"{csv} has no 'layer' column: give a layers.csv written by 'synergy measure'")
+    if not csv.is_file():
+        raise DatasetError(f"data file {csv} does not exist: check the path")
+    rows = _read_rows(csv)
+    meta = _run_meta(run)
     names = [str(n) for n in rows["layer"]]
-    model, shapes = _run_model(run)
     layers: pd.DataFrame | None = None
     table: LayerTable | None = None
-    if model is not None:
-        table = analyze_many([(model, shapes)], use_cache=use_cache, cache_dir=cache_dir, workers=workers)[0]
-        layers = _joined(layer_frame(table).set_index("name", drop=False), rows, names)
+    if has_features(rows):
+        layers = feature_frame(rows)
+    else:
+        model, shapes = _run_model(meta)
+        if model is not None:
+            table = analyze_many([(model, shapes)], use_cache=use_cache, cache_dir=cache_dir, workers=workers)[0]
+            layers = _joined(layer_frame(table).set_index("name", drop=False), rows, names)
     if layers is None:
         records = [{str(k): v for k, v in r.items()} for r in rows.rename(columns={"layer": "name"}).to_dict("records")]
         layers = rows_frame(records)
     for column in COUNTER_COLUMNS:
         if column in rows.columns:
             layers[column] = pd.to_numeric(rows[column], errors="coerce").to_numpy(dtype=float)
-    return csv, rows, layers, table
+    return _Run(csv, rows, layers, table, meta)
+
+
+def _run_targets(read: _Run, target: str) -> np.ndarray:
+    """The target of every row; a run without energy says why, and a measured zero is a value."""
+    rows, csv, meta = read.rows, read.csv, read.meta
+    if target not in rows.columns:
+        raise DatasetError(f"{csv} has no {target!r} column: choose --target from {', '.join(map(str, rows.columns))}")
+    names = [str(n) for n in rows["layer"]]
+    measured = meta is not None
+    if measured and target.startswith("energy") and pd.to_numeric(rows[target], errors="coerce").isna().all():
+        reason = (meta or {}).get("energy_unavailable") or "the energy could not be attributed"
+        raise NoEnergyError(f"{csv}: no energy was measured here ({reason})")
+    return _check_targets(rows[target], target, str(csv), names, zero_ok=measured)
+
+
+def _check_comparable(metas: dict[str, dict[str, Any]]) -> None:
+    from synergy.results.runs import check_comparable
+
+    written = {k: m for k, m in metas.items() if m.get("sensor") or m.get("runtime") or m.get("system")}
+    check_comparable(written)
 
 
 def load_measured_layers(path: Path, *, use_cache: bool = True, cache_dir: Path | None = None) -> pd.DataFrame:
@@ -297,7 +360,7 @@ def load_measured_layers(path: Path, *, use_cache: bool = True, cache_dir: Path 
     Raises:
         DatasetError: the path is missing, not a run, or its ``layers.csv`` is empty or unreadable.
     """
-    return _read_run(path, use_cache=use_cache, cache_dir=cache_dir, workers=1)[2]
+    return _read_run(path, use_cache=use_cache, cache_dir=cache_dir, workers=1).layers
 
 
 def load_layer_runs(
@@ -319,34 +382,39 @@ def load_layer_runs(
     networks: list[str] = []
     units: list[str] = []
     tables: list[LayerTable] = []
+    dropped: list[str] = []
+    metas: dict[str, dict[str, Any]] = {}
     offset = 0
     for net_index, given in enumerate(paths):
-        csv, rows, layers, table = _read_run(given, use_cache=use_cache, cache_dir=cache_dir, workers=workers)
-        if target not in rows.columns:
-            raise DatasetError(
-                f"{csv} has no {target!r} column: choose --target from {', '.join(map(str, rows.columns))}"
-            )
-        names = [str(n) for n in rows["layer"]]
-        y = _check_targets(rows[target], target, str(csv), names)
-        if table is not None:
-            tables.append(table)
+        read = _read_run(given, use_cache=use_cache, cache_dir=cache_dir, workers=workers)
+        y = _run_targets(read, target)
+        if read.meta is not None:
+            metas[str(given)] = read.meta
+        if read.table is not None:
+            tables.append(read.table)
+        label = str(given)
+        names = read.rows["layer"].astype(str).to_numpy()
+        keep = y > 0
+        dropped.extend(f"{label}:{n}" for n in names[~keep])
+        layers = read.layers.loc[keep].reset_index(drop=True)
         layers["unit"] = np.arange(len(layers)) + offset
         layers["network"] = net_index
         offset += len(layers)
         frames.append(layers)
-        targets.append(y)
-        label = str(given)
+        targets.append(y[keep])
         networks.append(label)
-        units.extend(f"{label}:{n}" for n in names)
+        units.extend(f"{label}:{n}" for n in names[keep])
+    _check_comparable(metas)
     if not frames:
         raise DatasetError("no layer-level data given: pass layers.csv files or run directories")
+    if offset == 0:
+        raise DatasetError(f"every layer's {target!r} is 0: there is nothing to fit")
     frame = pd.concat(frames, ignore_index=True)
     groups = frame["network"].to_numpy()
     data = LayerData(frame, len(frame), groups, tuple(networks), tuple(units), "layer")
     name, factor, unit = si_target(target)
-    return TrainingSet(
-        data, np.concatenate(targets) * factor, name, unit, target, tuple(map(str, paths)), tuple(tables)
-    )
+    y = np.concatenate(targets) * factor
+    return TrainingSet(data, y, name, unit, target, tuple(map(str, paths)), tuple(tables), tuple(dropped))
 
 
 def _is_layer_source(path: Path) -> bool:

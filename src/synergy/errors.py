@@ -39,13 +39,17 @@ __all__ = [
     "ChannelReadError",
     "DatasetError",
     "GraphError",
+    "IncomparableRunsError",
     "InputShapeError",
     "MeasurementCheckError",
     "MeasurementError",
     "ModelSpecError",
+    "NoEnergyError",
     "NotFittedError",
     "OutputExistsError",
+    "OutputWriteError",
     "PredictorFormatError",
+    "ResultFormatError",
     "SamplingError",
     "SensorError",
     "SensorPermissionError",
@@ -193,3 +197,19 @@ class UndeterminedError(AlignmentError):
 
 
 __all__ += ["UndeterminedError"]
+
+
+class ResultFormatError(UsageError):
+    """A result file (``run.json``, ``layers.csv``) that is unreadable, not SyNERGY's, or of a newer format."""
+
+
+class IncomparableRunsError(DatasetError):
+    """Runs that cannot be merged: their sensor, runtime or machine differ."""
+
+
+class OutputWriteError(UsageError):
+    """The output could not be written (a full disk, a read-only or missing folder); what was on disk is kept."""
+
+
+class NoEnergyError(DatasetError):
+    """An energy target asked of runs that measured no energy (no sensor, or an attribution that failed)."""

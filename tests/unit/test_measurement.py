@@ -61,8 +61,8 @@ def test_without_sensor_time_only(small_onnx: Path, tmp_path: Path) -> None:
         "runs.parquet",
     ]
     run = json.loads((out / "run.json").read_text())
-    assert run["status"] == "complete" and run["format_version"] == 1 and run["runs"] == 15
-    assert run["energy_j"] is None and run["energy_unavailable"]
+    assert run["status"] == "complete" and run["format_version"] == 2 and run["runs"] == 15
+    assert run["inference_energy_j"] is None and run["energy_unavailable"]
     assert run["inference_s"] > 0 and run["system"]["kernel"]
     layers = pd.read_csv(out / "layers.csv")
     conv = layers[layers["op"] == "Conv"].iloc[0]
@@ -90,9 +90,26 @@ def test_existing_output_is_refused_and_untouched(small_onnx: Path, tmp_path: Pa
     (out / "mine.txt").write_text("keep")
     with pytest.raises(OutputExistsError, match="--force"):
         measure(_options(small_onnx, sensor="none"), out)
+    # A directory synergy did not write is refused even with force, and left alone.
+    with pytest.raises(OutputExistsError, match="did not write"):
+        measure(_options(small_onnx, sensor="none"), out, force=True)
     assert [p.name for p in out.iterdir()] == ["mine.txt"]
-    measure(_options(small_onnx, sensor="none", runs=3), out, force=True)
-    assert (out / "mine.txt").read_text() == "keep" and (out / "run.json").exists()
+
+
+def test_force_replaces_exactly_what_synergy_wrote(small_onnx: Path, tmp_path: Path) -> None:
+    out = tmp_path / "mine"
+    measure(_options(small_onnx, sensor="none", runs=3), out)
+    manifest = json.loads((out / ".synergy-manifest.json").read_text())
+    assert {"run.json", "layers.csv", "events.parquet", "ort/optimized.onnx"} <= set(manifest["files"])
+    (out / "samples.parquet").write_bytes(b"a previous run's samples")  # as if listed by a sensor run
+    manifest["files"].append("samples.parquet")
+    (out / ".synergy-manifest.json").write_text(json.dumps(manifest))
+    (out / "notes.txt").write_text("the user's")
+    (out / "ort" / "user.txt").write_text("the user's too")
+    measure(_options(small_onnx, sensor="none", runs=4), out, force=True)
+    assert not (out / "samples.parquet").exists()  # stale: the new run has no sensor
+    assert (out / "notes.txt").read_text() == "the user's" and (out / "ort" / "user.txt").exists()
+    assert json.loads((out / "run.json").read_text())["runs"] == 4
 
 
 def test_absent_sensor_is_a_usage_error_before_anything_is_written(small_onnx: Path, tmp_path: Path) -> None:
@@ -128,7 +145,7 @@ def test_fake_rapl_energy_and_check(small_onnx: Path, tmp_path: Path) -> None:
     # A constant 20 W: the whole inference's energy is 20 W times its mean length. The inference is far
     # shorter than the counter's 1 ms tick and the fake writer may publish late on a busy machine, so
     # this checks the wiring, not the accuracy (benchmarks/attribution_accuracy.py does that).
-    assert run["energy_j"] == pytest.approx(20.0 * run["inference_s_mean"], rel=0.5)
+    assert run["inference_energy_j"] == pytest.approx(20.0 * run["inference_s_mean"], rel=0.5)
     assert np.isfinite(result.layers["energy_j"]).all()
     timeline = Timeline.from_parquet(out / "samples.parquet")
     assert len(timeline) > 10

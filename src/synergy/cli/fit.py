@@ -9,10 +9,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from synergy.cli.common import lazy_choice, render_frame
-from synergy.errors import OutputExistsError
+from synergy.cli.common import render_frame
+from synergy.errors import NoEnergyError, OutputExistsError, UsageError
 
 __all__ = ["register"]
+
+#: ``--model`` names (checked against :data:`synergy.models.MODELS` when the command runs, so that the
+#: command line starts without loading scikit-learn).
+_MODEL_HELP = "op-mean, mac-linear, polynomial, layer-type, residual, counters or chain (default: best in CV)"
 
 
 def register(subparsers: Any) -> None:
@@ -30,13 +34,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("data", nargs="+", type=Path, metavar="DATA", help="layers.csv, run directory or CSV")
     parser.add_argument("--target", required=True, metavar="COLUMN", help="the measured column, e.g. energy_j")
     parser.add_argument("--level", choices=("layer", "network"), default=None, help="data level (default: detect)")
-    parser.add_argument(
-        "--model",
-        type=lazy_choice(_model_names),
-        default=None,
-        metavar="NAME",
-        help="model form (default: best in CV; the table of a fit lists them)",
-    )
+    parser.add_argument("--model", default=None, metavar="NAME", help=f"model form: {_MODEL_HELP}")
     parser.add_argument("-o", "--output", type=Path, default=Path("predictor.json"), help="predictor file to write")
     parser.add_argument("--force", action="store_true", help="overwrite an existing output or plot")
     parser.add_argument("--folds", type=int, default=5, metavar="K", help="grouped cross-validation folds")
@@ -44,12 +42,6 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the layer-table cache")
     parser.add_argument("--workers", type=int, default=None, metavar="N", help="processes analysing networks")
     parser.set_defaults(func=_run)
-
-
-def _model_names() -> tuple[str, ...]:
-    from synergy.models import COUNTER_MODELS, MODELS
-
-    return (*MODELS, *COUNTER_MODELS)
 
 
 @contextmanager
@@ -67,21 +59,21 @@ def _progress(label: str) -> Iterator[Any]:
         yield bar
 
 
-def _run(args: argparse.Namespace) -> int:
-    import pandas as pd
+def _check_output(path: Path | None, force: bool) -> None:
+    if path is None:
+        return
+    if path.exists() and not force:
+        raise OutputExistsError(f"{path} exists: choose another path or pass --force to overwrite it")
+    if path.is_dir():
+        raise OutputExistsError(f"{path} is a directory: give a file name")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise UsageError(f"cannot write {path}: {folder} is not a directory")
 
+
+def _load(args: argparse.Namespace) -> Any:
     from synergy.dataset import load_training_data
-    from synergy.fitting import fit_predictor, offered_models
-    from synergy.models import BASELINE, COUNTER_MODELS
-    from synergy.models.evaluate import plot_predictions
 
-    for path in (args.output, args.plot):
-        if path is not None and path.exists() and not args.force:
-            raise OutputExistsError(f"{path} exists: choose another path or pass --force to overwrite it")
-    if args.folds < 2:
-        from synergy.errors import UsageError
-
-        raise UsageError(f"--folds {args.folds} is too small: use 2 or more")
     with _progress("analysing networks") as bar:
         task = bar.add_task("analyse", total=None) if bar is not None else None
 
@@ -89,14 +81,33 @@ def _run(args: argparse.Namespace) -> int:
             if bar is not None and task is not None:
                 bar.update(task, completed=done, total=total)
 
-        training = load_training_data(
-            args.data,
-            args.target,
-            args.level,
-            use_cache=not args.no_cache,
-            workers=args.workers,
-            progress=tick,
-        )
+        try:
+            return load_training_data(
+                args.data,
+                args.target,
+                args.level,
+                use_cache=not args.no_cache,
+                workers=args.workers,
+                progress=tick,
+            )
+        except NoEnergyError as exc:
+            raise NoEnergyError(f"{exc}: fit the layers' time with --target duration_s") from exc
+
+
+def _run(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from synergy.fitting import fit_predictor, offered_models
+    from synergy.models import BASELINE, COUNTER_MODELS, MODELS
+    from synergy.models.evaluate import plot_predictions
+
+    for path in (args.output, args.plot):
+        _check_output(path, args.force)
+    if args.folds < 2:
+        raise UsageError(f"--folds {args.folds} is too small: use 2 or more")
+    if args.model is not None and args.model not in (*MODELS, *COUNTER_MODELS):
+        raise UsageError(f"unknown --model {args.model!r}: choose one of {', '.join((*MODELS, *COUNTER_MODELS))}")
+    training = _load(args)
     offered, support = offered_models(training)
     if args.model in COUNTER_MODELS:
         support.require(args.model)  # before any output
@@ -108,6 +119,11 @@ def _run(args: argparse.Namespace) -> int:
         f"data: {len(data.networks)} networks, {data.n_units} targets, {len(data.frame)} layers "
         f"({training.level} level); target {training.column}{conversion}\n"
     )
+    if training.dropped:
+        out.write(
+            f"note: {len(training.dropped)} layer(s) measured at 0 {training.unit or ''} left out "
+            f"(first: {training.dropped[0]}): a relative error needs a positive target\n"
+        )
     if support.available:
         out.write(
             f"counters: {support.describe()} of {support.layers} {'/'.join(support.categories)} layers; "

@@ -1,5 +1,9 @@
-"""``synergy measure MODEL [--runtime R] [--sensor S] [--sysfs-root DIR] [--runs N] [--warmup N] [--threads N]
-[--idle-s S] [--isolation [--isolation-s S]] [--strict] [--no-context] [-o DIR] [--force]``."""
+"""``synergy measure MODEL [--runtime R] [--sensor S] [--trace-offset S|wall] [--sysfs-root DIR] [--runs N]
+[--warmup N] [--threads N] [--idle-s S] [--isolation [--isolation-s S]] [--strict] [--no-context] [-o DIR]
+[--force]``.
+
+Every default comes from :class:`synergy.measurement.options.MeasureOptions` (the one source of them for the
+command line, the Python API and ``study``)."""
 
 from __future__ import annotations
 
@@ -9,10 +13,28 @@ from pathlib import Path
 from typing import Any
 
 from synergy.cli.common import add_input_shape_option, render_frame
+from synergy.cli.sensors import add_sysfs_root_option
+from synergy.measurement.options import OPTIMIZATIONS, RUNTIMES, MeasureOptions
 
 __all__ = ["register"]
 
 _TABLE = ["layer", "op", "duration_s", "energy_j", "energy_j_se", "power_w", "isolated_energy_j", "macs"]
+
+#: The defaults (class attributes of the dataclass).
+_D = MeasureOptions
+
+
+def _trace_offset(text: str) -> float | str:
+    """argparse ``type=`` for ``--trace-offset``: ``wall`` or a finite number of seconds."""
+    if text == "wall":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds nor 'wall'")
+    return value
 
 
 def register(subparsers: Any) -> None:
@@ -26,32 +48,44 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("model", metavar="MODEL", help="a .onnx file, torchvision:NAME or package.module:callable")
     add_input_shape_option(parser)
-    parser.add_argument(
-        "--runtime", choices=("onnxruntime", "torch"), default="onnxruntime", help="(default: %(default)s)"
-    )
+    parser.add_argument("--runtime", choices=RUNTIMES, default=_D.runtime, help="(default: %(default)s)")
     parser.add_argument(
         "--sensor",
-        default="auto",
+        default=_D.sensor,
         metavar="SENSOR",
         help="auto, none, rapl, jetson, nvml, amdgpu, power-supply or trace:FILE (default: %(default)s)",
     )
-    parser.add_argument("--sysfs-root", type=Path, default=Path("/"), metavar="DIR", help="read sysfs under DIR")
-    parser.add_argument("--runs", type=int, default=200, metavar="N", help="measured inferences (default: %(default)s)")
     parser.add_argument(
-        "--warmup", type=int, default=10, metavar="N", help="discarded inferences (default: %(default)s)"
+        "--trace-offset",
+        type=_trace_offset,
+        default=None,
+        metavar="S",
+        help="with --sensor trace:FILE: seconds to add to the log's times, or 'wall' for a log stamped in Unix "
+        "time by this machine (default: emit a sync pattern before the runs and find it in the log)",
     )
-    parser.add_argument("--threads", type=int, default=1, metavar="N", help="intra-op threads (default: %(default)s)")
+    add_sysfs_root_option(parser)
     parser.add_argument(
-        "--idle-s", type=float, default=1.0, metavar="S", help="idle sampled first (default: %(default)s)"
+        "--runs", type=int, default=_D.runs, metavar="N", help="measured inferences (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--warmup", type=int, default=_D.warmup, metavar="N", help="discarded inferences (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=_D.threads, metavar="N", help="intra-op threads (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--idle-s", type=float, default=_D.idle_s, metavar="S", help="idle sampled first (default: %(default)s)"
     )
     parser.add_argument(
         "--optimization",
-        choices=("all", "extended", "basic", "disable"),
-        default="all",
+        choices=OPTIMIZATIONS,
+        default=_D.optimization,
         help="ONNX Runtime graph optimisation level (default: %(default)s, what is deployed)",
     )
-    parser.add_argument("--bootstrap", type=int, default=0, metavar="N", help="resample runs N times for errors")
-    parser.add_argument("--seed", type=int, default=0, help="seed of pauses and input (default: %(default)s)")
+    parser.add_argument(
+        "--bootstrap", type=int, default=_D.bootstrap, metavar="N", help="resample runs N times for errors"
+    )
+    parser.add_argument("--seed", type=int, default=_D.seed, help="seed of pauses and input (default: %(default)s)")
     parser.add_argument("--no-counters", action="store_true", help="do not open perf_event counters")
     parser.add_argument(
         "--no-context", action="store_true", help="do not sample clocks, temperatures and load, nor check them"
@@ -70,13 +104,17 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--isolation-s",
         type=float,
-        default=1.0,
+        default=_D.isolation_s,
         metavar="S",
         help="measuring time of each isolated layer; at least ten sensor time constants are used "
         "(default: %(default)s)",
     )
     parser.add_argument("-o", "--output", type=Path, default=None, metavar="DIR", help="output directory")
-    parser.add_argument("--force", action="store_true", help="write into an existing output directory")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the results in an output directory synergy wrote (other files there are kept)",
+    )
     parser.set_defaults(func=_run)
 
 
@@ -85,7 +123,8 @@ def _run(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from synergy.errors import MeasurementCheckError
-    from synergy.measurement import MeasureOptions, MeasureResult, default_output_dir, measure
+    from synergy.measurement import MeasureResult, default_output_dir, measure
+    from synergy.measurement.signals import Interrupted
 
     options = MeasureOptions(
         model=args.model,
@@ -105,6 +144,7 @@ def _run(args: argparse.Namespace) -> int:
         strict=args.strict,
         isolation=args.isolation,
         isolation_s=args.isolation_s,
+        trace_offset=args.trace_offset,
     )
     out_dir = args.output or default_output_dir(args.model)
     console = Console(file=sys.stderr)
@@ -135,6 +175,9 @@ def _run(args: argparse.Namespace) -> int:
         if not isinstance(exc.result, MeasureResult):
             raise
         result, failure = exc.result, exc
+    except Interrupted as exc:
+        sys.stderr.write(f"interrupted by {exc}: the completed runs are in {out_dir} (status: partial)\n")
+        return 128 + exc.signum
     finally:
         if bar is not None:
             bar.stop()
@@ -145,8 +188,6 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _summary(result: Any, args: argparse.Namespace) -> None:
-    from synergy.context import format_findings
-
     out = sys.stdout
     columns = [c for c in _TABLE if c in result.layers]
     if result.attribution is None:
@@ -159,7 +200,7 @@ def _summary(result: Any, args: argparse.Namespace) -> None:
     if result.attribution is not None:
         check = run["check"]
         out.write(
-            f"energy: {run['energy_j']:.4g} J per inference ({run['energy_source']}); layers sum to "
+            f"energy: {run['inference_energy_j']:.4g} J per inference ({run['energy_source']}); layers sum to "
             f"{check['layers_energy_j']:.4g} J + overhead {check['overhead_energy_j']:.4g} J "
             f"= {check['inference_energy_j']:.4g} J ({_percent(check['relative_difference'])} vs direct); "
             f"idle {result.attribution.idle_power_w:.3g} W\n"
@@ -184,6 +225,8 @@ def _summary(result: Any, args: argparse.Namespace) -> None:
     out.write(_context_line(result.run.get("context")))
     out.write(f"results: {result.out_dir}\n")
     out.flush()
+    from synergy.context import format_findings
+
     for line in format_findings(result.findings):
         sys.stderr.write(line + "\n")
 

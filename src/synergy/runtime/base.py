@@ -13,13 +13,17 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from synergy.alignment.events import RunRecord
+from synergy.measurement.options import MeasureOptions
 
-__all__ = ["MeasureSettings", "Runtime", "pause"]
+if TYPE_CHECKING:
+    from synergy.alignment.isolation import LoopRecord
+
+__all__ = ["Isolating", "MeasureSettings", "Runtime", "isolation_of", "pause"]
 
 
 @dataclass(frozen=True)
@@ -34,11 +38,11 @@ class MeasureSettings:
         seed: seed of the pauses and the input.
     """
 
-    runs: int = 600
-    warmup: int = 10
-    threads: int = 1
-    pause_s: tuple[float, float] = (1e-3, 10e-3)
-    seed: int = 0
+    runs: int = MeasureOptions.runs
+    warmup: int = MeasureOptions.warmup
+    threads: int = MeasureOptions.threads
+    pause_s: tuple[float, float] = MeasureOptions.pause_s
+    seed: int = MeasureOptions.seed
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -94,3 +98,18 @@ class Runtime(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release the session or model. Idempotent."""
+
+
+@runtime_checkable
+class Isolating(Protocol):
+    """The optional capability of a runtime to loop each of its layers alone (isolation mode)."""
+
+    def isolate(
+        self, settle_s: float, measure_s: float, layers: list[str] | None = None, progress: Progress | None = None
+    ) -> list[LoopRecord]:
+        """Loop each layer alone for ``settle_s + measure_s`` and return one record per layer."""
+
+
+def isolation_of(runtime: Runtime) -> Isolating | None:
+    """``runtime`` as an :class:`Isolating` runtime, or ``None`` when it cannot loop layers alone."""
+    return runtime if isinstance(runtime, Isolating) else None

@@ -240,6 +240,11 @@ class OnnxRuntime(Runtime):
             options.enable_profiling = True
             options.profile_file_prefix = str(self.work_dir / "ort_profile")
             options.optimized_model_filepath = str(optimized_path)
+            # Large initializers go beside the optimised graph (not to a path relative to it that only the
+            # original model's folder has).
+            options.add_session_config_entry(
+                "session.optimized_model_external_initializers_file_name", optimized_path.name + ".data"
+            )
         try:
             self.session = ort.InferenceSession(str(self.model_path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # ORT raises its own Fail/InvalidGraph types
@@ -260,8 +265,11 @@ class OnnxRuntime(Runtime):
             self.feeds[inp.name] = rng.standard_normal(shape).astype(dtype)
         self.mapping: NodeMapping | None = None
         if profile:
-            self.mapping = map_optimized_graph(onnx.load(str(self.model_path)), onnx.load(str(optimized_path)))
-            self._set_layers(self.mapping, onnx.load(str(optimized_path)))
+            # The mapping needs the graphs' structure only, not the weights (which may live in external files).
+            original = onnx.load(str(self.model_path), load_external_data=False)
+            optimized = onnx.load(str(optimized_path), load_external_data=False)
+            self.mapping = map_optimized_graph(original, optimized)
+            self._set_layers(self.mapping, optimized)
         self._records: list[RunRecord] = []
         self.calibration: ClockCalibration | None = None
         self.profile_path: Path | None = None

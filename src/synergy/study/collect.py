@@ -1,8 +1,9 @@
 """From finished measurements to the study's tables.
 
 Each measured layer (a PyTorch leaf module, or an ONNX Runtime node that may hold several fused ONNX nodes)
-gets the features of the prediction models (:mod:`synergy.models.features`): the features of the analysis
-layers it contains, summed, with the op key of its largest member. The study's target is the per-layer
+has the features of the prediction models (:mod:`synergy.models.features`) in its ``layers.csv``, joined
+once at measure time: the features of the analysis layers it contains, summed, with the op key of its
+largest member. Nothing here analyses a network again. The study's target is the per-layer
 energy when every network has it, otherwise the per-layer time (``duration_s_median``, the median over
 runs), and it is named so everywhere.
 """
@@ -15,14 +16,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synergy.errors import SynergyError
-from synergy.layers import LayerTable
-from synergy.models.features import FEATURES, LABELS, layer_frame, op_key
+from synergy.models.features import FEATURES, LABELS, rows_frame
+from synergy.results import schema
+from synergy.results.layers import feature_frame, has_features, read_layers
+from synergy.results.runs import inference_energy_j
 from synergy.zoo import ZooEntry
 
 __all__ = [
     "BREAKDOWN",
-    "MEASURED_COLUMNS",
     "TARGETS",
     "TARGET_CHOICES",
     "TARGET_TEXT",
@@ -55,93 +56,36 @@ TARGET_TEXT: dict[str, str] = {
 #: ``--target`` choices.
 TARGET_CHOICES: tuple[str, ...] = ("auto", "energy", "cpu-time", "time")
 
-#: Columns of ``layers.csv`` from ``synergy measure`` that are not hardware or software counters.
-MEASURED_COLUMNS: frozenset[str] = frozenset(
-    {
-        "layer",
-        "op",
-        "category",
-        "contains",
-        "runs",
-        "duration_s",
-        "duration_s_std",
-        "duration_s_median",
-        "cpu_time_s",
-        "energy_j",
-        "energy_j_se",
-        "energy_j_std",
-        "dynamic_energy_j",
-        "power_w",
-        "power_w_se",
-        "macs",
-        "params",
-        "flops",
-        "bytes_moved",
-    }
-)
-
 
 def counter_columns(layers: pd.DataFrame) -> list[str]:
-    """The counter columns of a measured ``layers.csv`` (instructions, task-clock, ...): numeric extras."""
+    """The counter columns of a measured ``layers.csv`` that hold values (instructions, task-clock, ...):
+    the perf events of the schema, never a context or feature column."""
     return [
         c
-        for c in layers.columns
-        if c not in MEASURED_COLUMNS and pd.api.types.is_numeric_dtype(layers[c]) and layers[c].notna().any()
+        for c in schema.counter_columns(layers.columns)
+        if pd.api.types.is_numeric_dtype(layers[c]) and layers[c].notna().any()
     ]
 
 
-def _analysis(run_dir: Path, entry: ZooEntry, runtime: str) -> LayerTable:
-    from synergy.analysis import analyze
-
-    shapes = (entry.input_shape,) if entry.input_shape is not None else None
-    exported = run_dir / "model.onnx"
-    if runtime == "onnxruntime":
-        return analyze(str(exported) if exported.is_file() else entry.model, shapes)
-    return analyze(entry.model, shapes)
-
-
 def layer_features(run_dir: Path, entry: ZooEntry, runtime: str) -> tuple[pd.DataFrame, str | None]:
-    """The model features of every measured layer of one network.
+    """The model features of every measured layer of one network, as ``measure`` joined them.
 
     Args:
         run_dir: a finished ``synergy measure`` directory.
         entry: the network.
-        runtime: the runtime it was measured with (``onnxruntime`` measures the exported ``model.onnx``).
+        runtime: the runtime it was measured with.
 
     Returns:
         One row per row of ``layers.csv``: :data:`~synergy.models.features.LABELS` and
-        :data:`~synergy.models.features.FEATURES`; and a note when the network could not be analysed
-        (features then come from ``layers.csv`` alone).
+        :data:`~synergy.models.features.FEATURES`; and a note when ``layers.csv`` predates the features
+        (they then come from its own columns, missing ones 0).
     """
-    measured = pd.read_csv(run_dir / "layers.csv")
-    note: str | None = None
-    try:
-        full = layer_frame(_analysis(run_dir, entry, runtime)).drop_duplicates("name").set_index("name")
-    except SynergyError as exc:
-        full = pd.DataFrame(columns=[*LABELS, *FEATURES]).set_index("name")
-        note = f"{entry.name}: the layer table could not be rebuilt ({exc}); features come from layers.csv"
-    rows: list[dict[str, Any]] = []
-    for record in measured.to_dict("records"):
-        name = str(record["layer"])
-        op = str(record.get("op", ""))
-        contains = record.get("contains")
-        members = [m for m in str(contains).split(";") if m] if isinstance(contains, str) and contains else [name]
-        found = full.loc[[m for m in members if m in full.index]]
-        row: dict[str, Any] = {"name": name, "op": op, "category": str(record.get("category", "other"))}
-        if len(found):
-            for feature in FEATURES:
-                row[feature] = float(found[feature].sum())
-            primary = found.iloc[int(np.argmax(found["macs"].to_numpy(dtype=float)))]
-            same = str(primary["op"]) == op
-            row["op_key"] = str(primary["op_key"]) if same else op
-            row["kernel_area"] = float(primary["kernel_area"]) if same else 0.0
-        else:
-            for feature in FEATURES:
-                value = record.get(feature, 0.0)
-                row[feature] = float(value) if isinstance(value, int | float) and np.isfinite(value) else 0.0
-            row["op_key"] = op_key(op, int(row["kernel_area"]))
-        rows.append(row)
-    return pd.DataFrame(rows, columns=[*LABELS, *FEATURES]), note
+    measured = read_layers(run_dir)
+    if has_features(measured):
+        return feature_frame(measured), None
+    records = [{str(k): v for k, v in r.items()} for r in measured.rename(columns={"layer": "name"}).to_dict("records")]
+    note = f"{entry.name}: {runtime} layers.csv has no analysis features (an older run); features come from its columns"
+    return rows_frame(records)[[*LABELS, *FEATURES]], note
 
 
 def median_durations(run_dir: Path, layers: pd.DataFrame) -> np.ndarray:
@@ -181,7 +125,7 @@ def network_row(entry: ZooEntry, layers: pd.DataFrame, run: dict[str, Any], targ
         "params": float(layers["params"].sum()),
         "inference_s": run.get("inference_s"),
         "layers_s": float(layers["duration_s"].sum()),
-        "energy_j": run.get("energy_j"),
+        "energy_j": inference_energy_j(run),
         "layers_energy_j": float(layers["energy_j"].sum()) if layers["energy_j"].notna().any() else float("nan"),
         "target_total": float(layers[target].sum()),
         "runs": run.get("runs"),

@@ -53,7 +53,7 @@ def test_axes_in_milliseconds() -> None:
 
 
 def test_profile_clips_context_to_its_window() -> None:
-    from synergy.profile_plot import _clip
+    from synergy.measurement.plot import _clip
 
     gpu = _timelines()[0]
     clipped = _clip(gpu, 250_000_000, 450_000_000)
