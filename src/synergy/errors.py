@@ -38,6 +38,7 @@ __all__ = [
     "AlignmentError",
     "ChannelReadError",
     "DatasetError",
+    "FleetError",
     "GraphError",
     "InputShapeError",
     "MeasurementCheckError",
@@ -168,3 +169,9 @@ class SynergyWarning(UserWarning):
 
 class UnsupportedOpWarning(SynergyWarning):
     """Ops without a counting formula were met: their work is missing from the counts, not zero."""
+
+
+class FleetError(SynergyError):
+    """A fleet campaign cannot go on: the broker is unreachable, or a board's result is unusable."""
+
+    exit_code = 1

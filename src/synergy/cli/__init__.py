@@ -18,7 +18,7 @@ from synergy.errors import SynergyError
 __all__ = ["main"]
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS: tuple[str, ...] = ("analyze", "measure", "fit", "predict", "sensors", "system", "study")
+COMMANDS: tuple[str, ...] = ("analyze", "measure", "fit", "predict", "sensors", "system", "study", "fleet")
 
 
 class _Parser(argparse.ArgumentParser):
