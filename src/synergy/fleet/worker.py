@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -267,6 +268,8 @@ def run_worker(
     """
     from celery.worker.control import control_command
 
+    # celery's Redis backend calls a redis-py method redis-py deprecates: noise in the board's log
+    warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"celery(\..*)?")
     check_board(options.board)
     caps = capabilities(options)  # fail before anything when the sensor is not there
     app = make_app(broker, backend)
