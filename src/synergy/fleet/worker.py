@@ -247,7 +247,7 @@ def restore_unacked(app: Any, queue: str) -> int:
             except (ValueError, TypeError):
                 continue
             if routing_key == queue:
-                qos.restore_by_tag(tag, client, leftmost=True)
+                qos.restore_by_tag(tag, client)  # next in line (consumed from the right)
                 restored += 1
     return restored
 
