@@ -505,7 +505,9 @@ def run_campaign(
                     continue
                 key, entry = plan[kid]
                 error: str | None
-                if status == "FAILURE":
+                if status == "FAILURE" and stored_key(out, key) == key.id:
+                    stored, error = "duplicate", None  # a late failure of a key already stored changes nothing
+                elif status == "FAILURE":
                     stored, error = "failed", f"the task raised on the board: {payload}"
                 else:
                     stored, error = store_result(out, key, entry, payload)
