@@ -38,6 +38,7 @@ __all__ = [
     "AlignmentError",
     "ChannelReadError",
     "DatasetError",
+    "FleetError",
     "GraphError",
     "IncomparableRunsError",
     "InputShapeError",
@@ -213,3 +214,9 @@ class OutputWriteError(UsageError):
 
 class NoEnergyError(DatasetError):
     """An energy target asked of runs that measured no energy (no sensor, or an attribution that failed)."""
+
+
+class FleetError(SynergyError):
+    """A fleet campaign cannot go on: the broker is unreachable, or a board's result is unusable."""
+
+    exit_code = 1

@@ -18,7 +18,18 @@ from synergy.errors import SynergyError
 __all__ = ["main"]
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS: tuple[str, ...] = ("analyze", "measure", "fit", "predict", "sensors", "system", "study", "run", "export")
+COMMANDS: tuple[str, ...] = (
+    "analyze",
+    "measure",
+    "fit",
+    "predict",
+    "sensors",
+    "system",
+    "study",
+    "run",
+    "export",
+    "fleet",
+)
 
 
 class _Parser(argparse.ArgumentParser):
