@@ -8,7 +8,7 @@ STAMP := $(VENV)/.synergy-installed
 # pip's local mirrors print a harmless warning per missing package; keep the log readable.
 PIP_FILTER := grep -v "is ignored: it is neither a file nor a directory" || true
 
-.PHONY: setup demo test test-all test-under-load lint bench clean
+.PHONY: setup demo test test-slow test-all test-under-load lint bench clean
 
 setup: $(STAMP)
 
@@ -24,6 +24,10 @@ demo: setup
 # The everyday suite: everything but the tests marked slow (whole-zoo exports, long journeys).
 test: setup
 	$(BIN)/python -m pytest -q -m "not slow"
+
+# The slow tests alone (the fleet campaign on a real broker, whole-zoo exports): CI runs them after `test`.
+test-slow: setup
+	$(BIN)/python -m pytest -q -m slow
 
 test-all: setup
 	$(BIN)/python -m pytest -q
