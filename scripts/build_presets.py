@@ -3,8 +3,9 @@
     PYTHONPATH=src python scripts/build_presets.py [--data ../shared/data/rpi5-nb201] [--networks N]
 
 For each framework of ``measurements.csv`` (``onnx`` → ``rpi5-onnxruntime``, ``torchmobile`` →
-``rpi5-torchmobile``, ``litert`` → ``rpi5-litert``) the script analyses every network (``nb201:ARCH``,
-1x3x32x32, through the layer-table cache), converts ``energy_mj`` to joules, drops physically implausible
+``rpi5-torchmobile``, ``litert`` → ``rpi5-litert``) the script builds the layer table of every network
+(``nb201:ARCH``, 1x3x32x32, composed from five analysed networks by
+:class:`synergy.models.nb201_tables.NB201Tables`), converts ``energy_mj`` to joules, drops physically implausible
 measurements (below a quarter of the framework's 1st percentile: five LiteRT rows of 0.001-0.19 mJ
 with latencies of microseconds), evaluates every model form
 with grouped 5-fold cross-validation and with the small-data protocol (fit on 80 networks' totals, predict
@@ -28,7 +29,7 @@ from synergy.dataset import LayerData, TrainingSet
 from synergy.fitting import fit_predictor
 from synergy.models import MODELS
 from synergy.models.evaluate import plot_predictions, scores_frame, small_train
-from synergy.tablecache import analyze_many
+from synergy.models.nb201_tables import NB201Tables
 
 ROOT = Path(__file__).resolve().parents[1]
 PRESETS = {"onnx": "rpi5-onnxruntime", "torchmobile": "rpi5-torchmobile", "litert": "rpi5-litert"}
@@ -57,7 +58,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=20, help="draws of the 80-network protocol")
     parser.add_argument("--train", type=int, default=80, help="networks per draw of the small-data protocol")
     parser.add_argument("--frameworks", default="onnx,torchmobile,litert")
-    parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--plots", type=Path, default=None, help="folder for predicted-vs-measured PNGs")
     parser.add_argument("--dry-run", action="store_true", help="evaluate only; write no preset")
     args = parser.parse_args(argv)
@@ -73,12 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         order = np.random.default_rng(0).permutation(len(archs))
         archs = sorted(archs[i] for i in order[: args.networks])
     started = time.monotonic()
-    tables = analyze_many(
-        [(f"nb201:{a}", None) for a in archs],
-        workers=args.workers,
-        progress=lambda d, t: print(f"\ranalysed {d}/{t}", end="", file=sys.stderr, flush=True),
-    )
-    print(f"\n{len(archs)} networks analysed in {time.monotonic() - started:.0f} s", file=sys.stderr)
+    tables = NB201Tables().tables(archs)
+    print(f"{len(archs)} layer tables built in {time.monotonic() - started:.0f} s", file=sys.stderr)
     data = LayerData.from_tables(tables, [f"nb201:{a}" for a in archs])
     for framework in args.frameworks.split(","):
         rows = frame[frame["framework"] == framework].set_index("arch_str")

@@ -33,8 +33,10 @@ __version__ = "0.1.0"
 #: ``import synergy`` and the command line start fast.
 _LAZY: dict[str, str] = {
     "Discovery": "synergy.sensors.discovery",
+    "DomainWarning": "synergy.errors",
     "MeasureOptions": "synergy.measurement",
     "MeasureResult": "synergy.measurement",
+    "Prediction": "synergy.predictor",
     "Predictor": "synergy.predictor",
     "Sampler": "synergy.sampling.sampler",
     "Sensor": "synergy.sensors.base",
@@ -68,6 +70,7 @@ __all__ = [
     "AlignmentError",
     "DatasetError",
     "Discovery",
+    "DomainWarning",
     "GraphError",
     "InputShapeError",
     "Layer",
@@ -78,6 +81,7 @@ __all__ = [
     "ModelSpecError",
     "NotFittedError",
     "OutputExistsError",
+    "Prediction",
     "Predictor",
     "PredictorFormatError",
     "Sampler",

@@ -29,7 +29,8 @@ a failed measurement or check is 1.
 Warnings derive from :class:`SynergyWarning` (a ``UserWarning``)::
 
     SynergyWarning
-    └── UnsupportedOpWarning        ops met without a counting formula (their work is not counted)
+    ├── UnsupportedOpWarning        ops met without a counting formula (their work is not counted)
+    └── DomainWarning               a prediction outside the predictor's training domain
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ __all__ = [
     "AlignmentError",
     "ChannelReadError",
     "DatasetError",
+    "DomainWarning",
     "GraphError",
     "InputShapeError",
     "MeasurementCheckError",
@@ -168,3 +170,8 @@ class SynergyWarning(UserWarning):
 
 class UnsupportedOpWarning(SynergyWarning):
     """Ops without a counting formula were met: their work is missing from the counts, not zero."""
+
+
+class DomainWarning(SynergyWarning):
+    """A prediction for a network outside the predictor's training domain (op types never seen, features
+    beyond the training range): the number is an extrapolation."""
