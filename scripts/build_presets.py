@@ -55,7 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "rpi5-nb201")
     parser.add_argument("--out", type=Path, default=ROOT / "src" / "synergy" / "presets")
     parser.add_argument("--networks", type=int, default=0, help="random subset of networks (0: all)")
-    parser.add_argument("--repeats", type=int, default=20, help="draws of the 80-network protocol")
+    parser.add_argument("--repeats", type=int, default=20, help="draws of the 80-network protocol (0: skip it)")
+    parser.add_argument(
+        "--models", default=",".join(MODELS), help="model forms to cross-validate (the best one is fitted)"
+    )
     parser.add_argument("--train", type=int, default=80, help="networks per draw of the small-data protocol")
     parser.add_argument("--frameworks", default="onnx,torchmobile,litert")
     parser.add_argument("--plots", type=Path, default=None, help="folder for predicted-vs-measured PNGs")
@@ -86,13 +89,18 @@ def main(argv: list[str] | None = None) -> int:
         fw_data, y = data.subset(keep), y_all[keep]
         fw_tables = tuple(tables[i] for i in keep)
         training = TrainingSet(fw_data, y, "energy_j", "J", "energy_mj", (str(csv),), fw_tables)
-        result = fit_predictor(training)
-        small = [small_train(n, MODELS[n][0], fw_data, y, n_train=args.train, repeats=args.repeats) for n in MODELS]
+        forms = args.models.split(",")
+        result = fit_predictor(training, candidates=forms)
+        small = [
+            small_train(n, MODELS[n][0], fw_data, y, n_train=args.train, repeats=args.repeats)
+            for n in (forms if args.repeats else ())
+        ]
         predictor = result.predictor
-        predictor.evaluation["small_data"] = {
-            "protocol": small[0].protocol,
-            "scores": {ev.model: ev.scores for ev in small},
-        }
+        if small:
+            predictor.evaluation["small_data"] = {
+                "protocol": small[0].protocol,
+                "scores": {ev.model: ev.scores for ev in small},
+            }
         predictor.training["sources"] = [f"rpi5-nb201/measurements.csv (framework {framework})"]
         predictor.training["description"] = (
             f"Raspberry Pi 5, {framework}, NAS-Bench-201 (CIFAR-100, 1x3x32x32), {len(y)} networks "
@@ -101,13 +109,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n### {PRESETS[framework]} ({framework}, {len(y)} networks, {dropped} implausible dropped)\n")
         print(f"Grouped 5-fold cross-validation (chosen: `{result.chosen}`):\n")
         print(markdown(result.table()))
-        print(
-            f"\nFit on {args.train} networks' totals, predict the other {len(y) - args.train} "
-            f"({args.repeats} random draws):\n"
-        )
-        print(markdown(scores_frame(small)))
+        if small:
+            print(
+                f"\nFit on {args.train} networks' totals, predict the other {len(y) - args.train} "
+                f"({args.repeats} random draws):\n"
+            )
+            print(markdown(scores_frame(small)))
         sys.stdout.flush()
-        if args.plots:
+        if args.plots and small:
             args.plots.mkdir(parents=True, exist_ok=True)
             plot_predictions(small, args.plots / f"{PRESETS[framework]}.png", "J", f"{framework}: {small[0].protocol}")
         if not args.dry_run:

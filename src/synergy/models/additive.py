@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import nnls
+from scipy.optimize import lsq_linear, nnls
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LassoCV
@@ -134,6 +134,7 @@ def fit_relative(
     *,
     nonneg: bool = True,
     ridge: float | np.ndarray = 1e-6,
+    floor: np.ndarray | None = None,
     robust: bool = True,
     iterations: int = 4,
     reject: float = 10.0,
@@ -146,6 +147,8 @@ def fit_relative(
         nonneg: constrain every coefficient to ≥ 0.
         ridge: ridge strength relative to the scaled design (stabilises collinear columns), one for all
             columns or one per column: where columns are collinear, the more lightly penalised carry the fit.
+        floor: per column, a lower bound on its coefficient as a fraction of the coefficient that would
+            explain the targets with that column alone (``nonneg`` only; 0: no bound beyond ``≥ 0``).
         robust: downweight rows whose relative residual is far out (Huber, 1.345 robust sigmas).
         iterations: reweighting passes when ``robust``.
         reject: rows beyond this many robust sigmas get no weight at all.
@@ -166,11 +169,17 @@ def fit_relative(
     huber = np.ones(n)
     coef = np.zeros(p)
     reg = np.diag(np.sqrt(np.broadcast_to(np.asarray(ridge, dtype=float), (p,))))
+    lower = None
+    if nonneg and floor is not None and np.any(np.asarray(floor) > 0):
+        # a column alone explains the (relative) targets with the scaled coefficient As·t / |As|² = As·t
+        lower = np.maximum(np.asarray(floor, dtype=float) * (As.T @ target), 0.0)
     for _ in range(iterations if robust else 1):
         h = np.sqrt(huber)
         M = np.vstack([As * h[:, None], reg])
         b = np.concatenate([target * h, np.zeros(p)])
-        if nonneg:
+        if nonneg and lower is not None:
+            scaled = lsq_linear(M, b, bounds=(lower, np.inf), method="bvls").x
+        elif nonneg:
             scaled, _ = nnls(M, b, maxiter=50 * p + 500)
         else:
             scaled = np.linalg.lstsq(M, b, rcond=None)[0]
@@ -277,8 +286,14 @@ class AdditiveModel(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         """Ridge strength of every column (the terms', then the network cost's)."""
         return 1e-6
 
-    def _solve(self, A: np.ndarray, y: np.ndarray, data: LayerData, ridge: float | np.ndarray) -> np.ndarray:
-        return fit_relative(A, y, nonneg=self.nonneg, ridge=ridge)
+    def _floor(self, terms: list[Term], with_cost: bool) -> np.ndarray | None:
+        """Per column, the lower bound of :func:`fit_relative` (``None``: none)."""
+        return None
+
+    def _solve(
+        self, A: np.ndarray, y: np.ndarray, data: LayerData, ridge: float | np.ndarray, floor: np.ndarray | None
+    ) -> np.ndarray:
+        return fit_relative(A, y, nonneg=self.nonneg, ridge=ridge, floor=floor)
 
     def fit(self, X: LayerData, y: Any) -> AdditiveModel:
         """Fit on layer data ``X`` and one target per unit ``y`` (SI units).
@@ -293,7 +308,7 @@ class AdditiveModel(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         with_cost = self.network_cost and data.level == "network"
         if with_cost:
             A = np.column_stack([A, np.ones(data.n_units)])
-        coef = self._solve(A, target, data, self._ridge(terms, with_cost))
+        coef = self._solve(A, target, data, self._ridge(terms, with_cost), self._floor(terms, with_cost))
         self.terms_ = terms
         self.coef_ = coef[: len(terms)]
         self.network_cost_ = float(coef[-1]) if with_cost else 0.0
@@ -378,6 +393,8 @@ class LayerTypeModel(AdditiveModel):
         fixed_cost: include the per-layer fixed cost (dispatch overhead).
         shared: include the terms shared by every layer.
         ridge: ridge strength relative to the scaled design (see :func:`fit_relative`).
+        floor: no work is free: the shared cost per MAC and per byte moved is at least this fraction of
+            what would explain the targets by MACs (or bytes) alone (see :func:`fit_relative`).
     """
 
     network_cost = True
@@ -389,11 +406,13 @@ class LayerTypeModel(AdditiveModel):
         fixed_cost: bool = True,
         shared: bool = True,
         ridge: float = 1e-4,
+        floor: float = 0.01,
     ):
         self.features = features
         self.fixed_cost = fixed_cost
         self.shared = shared
         self.ridge = ridge
+        self.floor = floor
 
     def _terms(self, data: LayerData, y: np.ndarray) -> list[Term]:
         unknown = [f for f in self.features if f not in FEATURES]
@@ -414,6 +433,12 @@ class LayerTypeModel(AdditiveModel):
 
     def _ridge(self, terms: list[Term], with_cost: bool) -> float | np.ndarray:
         return float(self.ridge)
+
+    def _floor(self, terms: list[Term], with_cost: bool) -> np.ndarray | None:
+        if not self.floor:
+            return None
+        work = [t.select == "any" and t.features in (("macs",), ("bytes_moved",)) for t in terms]
+        return np.array([self.floor if w else 0.0 for w in work] + ([0.0] if with_cost else []))
 
 
 class PolynomialModel(AdditiveModel):
@@ -480,5 +505,7 @@ class PolynomialModel(AdditiveModel):
         chosen = [t for t, c in zip(candidates, lasso.coef_, strict=True) if abs(c) > 1e-10]
         return chosen or candidates[:1]
 
-    def _solve(self, A: np.ndarray, y: np.ndarray, data: LayerData, ridge: float | np.ndarray) -> np.ndarray:
+    def _solve(
+        self, A: np.ndarray, y: np.ndarray, data: LayerData, ridge: float | np.ndarray, floor: np.ndarray | None
+    ) -> np.ndarray:
         return fit_relative(A, y, nonneg=False, ridge=1e-8)
