@@ -178,7 +178,8 @@ def fit_relative(
         M = np.vstack([As * h[:, None], reg])
         b = np.concatenate([target * h, np.zeros(p)])
         if nonneg and lower is not None:
-            scaled = lsq_linear(M, b, bounds=(lower, np.inf), method="bvls").x
+            # the solver may overshoot a bound by rounding: the bounds are the model's, not advice
+            scaled = np.maximum(lsq_linear(M, b, bounds=(lower, np.inf), method="bvls").x, lower)
         elif nonneg:
             scaled, _ = nnls(M, b, maxiter=50 * p + 500)
         else:
