@@ -3,8 +3,9 @@
     PYTHONPATH=src python scripts/build_presets.py [--data ../shared/data/rpi5-nb201] [--networks N]
 
 For each framework of ``measurements.csv`` (``onnx`` → ``rpi5-onnxruntime``, ``torchmobile`` →
-``rpi5-torchmobile``, ``litert`` → ``rpi5-litert``) the script analyses every network (``nb201:ARCH``,
-1x3x32x32, through the layer-table cache), converts ``energy_mj`` to joules, drops physically implausible
+``rpi5-torchmobile``, ``litert`` → ``rpi5-litert``) the script builds the layer table of every network
+(``nb201:ARCH``, 1x3x32x32, composed from five analysed networks by
+:class:`synergy.models.nb201_tables.NB201Tables`), converts ``energy_mj`` to joules, drops physically implausible
 measurements (below a quarter of the framework's 1st percentile: five LiteRT rows of 0.001-0.19 mJ
 with latencies of microseconds), evaluates every model form
 with grouped 5-fold cross-validation and with the small-data protocol (fit on 80 networks' totals, predict
@@ -28,7 +29,7 @@ from synergy.dataset import LayerData, TrainingSet
 from synergy.fitting import fit_predictor
 from synergy.models import MODELS
 from synergy.models.evaluate import plot_predictions, scores_frame, small_train
-from synergy.tablecache import analyze_many
+from synergy.models.nb201_tables import NB201Tables
 
 ROOT = Path(__file__).resolve().parents[1]
 PRESETS = {"onnx": "rpi5-onnxruntime", "torchmobile": "rpi5-torchmobile", "litert": "rpi5-litert"}
@@ -54,10 +55,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "rpi5-nb201")
     parser.add_argument("--out", type=Path, default=ROOT / "src" / "synergy" / "presets")
     parser.add_argument("--networks", type=int, default=0, help="random subset of networks (0: all)")
-    parser.add_argument("--repeats", type=int, default=20, help="draws of the 80-network protocol")
+    parser.add_argument("--repeats", type=int, default=20, help="draws of the 80-network protocol (0: skip it)")
+    parser.add_argument(
+        "--models", default=",".join(MODELS), help="model forms to cross-validate (the best one is fitted)"
+    )
     parser.add_argument("--train", type=int, default=80, help="networks per draw of the small-data protocol")
     parser.add_argument("--frameworks", default="onnx,torchmobile,litert")
-    parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--plots", type=Path, default=None, help="folder for predicted-vs-measured PNGs")
     parser.add_argument("--dry-run", action="store_true", help="evaluate only; write no preset")
     args = parser.parse_args(argv)
@@ -73,12 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         order = np.random.default_rng(0).permutation(len(archs))
         archs = sorted(archs[i] for i in order[: args.networks])
     started = time.monotonic()
-    tables = analyze_many(
-        [(f"nb201:{a}", None) for a in archs],
-        workers=args.workers,
-        progress=lambda d, t: print(f"\ranalysed {d}/{t}", end="", file=sys.stderr, flush=True),
-    )
-    print(f"\n{len(archs)} networks analysed in {time.monotonic() - started:.0f} s", file=sys.stderr)
+    tables = NB201Tables().tables(archs)
+    print(f"{len(archs)} layer tables built in {time.monotonic() - started:.0f} s", file=sys.stderr)
     data = LayerData.from_tables(tables, [f"nb201:{a}" for a in archs])
     for framework in args.frameworks.split(","):
         rows = frame[frame["framework"] == framework].set_index("arch_str")
@@ -90,13 +89,18 @@ def main(argv: list[str] | None = None) -> int:
         fw_data, y = data.subset(keep), y_all[keep]
         fw_tables = tuple(tables[i] for i in keep)
         training = TrainingSet(fw_data, y, "energy_j", "J", "energy_mj", (str(csv),), fw_tables)
-        result = fit_predictor(training)
-        small = [small_train(n, MODELS[n][0], fw_data, y, n_train=args.train, repeats=args.repeats) for n in MODELS]
+        forms = args.models.split(",")
+        result = fit_predictor(training, candidates=forms)
+        small = [
+            small_train(n, MODELS[n][0], fw_data, y, n_train=args.train, repeats=args.repeats)
+            for n in (forms if args.repeats else ())
+        ]
         predictor = result.predictor
-        predictor.evaluation["small_data"] = {
-            "protocol": small[0].protocol,
-            "scores": {ev.model: ev.scores for ev in small},
-        }
+        if small:
+            predictor.evaluation["small_data"] = {
+                "protocol": small[0].protocol,
+                "scores": {ev.model: ev.scores for ev in small},
+            }
         predictor.training["sources"] = [f"rpi5-nb201/measurements.csv (framework {framework})"]
         predictor.training["description"] = (
             f"Raspberry Pi 5, {framework}, NAS-Bench-201 (CIFAR-100, 1x3x32x32), {len(y)} networks "
@@ -105,13 +109,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n### {PRESETS[framework]} ({framework}, {len(y)} networks, {dropped} implausible dropped)\n")
         print(f"Grouped 5-fold cross-validation (chosen: `{result.chosen}`):\n")
         print(markdown(result.table()))
-        print(
-            f"\nFit on {args.train} networks' totals, predict the other {len(y) - args.train} "
-            f"({args.repeats} random draws):\n"
-        )
-        print(markdown(scores_frame(small)))
+        if small:
+            print(
+                f"\nFit on {args.train} networks' totals, predict the other {len(y) - args.train} "
+                f"({args.repeats} random draws):\n"
+            )
+            print(markdown(scores_frame(small)))
         sys.stdout.flush()
-        if args.plots:
+        if args.plots and small:
             args.plots.mkdir(parents=True, exist_ok=True)
             plot_predictions(small, args.plots / f"{PRESETS[framework]}.png", "J", f"{framework}: {small[0].protocol}")
         if not args.dry_run:

@@ -18,8 +18,17 @@ def test_all_is_sorted_and_unique() -> None:
 def test_errors_share_one_base() -> None:
     for name in synergy.__all__:
         obj = getattr(synergy, name)
-        if isinstance(obj, type) and issubclass(obj, Exception):
+        if isinstance(obj, type) and issubclass(obj, Exception) and not issubclass(obj, Warning):
             assert issubclass(obj, synergy.SynergyError), name
+
+
+def test_warnings_share_one_base() -> None:
+    from synergy.errors import SynergyWarning
+
+    warnings = [getattr(synergy, n) for n in synergy.__all__ if isinstance(getattr(synergy, n), type)]
+    warnings = [w for w in warnings if issubclass(w, Warning)]
+    assert synergy.DomainWarning in warnings
+    assert all(issubclass(w, SynergyWarning) for w in warnings)
 
 
 def test_lazy_names_resolve_without_heavy_imports_at_import_time() -> None:

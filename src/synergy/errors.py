@@ -29,7 +29,8 @@ a failed measurement or check is 1.
 Warnings derive from :class:`SynergyWarning` (a ``UserWarning``)::
 
     SynergyWarning
-    └── UnsupportedOpWarning        ops met without a counting formula (their work is not counted)
+    ├── UnsupportedOpWarning        ops met without a counting formula (their work is not counted)
+    └── DomainWarning               a prediction outside the predictor's training domain
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ __all__ = [
     "AlignmentError",
     "ChannelReadError",
     "DatasetError",
+    "DomainWarning",
     "FleetError",
     "GraphError",
     "IncomparableRunsError",
@@ -220,3 +222,8 @@ class FleetError(SynergyError):
     """A fleet campaign cannot go on: the broker is unreachable, or a board's result is unusable."""
 
     exit_code = 1
+
+
+class DomainWarning(SynergyWarning):
+    """A prediction for a network outside the predictor's training domain (op types never seen, features
+    beyond the training range): the number is an extrapolation."""

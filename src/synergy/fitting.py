@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from synergy.dataset import TrainingSet
@@ -55,6 +56,21 @@ def offered_models(training: TrainingSet) -> tuple[list[str], CounterSupport]:
     if support.available:
         names.extend(COUNTER_MODELS)
     return names, support
+
+
+def _check_represented(name: str, predicted: Any, y: Any) -> None:
+    """Refuse a fit whose own training predictions are not finite, or nowhere near the targets: a
+    predictor that cannot represent its data would write confident wrong numbers."""
+    p = np.asarray(predicted, dtype=float)
+    target = np.asarray(y, dtype=float)
+    if not np.all(np.isfinite(p)):
+        raise DatasetError(f"the {name} model fitted to these targets predicts non-finite values: check the targets")
+    ratio = np.median(p / target)
+    if not 0.5 <= ratio <= 2.0:
+        raise DatasetError(
+            f"the {name} model cannot represent these targets (its predictions of the training data are "
+            f"{ratio:.3g} × the targets at the median): check the target column and its unit"
+        )
 
 
 def _factory(name: str, support: CounterSupport) -> Callable[[], Any]:
@@ -106,6 +122,7 @@ def fit_predictor(
     else:
         chosen = model
     estimator = _factory(chosen, support)().fit(data, y)
+    _check_represented(chosen, estimator.predict(data), y)
     by_name = {ev.model: ev for ev in evaluations}
     evaluation = {
         "protocol": by_name[chosen].protocol,

@@ -24,6 +24,7 @@ A predictor of the ``counters`` form predicts from measured counters: it applies
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import warnings
@@ -31,14 +32,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from synergy.atomic import write_text_atomic
-from synergy.errors import ModelSpecError, OutputExistsError, PredictorFormatError
-from synergy.layers import LayerTable
+from synergy.errors import DomainWarning, ModelSpecError, OutputExistsError, PredictorFormatError
+from synergy.layers import LayerTable, op_category
 from synergy.models.additive import AdditiveModel, LayerTypeModel, MacLinearModel, OpMeanBaseline, PolynomialModel, Term
 from synergy.models.counters import COUNTER_DOCS, HARDWARE_COUNTERS, LayerChainModel, LayerCounterModel
 from synergy.models.data import LayerData
@@ -48,7 +49,9 @@ from synergy.models.residual import ResidualModel
 __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
+    "LIMIT",
     "DomainWarning",
+    "LayerPrediction",
     "Prediction",
     "Predictor",
     "load_predictor",
@@ -71,8 +74,9 @@ _ADDITIVE: dict[str, type[AdditiveModel]] = {
 }
 
 
-class DomainWarning(UserWarning):
-    """A network outside a predictor's training domain (unseen op types, features out of range)."""
+#: The largest magnitude of any number in a predictor file (coefficients, ranges, scales): what a fit of
+#: physical targets can produce, with room to spare; anything beyond it is damage, not data.
+LIMIT = 1e30
 
 
 def _params(estimator: Any) -> dict[str, Any]:
@@ -83,11 +87,26 @@ def _restore_params(params: dict[str, Any]) -> dict[str, Any]:
     return {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
 
 
-def _floats(values: Any, what: str) -> list[float]:
-    out = [float(v) for v in values]
+def _floats(values: Any, what: str, *, nonneg: bool = False) -> list[float]:
+    """Numbers of a predictor file, checked: finite, at most :data:`LIMIT` in magnitude, ``≥ 0`` if asked."""
+    if isinstance(values, (str, bytes, dict)):
+        raise ValueError(f"{what} is not a list of numbers")
+    out = []
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise ValueError(f"{what} holds {v!r}, not a number")
+        out.append(float(v))
     if not all(math.isfinite(v) for v in out):
         raise ValueError(f"{what} holds non-finite numbers")
+    if any(abs(v) > LIMIT for v in out):
+        raise ValueError(f"{what} holds numbers beyond ±{LIMIT:.0e}")
+    if nonneg and any(v < 0 for v in out):
+        raise ValueError(f"{what} holds negative numbers")
     return out
+
+
+def _float(value: Any, what: str, *, nonneg: bool = False) -> float:
+    return _floats([value], what, nonneg=nonneg)[0]
 
 
 def _additive_state(model: AdditiveModel) -> dict[str, Any]:
@@ -104,18 +123,27 @@ def _additive_from(cls_name: str, params: dict[str, Any], state: dict[str, Any])
     cls = _ADDITIVE[cls_name]
     model = cls(**_restore_params(params))
     terms = [Term.from_dict(t) for t in state["terms"]]
-    coef = _floats(state["coef"], "model coefficients")
+    _floats([t.scale for t in terms], "term scales")
+    coef = _floats(state["coef"], "model coefficients", nonneg=cls.nonneg)
     if len(coef) != len(terms):
         raise ValueError(f"{len(coef)} coefficients for {len(terms)} terms")
     model.terms_ = terms
     model.coef_ = np.array(coef)
-    model.network_cost_ = float(state["network_cost"])
+    model.network_cost_ = _float(state["network_cost"], "network cost", nonneg=cls.nonneg)
     model.level_ = str(state["level"])
-    model.op_keys_ = {
-        str(k): {"op": str(v["op"]), "category": str(v["category"]), "kernel_area": float(v["kernel_area"])}
-        for k, v in state["op_keys"].items()
-    }
+    model.op_keys_ = _op_keys(state["op_keys"])
     return model
+
+
+def _op_keys(data: Any) -> dict[str, dict[str, Any]]:
+    return {
+        str(k): {
+            "op": str(v["op"]),
+            "category": str(v["category"]),
+            "kernel_area": _float(v["kernel_area"], f"kernel area of {k}", nonneg=True),
+        }
+        for k, v in data.items()
+    }
 
 
 _COUNTER: dict[str, type[LayerCounterModel] | type[LayerChainModel]] = {
@@ -152,14 +180,13 @@ def _counter_from(cls_name: str, params: dict[str, Any], state: dict[str, Any]) 
         raise ValueError(f"{len(coef)} coefficients for {len(counters)} counters")
     model.counters_ = counters
     model.coef_ = np.array(coef)
-    model.intercept_ = _floats([state["intercept"]], "counter model intercept")[0]
-    model.counter_ranges_ = {str(k): _floats(v, f"range of {k}") for k, v in state["counter_ranges"].items()}
+    model.intercept_ = _float(state["intercept"], "counter model intercept")
+    model.counter_ranges_ = {
+        str(k): _floats(v, f"range of {k}", nonneg=True) for k, v in state["counter_ranges"].items()
+    }
     rest = state["rest"]
     model.rest_ = None if rest is None else _additive_from("LayerTypeModel", dict(rest["params"]), rest["state"])
-    model.op_keys_ = {
-        str(k): {"op": str(v["op"]), "category": str(v["category"]), "kernel_area": float(v["kernel_area"])}
-        for k, v in state["op_keys"].items()
-    }
+    model.op_keys_ = _op_keys(state["op_keys"])
     model.level_ = "layer"
     model.network_cost_ = 0.0
     if isinstance(model, LayerChainModel):
@@ -201,7 +228,9 @@ def model_from_state(cls_name: str, params: dict[str, Any], state: dict[str, Any
         model.base_ = _additive_from("LayerTypeModel", {}, state["base"])
         model.keys_ = [str(k) for k in state["keys"]]
         model.mean_ = np.array(_floats(state["mean"], "mean"))
-        model.std_ = np.array(_floats(state["std"], "std"))
+        model.std_ = np.array(_floats(state["std"], "std", nonneg=True))
+        if np.any(model.std_ == 0):
+            raise ValueError("std holds zeros")
         points = np.array([_floats(r, "points") for r in state["points"]], dtype=float)
         model.dual_coef_ = np.array(_floats(state["dual_coef"], "dual coefficients"))
         width = len(model.keys_) + 1
@@ -210,8 +239,11 @@ def model_from_state(cls_name: str, params: dict[str, Any], state: dict[str, Any
         if len(model.mean_) != width or len(model.std_) != width:
             raise ValueError("feature scaling does not match the op keys")
         model.points_ = points
-        model.alpha_ = float(state["alpha"])
-        model.gamma_ = float(state["gamma"])
+        model.alpha_ = _float(state["alpha"], "alpha", nonneg=True)
+        model.gamma_ = _float(state["gamma"], "gamma", nonneg=True)
+        clip = _float(model.clip, "clip", nonneg=True)
+        if clip >= 1:
+            raise ValueError(f"clip must lie below 1, got {clip}")
         model.level_ = str(state["level"])
         model.op_keys_ = model.base_.op_keys_
         return model
@@ -244,6 +276,14 @@ def training_domain(data: LayerData) -> dict[str, Any]:
     }
 
 
+class LayerPrediction(NamedTuple):
+    """The prediction of one layer: its ``name``, canonical ``op`` and ``prediction`` (SI units)."""
+
+    name: str
+    op: str
+    prediction: float
+
+
 @dataclass(frozen=True)
 class Prediction:
     """The prediction for one network.
@@ -254,7 +294,7 @@ class Prediction:
         unit: its SI unit.
         total: the network's prediction (sum of layers plus the fixed cost per network).
         overhead: the fixed cost per network included in ``total`` (not attributed to a layer).
-        layers: ``(name, op, prediction)`` per layer.
+        layers: one :class:`LayerPrediction` per layer, in the order of the layer table.
         warnings: why the prediction may be unreliable (outside the training domain).
     """
 
@@ -263,7 +303,7 @@ class Prediction:
     unit: str
     total: float
     overhead: float
-    layers: tuple[tuple[str, str, float], ...]
+    layers: tuple[LayerPrediction, ...]
     warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
@@ -274,9 +314,40 @@ class Prediction:
             "unit": self.unit,
             "total": self.total,
             "overhead": self.overhead,
-            "layers": [{"name": n, "op": o, "prediction": p} for n, o, p in self.layers],
+            "layers": [layer._asdict() for layer in self.layers],
             "warnings": list(self.warnings),
         }
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per layer: ``name``, ``op``, ``layer_type``, the target (``energy_j``) and ``share``
+        (of the total, a fraction)."""
+        values = np.array([layer.prediction for layer in self.layers], dtype=float)
+        return pd.DataFrame(
+            {
+                "name": [layer.name for layer in self.layers],
+                "op": [layer.op for layer in self.layers],
+                "layer_type": [op_category(layer.op) for layer in self.layers],
+                self.target: values,
+                "share": values / self.total if self.total else np.zeros(len(values)),
+            }
+        )
+
+    def __repr__(self) -> str:
+        extra = f", {len(self.warnings)} warning{'s' if len(self.warnings) != 1 else ''}" if self.warnings else ""
+        return (
+            f"<Prediction {self.model}: {self.target} {_fmt(self.total)} {self.unit}, {len(self.layers)} layers{extra}>"
+        )
+
+    def _repr_html_(self) -> str:
+        frame = self.to_frame().sort_values(self.target, ascending=False).head(10)
+        notes = "".join(f"<li>{html.escape(w)}</li>" for w in self.warnings)
+        return (
+            f"<p><b>{html.escape(self.model)}</b>: {self.target} {_fmt(self.total)} {html.escape(self.unit)} "
+            f"({len(self.layers)} layers; fixed cost per network {_fmt(self.overhead)} {html.escape(self.unit)})</p>"
+            + (f"<ul>{notes}</ul>" if notes else "")
+            + "<p>largest layers:</p>"
+            + frame.to_html(index=False, float_format=_fmt)
+        )
 
 
 def _fmt(value: float) -> str:
@@ -347,19 +418,17 @@ class Predictor:
             model = data["model"]
             estimator = model_from_state(str(model["class"]), dict(model["params"]), model["state"])
             domain = data["domain"]
-            for key, info in domain["op_keys"].items():
-                for feature, bounds in info["ranges"].items():
-                    lo, hi = _floats(bounds, f"range of {key} {feature}")
-                    if lo > hi:
-                        raise ValueError(f"range of {key} {feature} is inverted")
-            _floats(domain["unit_macs"], "network MACs range")
-            for counter, bounds in domain.get("counters", {}).items():
-                lo, hi = _floats(bounds, f"range of {counter}")
+            ranges = [(f"range of {k} {f}", b) for k, v in domain["op_keys"].items() for f, b in v["ranges"].items()]
+            ranges.append(("network MACs range", domain["unit_macs"]))
+            ranges += [(f"range of {c}", b) for c, b in domain.get("counters", {}).items()]
+            for what, bounds in ranges:
+                lo, hi = _floats(bounds, what, nonneg=True)
                 if lo > hi:
-                    raise ValueError(f"range of {counter} is inverted")
+                    raise ValueError(f"{what} is inverted")
             if isinstance(estimator, tuple(_COUNTER.values())) and domain["level"] != "layer":
                 raise ValueError("a counter model fitted on network-level data")
-            int(domain["networks"])
+            if int(domain["networks"]) < 0:
+                raise ValueError("a negative number of training networks")
             if domain["level"] not in ("network", "layer"):
                 raise ValueError(f"unknown level {domain['level']!r}")
             return cls(
@@ -389,22 +458,36 @@ class Predictor:
         return write_text_atomic(path, json.dumps(self.to_dict(), indent=1) + "\n")
 
     # -- prediction ---------------------------------------------------------------------------------
-    def domain_warnings(self, data: LayerData) -> list[list[str]]:
-        """For every unit of ``data``: why it leaves the training domain (empty lists when it does not)."""
+    def domain_warnings(self, data: LayerData, layer_pred: np.ndarray | None = None) -> list[list[str]]:
+        """For every unit of ``data``: why it leaves the training domain (empty lists when it does not).
+
+        Op types never seen in training are named with what stood in for them and what their layers were
+        predicted at (``layer_pred``, the per-layer predictions; computed when not given).
+        """
         out: list[list[str]] = [[] for _ in range(data.n_units)]
         frame = data.frame
         units = frame["unit"].to_numpy(dtype=int)
         _, mapping = self.estimator.resolve_keys(data)
         if mapping:
-            text = {
-                k: f"{k} (predicted as {v})" if v else f"{k} (no substitute: counted as 0)" for k, v in mapping.items()
-            }
-            unseen = frame.loc[frame["op_key"].isin(list(mapping)), ["unit", "op_key"]].drop_duplicates()
-            per_unit: dict[int, list[str]] = {}
-            for unit, key in zip(unseen["unit"], unseen["op_key"], strict=True):
-                per_unit.setdefault(int(unit), []).append(text[str(key)])
-            for unit, parts in per_unit.items():
-                out[unit].append(f"op types never seen in training: {', '.join(sorted(parts))}")
+            if layer_pred is None:
+                layer_pred = np.asarray(self.estimator.predict_layers(data))
+            shared = any(t.select == "any" for t in getattr(self._layer_model(), "terms_", ()))
+            mine = frame["op_key"].isin(list(mapping)).to_numpy()
+            unseen = pd.DataFrame({"unit": units[mine], "op_key": frame["op_key"].to_numpy()[mine]})
+            unseen["value"] = np.asarray(layer_pred, dtype=float)[mine]
+            for group, rows in unseen.groupby(["unit", "op_key"], sort=True):
+                unit, key = int(group[0]), str(group[1])  # type: ignore[index, call-overload]
+                substitute = mapping[key]
+                how = f"as {substitute}" if substitute else "no similar op type"
+                if not substitute and shared:
+                    how += ": the costs every layer shares"
+                layers = f"{len(rows)} layer{'s' if len(rows) != 1 else ''}"
+                total = float(rows["value"].sum())
+                part = f"{key} ({how}; {layers}, {_fmt(total)} {self.unit})"
+                out[unit].append(part)
+            for unit, parts in enumerate(out):
+                if parts:
+                    out[unit] = [f"op types never seen in training: {', '.join(parts)}"]
         seen = self.domain["op_keys"]
         known = frame[frame["op_key"].isin(list(seen))]
         beyond: list[list[str]] = [[] for _ in range(data.n_units)]
@@ -454,6 +537,10 @@ class Predictor:
                 )
         return out
 
+    def _layer_model(self) -> Any:
+        """The additive model behind the layer predictions (a residual model's baseline)."""
+        return getattr(self.estimator, "base_", None) or getattr(self.estimator, "rest_", None) or self.estimator
+
     def predict_data(self, data: LayerData) -> tuple[np.ndarray, np.ndarray]:
         """Per-layer and per-unit predictions of layer data (SI units)."""
         layers = self.estimator.predict_layers(data)
@@ -474,8 +561,49 @@ class Predictor:
                 "a run directory or layers.csv from 'synergy measure', or fit --model chain to predict from MACs"
             )
 
-    def predict_tables(self, tables: Sequence[LayerTable], names: Sequence[str] | None = None) -> list[Prediction]:
-        """Predict networks from their layer tables; domain problems become warnings in each result.
+    def predict(
+        self, model: Any, input_shape: Sequence[Sequence[int]] | None = None, *, warn: bool = True
+    ) -> Prediction:
+        """Predict one network, given as anything :func:`synergy.analyze` takes or as its result.
+
+        Args:
+            model: a MODEL spec (``torchvision:resnet18``, ``nb201:ARCH``, ``path.onnx``), a path, a
+                :class:`~synergy.layers.LayerTable`, a built ``torch.nn.Module`` (``input_shape``
+                required), or a run directory or ``layers.csv`` of ``synergy measure`` (its measured
+                layers, with their counters).
+            input_shape: the network's input shapes (default: the model's own).
+            warn: issue the prediction's domain problems as :class:`~synergy.errors.DomainWarning`.
+
+        Raises:
+            ModelSpecError, InputShapeError: the model cannot be analysed (as :func:`synergy.analyze`).
+            DatasetError: a run that cannot be read.
+        """
+        if isinstance(model, LayerTable):
+            return self.predict_tables([model], warn=warn)[0]
+        if isinstance(model, (str, Path)):
+            path = Path(model)
+            if path.is_dir() or (path.suffix.lower() == ".csv" and path.is_file()):
+                from synergy.dataset import load_measured_layers
+
+                return self.predict_frames([load_measured_layers(path)], [str(model)], warn=warn)[0]
+            from synergy.analysis import analyze
+
+            return self.predict_tables([analyze(str(model), input_shape)], warn=warn)[0]
+        if callable(getattr(model, "forward", None)) and callable(getattr(model, "parameters", None)):
+            if input_shape is None:
+                raise ModelSpecError(f"a {type(model).__name__} module has no input shape of its own: give input_shape")
+            from synergy.graph.torch_frontend import analyze_module
+
+            return self.predict_tables([analyze_module(model, input_shape, name=type(model).__name__)], warn=warn)[0]
+        raise ModelSpecError(
+            f"cannot predict a {type(model).__name__}: give a MODEL spec, a path, a LayerTable or a torch module"
+        )
+
+    def predict_tables(
+        self, tables: Sequence[LayerTable], names: Sequence[str] | None = None, *, warn: bool = True
+    ) -> list[Prediction]:
+        """Predict networks from their layer tables; domain problems become warnings in each result (and,
+        with ``warn``, :class:`~synergy.errors.DomainWarning`).
 
         Layer-level predictors give every layer its prediction and the total is their sum.
 
@@ -486,9 +614,11 @@ class Predictor:
         names = list(names) if names is not None else [t.model for t in tables]
         if not tables:
             return []
-        return self.predict_layer_data(LayerData.from_tables(tables, names), names)
+        return self.predict_layer_data(LayerData.from_tables(tables, names), names, warn=warn)
 
-    def predict_frames(self, frames: Sequence[pd.DataFrame], names: Sequence[str]) -> list[Prediction]:
+    def predict_frames(
+        self, frames: Sequence[pd.DataFrame], names: Sequence[str], *, warn: bool = True
+    ) -> list[Prediction]:
         """Predict networks from layer frames: measured runs (:func:`synergy.dataset.load_measured_layers`,
         counter columns included) or :func:`~synergy.models.features.layer_frame` of layer tables.
 
@@ -497,16 +627,17 @@ class Predictor:
         """
         if not frames:
             return []
-        return self.predict_layer_data(LayerData.from_frames(frames, names), names)
+        return self.predict_layer_data(LayerData.from_frames(frames, names), names, warn=warn)
 
-    def predict_layer_data(self, data: LayerData, names: Sequence[str]) -> list[Prediction]:
-        """Predict every unit of network-level layer data (one unit per network, named by ``names``)."""
+    def predict_layer_data(self, data: LayerData, names: Sequence[str], *, warn: bool = True) -> list[Prediction]:
+        """Predict every unit of network-level layer data (one unit per network, named by ``names``); with
+        ``warn``, issue their domain problems as :class:`~synergy.errors.DomainWarning`."""
         layer_pred, totals = self.predict_data(data)
         if self.domain["level"] == "layer":
             totals = np.zeros(data.n_units)
             np.add.at(totals, data.frame["unit"].to_numpy(dtype=int), layer_pred)
         units = data.frame["unit"].to_numpy(dtype=int)
-        problems = self.domain_warnings(data)
+        problems = self.domain_warnings(data, layer_pred)
         layer_sums = np.zeros(data.n_units)
         np.add.at(layer_sums, units, layer_pred)
         names_col = data.frame["name"].to_numpy()
@@ -523,19 +654,49 @@ class Predictor:
                     total=float(totals[i]),
                     overhead=float(totals[i]) - float(layer_sums[i]),
                     layers=tuple(
-                        (str(n), str(o), float(p))
+                        LayerPrediction(str(n), str(o), float(p))
                         for n, o, p in zip(names_col[a:b], ops_col[a:b], layer_pred[a:b], strict=True)
                     ),
                     warnings=tuple(problems[i]),
                 )
             )
+        if warn:
+            self.warn(out)
         return out
 
     def warn(self, predictions: Sequence[Prediction]) -> None:
-        """Issue every prediction's domain problems as :class:`DomainWarning`."""
+        """Issue every prediction's domain problems as :class:`~synergy.errors.DomainWarning`."""
         for p in predictions:
             for text in p.warnings:
-                warnings.warn(f"{p.model}: {text}", DomainWarning, stacklevel=2)
+                warnings.warn(f"{p.model}: {text}", DomainWarning, stacklevel=3)
+
+    # -- display ------------------------------------------------------------------------------------
+    def _summary(self) -> dict[str, str]:
+        score = self.evaluation.get("scores", {}).get(self.name, {})
+        out = {
+            "form": self.name,
+            "target": f"{self.target} [{self.unit}]",
+            "level": str(self.domain.get("level", "")),
+            "op types": str(len(self.domain.get("op_keys", {}))),
+            "trained on": f"{self.domain.get('networks', 0)} networks",
+        }
+        if "mean_err" in score:
+            out["mean error"] = f"{100 * float(score['mean_err']):.2f} % ({self.evaluation.get('protocol', 'cv')})"
+        if self.training.get("description"):
+            out["data"] = str(self.training["description"])
+        return out
+
+    def __repr__(self) -> str:
+        s = self._summary()
+        error = f", {s['mean error'].split(' (')[0]} mean error" if "mean error" in s else ""
+        return f"<Predictor {self.name}: {s['target']}, {s['level']} level, {s['trained on']}{error}>"
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+            for k, v in self._summary().items()
+        )
+        return f"<table><caption>SyNERGY predictor</caption>{rows}</table>"
 
 
 def preset_names() -> list[str]:

@@ -9,11 +9,19 @@ from typing import Any
 import numpy as np
 import pytest
 
-from synergy.errors import OutputExistsError, PredictorFormatError
+from synergy.errors import DatasetError, DomainWarning, OutputExistsError, PredictorFormatError, SynergyWarning
 from synergy.layers import LayerTable
 from synergy.models import MODELS
 from synergy.models.data import LayerData
-from synergy.predictor import FORMAT_VERSION, Predictor, load_predictor, preset_names, training_domain
+from synergy.predictor import (
+    FORMAT_VERSION,
+    LayerPrediction,
+    Prediction,
+    Predictor,
+    load_predictor,
+    preset_names,
+    training_domain,
+)
 from synthetic_nets import conv, eltwise, linear, networks
 
 
@@ -65,6 +73,19 @@ def damage(doc: dict[str, Any], how: str) -> Any:
         return [doc]
     elif how == "feature":
         doc["model"]["state"]["terms"][0]["features"] = ["__import__"]
+    elif how == "negative":
+        doc["model"]["state"]["coef"][0] = -591.0
+    elif how == "huge":
+        doc["model"]["state"]["coef"][0] = 1e308
+    elif how == "huge-cost":
+        doc["model"]["state"]["network_cost"] = 1e300
+    elif how == "text":
+        doc["model"]["state"]["coef"][0] = "1e-3"
+    elif how == "range":
+        first = next(iter(doc["domain"]["op_keys"].values()))
+        first["ranges"]["macs"] = [-1.0, 5.0]
+    elif how == "scale":
+        doc["model"]["state"]["terms"][0]["scale"] = 1e308
     return doc
 
 
@@ -79,13 +100,20 @@ def damage(doc: dict[str, Any], how: str) -> Any:
         ("missing", "missing 'domain'"),
         ("list", "not a SyNERGY predictor"),
         ("feature", "unknown feature"),
+        ("negative", "model coefficients holds negative numbers"),
+        ("huge", r"model coefficients holds numbers beyond ±1e\+30"),
+        ("huge-cost", "network cost holds numbers beyond"),
+        ("text", "not a number"),
+        ("range", "holds negative numbers"),
+        ("scale", "term scales holds numbers beyond"),
     ],
 )
 def test_invalid_files(tmp_path: Path, how: str, fragment: str) -> None:
     path = fitted("layer-type").save(tmp_path / "p.json")
     path.write_text(json.dumps(damage(json.loads(path.read_text()), how)))
-    with pytest.raises(PredictorFormatError, match=fragment):
+    with pytest.raises(PredictorFormatError, match=fragment) as info:
         load_predictor(path)
+    assert "\n" not in str(info.value) and str(path) in str(info.value)
 
 
 def test_corrupt_json_and_unknown_name(tmp_path: Path) -> None:
@@ -111,9 +139,16 @@ def test_domain_warnings() -> None:
         0,
     )
     normal, _ = networks(1, seed=13)
-    out = predictor.predict_tables([odd, normal[0]])
+    with pytest.warns(DomainWarning) as caught:
+        out = predictor.predict_tables([odd, normal[0]])
+    assert issubclass(DomainWarning, SynergyWarning)
+    assert {str(w.message) for w in caught} == {f"odd: {text}" for text in out[0].warnings}
     text = " | ".join(out[0].warnings)
-    assert "Sigmoid (predicted as Relu)" in text and "Concat (no substitute" in text
+    # what stood in for each unseen op type and what its layers were predicted at, as the table shows
+    values = {layer.name: layer.prediction for layer in out[0].layers}
+    assert f"Sigmoid (as Relu; 1 layer, {values['s']:.3g} J)" in text
+    assert f"Concat (no similar op type: the costs every layer shares; 1 layer, {values['cat']:.3g} J)" in text
+    assert values["cat"] > 0 and "counted as 0" not in text
     assert "Conv3x3 macs" in text and "outside the training range" in text
     assert out[1].warnings == ()
     assert out[0].total > 0 and len(out[0].layers) == 4
@@ -125,3 +160,66 @@ def test_presets_are_listed() -> None:
         if name in names:
             predictor = load_predictor(name)
             assert predictor.target == "energy_j" and predictor.unit == "J"
+
+
+def test_every_layer_with_work_gets_a_positive_prediction() -> None:
+    """Layer types the training data holds at a single size, and types it never saw, still cost energy
+    in proportion to their work (the terms every layer shares)."""
+    tables, y = networks(40, seed=11)
+    fixed = [LayerTable(t.model, (), (*t.layers, linear("head", 64, 10)), 0) for t in tables]
+    data = LayerData.from_tables(fixed)
+    model = MODELS["layer-type"][0]().fit(data, y * 1.02)
+    predictor = Predictor("layer-type", model, "energy_j", "J", "energy_mj", training_domain(data))
+    big = LayerTable(
+        "big",
+        (),
+        (conv("c", 64, 64, 16, 3), eltwise("pool", "MaxPool", 64, 8), linear("fc", 4096, 4096)),
+        0,
+    )
+    with pytest.warns(DomainWarning):
+        (p,) = predictor.predict_tables([big])
+    values = {layer.name: layer.prediction for layer in p.layers}
+    assert all(v > 0 for v in values.values()), values
+    # 16.8 M MACs and 67 MB of weights cost more than the training networks' 640-MAC classifier
+    assert values["fc"] > 100 * predictor.predict_tables([fixed[0]], warn=False)[0].layers[-1].prediction
+
+
+def test_fit_refuses_targets_it_cannot_represent() -> None:
+    tables, y = networks(20, seed=3)
+    data = LayerData.from_tables(tables)
+    for bad in (np.full_like(y, 1e305), y * 1e-30):
+        with pytest.raises(DatasetError, match="outside 1e-24…1e\\+24"):
+            MODELS["layer-type"][0]().fit(data, bad)
+
+
+def test_prediction_rows_frames_and_reprs() -> None:
+    predictor = fitted("layer-type")
+    tables, _ = networks(1, seed=5)
+    prediction = predictor.predict(tables[0])
+    assert isinstance(prediction, Prediction)
+    assert all(isinstance(layer, LayerPrediction) for layer in prediction.layers)
+    name, op, value = prediction.layers[0]
+    assert (name, op, value) == (prediction.layers[0].name, prediction.layers[0].op, prediction.layers[0].prediction)
+    frame = prediction.to_frame()
+    assert list(frame.columns) == ["name", "op", "layer_type", "energy_j", "share"]
+    assert len(frame) == len(prediction.layers)
+    assert frame["energy_j"].sum() + prediction.overhead == pytest.approx(prediction.total)
+    assert prediction.to_dict()["layers"][0] == {"name": name, "op": op, "prediction": value}
+    for obj in (predictor, prediction):
+        text = repr(obj)
+        assert len(text) < 200 and "\n" not in text
+        assert obj._repr_html_().startswith("<")
+    assert "layer-type" in repr(predictor) and "energy_j" in repr(prediction)
+
+
+def test_predict_accepts_specs_paths_and_modules(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    predictor = fitted("layer-type")
+    module = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.ReLU())
+    from_module = predictor.predict(module, [(1, 3, 16, 16)], warn=False)
+    assert from_module.model == "Sequential" and from_module.total > 0
+    assert [layer.op for layer in from_module.layers] == ["Conv", "Relu"]
+    with pytest.raises(Exception, match="input_shape"):
+        predictor.predict(module)
+    with pytest.raises(Exception, match="cannot predict a int"):
+        predictor.predict(3)

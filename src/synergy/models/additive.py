@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import nnls
+from scipy.optimize import lsq_linear, nnls
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LassoCV
@@ -39,6 +39,7 @@ from synergy.models.data import LayerData
 from synergy.models.features import FEATURES
 
 __all__ = [
+    "TARGET_RANGE",
     "AdditiveModel",
     "LayerTypeModel",
     "MacLinearModel",
@@ -49,6 +50,11 @@ __all__ = [
     "op_key_info",
     "resolve_op_keys",
 ]
+
+
+#: Targets a fit accepts, in SI units (joules, seconds, watts of one inference): wide enough for any
+#: device, narrow enough that squares and sums of them stay finite in double precision.
+TARGET_RANGE: tuple[float, float] = (1e-24, 1e24)
 
 
 @dataclass(frozen=True)
@@ -127,7 +133,8 @@ def fit_relative(
     y: np.ndarray,
     *,
     nonneg: bool = True,
-    ridge: float = 1e-6,
+    ridge: float | np.ndarray = 1e-6,
+    floor: np.ndarray | None = None,
     robust: bool = True,
     iterations: int = 4,
     reject: float = 10.0,
@@ -138,7 +145,10 @@ def fit_relative(
         A: design, one row per target.
         y: targets (> 0).
         nonneg: constrain every coefficient to ≥ 0.
-        ridge: ridge strength relative to the scaled design (stabilises collinear columns).
+        ridge: ridge strength relative to the scaled design (stabilises collinear columns), one for all
+            columns or one per column: where columns are collinear, the more lightly penalised carry the fit.
+        floor: per column, a lower bound on its coefficient as a fraction of the coefficient that would
+            explain the targets with that column alone (``nonneg`` only; 0: no bound beyond ``≥ 0``).
         robust: downweight rows whose relative residual is far out (Huber, 1.345 robust sigmas).
         iterations: reweighting passes when ``robust``.
         reject: rows beyond this many robust sigmas get no weight at all.
@@ -158,12 +168,19 @@ def fit_relative(
     target = y * w  # 1 except for capped rows
     huber = np.ones(n)
     coef = np.zeros(p)
-    reg = np.sqrt(ridge) * np.eye(p)
+    reg = np.diag(np.sqrt(np.broadcast_to(np.asarray(ridge, dtype=float), (p,))))
+    lower = None
+    if nonneg and floor is not None and np.any(np.asarray(floor) > 0):
+        # a column alone explains the (relative) targets with the scaled coefficient As·t / |As|² = As·t
+        lower = np.maximum(np.asarray(floor, dtype=float) * (As.T @ target), 0.0)
     for _ in range(iterations if robust else 1):
         h = np.sqrt(huber)
         M = np.vstack([As * h[:, None], reg])
         b = np.concatenate([target * h, np.zeros(p)])
-        if nonneg:
+        if nonneg and lower is not None:
+            # the solver may overshoot a bound by rounding: the bounds are the model's, not advice
+            scaled = np.maximum(lsq_linear(M, b, bounds=(lower, np.inf), method="bvls").x, lower)
+        elif nonneg:
             scaled, _ = nnls(M, b, maxiter=50 * p + 500)
         else:
             scaled = np.linalg.lstsq(M, b, rcond=None)[0]
@@ -239,6 +256,13 @@ def _check_data(model: object, X: Any, y: Any | None = None) -> tuple[LayerData,
         raise DatasetError(f"{name}: no training data")
     if not np.all(np.isfinite(target)) or np.any(target <= 0):
         raise DatasetError(f"{name}: targets must be finite and > 0")
+    lo, hi = TARGET_RANGE
+    outside = target[(target < lo) | (target > hi)]
+    if len(outside):
+        raise DatasetError(
+            f"{name}: {len(outside)} target(s) outside {lo:g}…{hi:g} (SI units), e.g. {outside[0]:g}: "
+            "no physical quantity of one inference is that large or small; check the target column and its unit"
+        )
     return X, target
 
 
@@ -259,8 +283,18 @@ class AdditiveModel(RegressorMixin, BaseEstimator):  # type: ignore[misc]
     def _terms(self, data: LayerData, y: np.ndarray) -> list[Term]:
         raise NotImplementedError
 
-    def _solve(self, A: np.ndarray, y: np.ndarray, data: LayerData) -> np.ndarray:
-        return fit_relative(A, y, nonneg=self.nonneg)
+    def _ridge(self, terms: list[Term], with_cost: bool) -> float | np.ndarray:
+        """Ridge strength of every column (the terms', then the network cost's)."""
+        return 1e-6
+
+    def _floor(self, terms: list[Term], with_cost: bool) -> np.ndarray | None:
+        """Per column, the lower bound of :func:`fit_relative` (``None``: none)."""
+        return None
+
+    def _solve(
+        self, A: np.ndarray, y: np.ndarray, data: LayerData, ridge: float | np.ndarray, floor: np.ndarray | None
+    ) -> np.ndarray:
+        return fit_relative(A, y, nonneg=self.nonneg, ridge=ridge, floor=floor)
 
     def fit(self, X: LayerData, y: Any) -> AdditiveModel:
         """Fit on layer data ``X`` and one target per unit ``y`` (SI units).
@@ -275,7 +309,7 @@ class AdditiveModel(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         with_cost = self.network_cost and data.level == "network"
         if with_cost:
             A = np.column_stack([A, np.ones(data.n_units)])
-        coef = self._solve(A, target, data)
+        coef = self._solve(A, target, data, self._ridge(terms, with_cost), self._floor(terms, with_cost))
         self.terms_ = terms
         self.coef_ = coef[: len(terms)]
         self.network_cost_ = float(coef[-1]) if with_cost else 0.0
@@ -346,19 +380,40 @@ class MacLinearModel(AdditiveModel):
 
 class LayerTypeModel(AdditiveModel):
     """Per op key: non-negative coefficients on MACs, bytes moved, output elements, and a fixed cost per
-    layer; plus a fixed cost per network (network-level fits).
+    layer; the same four terms shared by every layer; plus a fixed cost per network (network-level fits).
+
+    The shared terms are what every layer costs for the work it does, whatever its op type: they give a
+    layer of a type never seen in training (or seen only at one size) a cost that grows with its MACs and
+    bytes. Every term a layer type has work for is kept, even where the training data has a single size
+    of that layer (the classifier of every NAS-Bench-201 network): a small ridge penalty spreads the cost
+    evenly over terms the data cannot tell apart, instead of letting noise put all of it on one (a fixed
+    cost that does not grow with the input, or a per-MAC cost that does).
 
     Parameters:
         features: the work features per op key (default ``("macs", "bytes_moved", "output_elems")``).
         fixed_cost: include the per-layer fixed cost (dispatch overhead).
+        shared: include the terms shared by every layer.
+        ridge: ridge strength relative to the scaled design (see :func:`fit_relative`).
+        floor: no work is free: the shared cost per MAC and per byte moved is at least this fraction of
+            what would explain the targets by MACs (or bytes) alone (see :func:`fit_relative`).
     """
 
     network_cost = True
     nonneg = True
 
-    def __init__(self, features: tuple[str, ...] = ("macs", "bytes_moved", "output_elems"), fixed_cost: bool = True):
+    def __init__(
+        self,
+        features: tuple[str, ...] = ("macs", "bytes_moved", "output_elems"),
+        fixed_cost: bool = True,
+        shared: bool = True,
+        ridge: float = 1e-4,
+        floor: float = 0.01,
+    ):
         self.features = features
         self.fixed_cost = fixed_cost
+        self.shared = shared
+        self.ridge = ridge
+        self.floor = floor
 
     def _terms(self, data: LayerData, y: np.ndarray) -> list[Term]:
         unknown = [f for f in self.features if f not in FEATURES]
@@ -366,14 +421,25 @@ class LayerTypeModel(AdditiveModel):
             raise ValueError(f"LayerTypeModel: unknown feature(s) {unknown}; expected names from {list(FEATURES)}")
         terms: list[Term] = []
         frame = data.frame
-        for key, rows in frame.groupby("op_key", sort=True):
+        groups: list[tuple[str, str, pd.DataFrame]] = [("any", "", frame)] if self.shared else []
+        groups += [("op_key", str(key), rows) for key, rows in frame.groupby("op_key", sort=True)]
+        for select, value, rows in groups:
             if self.fixed_cost:
-                terms.append(Term("op_key", str(key), ()))
+                terms.append(Term(select, value, ()))
             for feature in self.features:
                 peak = float(rows[feature].max())
-                if (peak > 0 and rows[feature].nunique() > 1) or (peak > 0 and not self.fixed_cost):
-                    terms.append(Term("op_key", str(key), (feature,), peak))
+                if peak > 0:
+                    terms.append(Term(select, value, (feature,), peak))
         return terms
+
+    def _ridge(self, terms: list[Term], with_cost: bool) -> float | np.ndarray:
+        return float(self.ridge)
+
+    def _floor(self, terms: list[Term], with_cost: bool) -> np.ndarray | None:
+        if not self.floor:
+            return None
+        work = [t.select == "any" and t.features in (("macs",), ("bytes_moved",)) for t in terms]
+        return np.array([self.floor if w else 0.0 for w in work] + ([0.0] if with_cost else []))
 
 
 class PolynomialModel(AdditiveModel):
@@ -440,5 +506,7 @@ class PolynomialModel(AdditiveModel):
         chosen = [t for t, c in zip(candidates, lasso.coef_, strict=True) if abs(c) > 1e-10]
         return chosen or candidates[:1]
 
-    def _solve(self, A: np.ndarray, y: np.ndarray, data: LayerData) -> np.ndarray:
+    def _solve(
+        self, A: np.ndarray, y: np.ndarray, data: LayerData, ridge: float | np.ndarray, floor: np.ndarray | None
+    ) -> np.ndarray:
         return fit_relative(A, y, nonneg=False, ridge=1e-8)

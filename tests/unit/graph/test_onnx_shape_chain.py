@@ -17,11 +17,10 @@ from onnx import TensorProto, helper, numpy_helper
 from torch import nn
 from torch.nn import functional as F  # noqa: N812
 
+from synergy.analysis import analyze
 from synergy.cli import main
 from synergy.errors import UnsupportedOpWarning
 from synergy.graph.onnx_frontend import analyze_onnx_file
-from synergy.graph.spec import parse_model_spec
-from synergy.graph.torch_frontend import analyze_torch
 from synergy.layers import LayerTable
 
 #: torchvision's shufflenet_v2_x1_0 at 1×3×224×224 (FlopCounterMode total / 2; the PyTorch frontend agrees).
@@ -45,9 +44,7 @@ def shufflenet(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_torchscript_shufflenet_has_every_mac_of_the_pytorch_path(shufflenet: Path) -> None:
     # torch.chunk exports as Shape → Gather → Add → Div → Mul → Slice; inference stops at the Div.
-    assert analyze_torch(parse_model_spec("torchvision:shufflenet_v2_x1_0"), ((1, 3, 224, 224),)).macs == (
-        SHUFFLENET_MACS
-    )
+    assert analyze("torchvision:shufflenet_v2_x1_0", ((1, 3, 224, 224),)).macs == (SHUFFLENET_MACS)
     with warnings.catch_warnings():
         warnings.simplefilter("error", UnsupportedOpWarning)
         table = analyze_onnx_file(shufflenet)

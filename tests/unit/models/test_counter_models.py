@@ -69,9 +69,9 @@ def test_layer_counter_model_recovers_the_coefficients() -> None:
     assert model.intercept_ == pytest.approx(C, rel=1e-6)
     conv = (data.frame["op"] == "Conv").to_numpy()
     np.testing.assert_allclose(model.predict(data)[conv], y[conv], rtol=1e-9)
-    # relu layers: the layer-type model fitted on them alone
+    # relu layers: the layer-type model fitted on them alone (its ridge penalty shrinks by a few 1e-4)
     assert model.rest_ is not None and set(model.rest_.op_keys_) == {"Relu"}
-    np.testing.assert_allclose(model.predict_layers(data)[~conv], y[~conv], rtol=1e-4)
+    np.testing.assert_allclose(model.predict_layers(data)[~conv], y[~conv], rtol=1e-3)
 
 
 def test_layer_chain_recovers_the_mac_stages_and_predicts_from_macs_alone() -> None:
