@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from synergy.errors import MeasurementCheckError, MeasurementError, SynergyWarning
-from synergy.graph.spec import parse_model_spec
+from synergy.graph.resolve import ResolvedModel, resolve_model
 from synergy.measurement.assemble import (
     Energy,
     add_energy,
@@ -43,8 +44,14 @@ def measure(
     *,
     force: bool = False,
     progress: Progress | None = None,
+    example_input: Any = None,
 ) -> MeasureResult:
     """Measure a network layer by layer and write the results to ``out_dir``.
+
+    ``options.model`` is a MODEL spec, or in the Python API an in-memory ``torch.nn.Module`` or
+    ``onnx.ModelProto``: its input is ``example_input`` (a tensor, tensors or shapes), else
+    ``options.input_shape``, else the model's declared ``input_shape``. The options recorded in ``run.json``
+    then name the model by its class (``Sequential``).
 
     Every input is checked before anything is written: a bad option, model, shape or sensor leaves no
     directory. SIGTERM and SIGHUP end the runs as Ctrl-C does; the completed runs are written
@@ -58,6 +65,7 @@ def measure(
             replaced; a directory synergy did not write is refused unless empty.
         progress: called after each measured run with (runs done, runs planned), and with isolation after
             each looped layer (counted on after the runs).
+        example_input: the input of an in-memory model (its shapes are measured; the values are not).
 
     Raises:
         UsageError: a bad option value.
@@ -70,11 +78,11 @@ def measure(
             the result is the error's ``result``).
         KeyboardInterrupt: re-raised after the completed runs were written (``status: partial``).
     """
-    options.validate()
-    spec = parse_model_spec(options.model)
+    options, model = _resolve(options, example_input)
     out = Path(out_dir)
     check_output(out, force)  # before the sensor is opened: nothing to close on refusal
     notes: list[str] = []
+    spec: Any = model  # the session builds the resolved model (an in-memory one included)
     with open_session(options, spec, notes) as session, SignalGuard() as guard:
         with guard.deferred():
             output = OutputDir.claim(out, force)
@@ -86,6 +94,18 @@ def measure(
     measured = _conclude(measured, outcome, notes)
     guard.raise_pending()
     return measured
+
+
+def _resolve(options: MeasureOptions, example_input: Any) -> tuple[MeasureOptions, ResolvedModel]:
+    """The options (an in-memory model named by its class) validated, and the resolved model."""
+    given: Any = options.model
+    if not isinstance(given, str):
+        model = resolve_model(given, example_input)
+        options = dataclasses.replace(options, model=model.name)
+        options.validate()
+        return options, model
+    options.validate()
+    return options, resolve_model(given)
 
 
 def _finish(
