@@ -1,0 +1,56 @@
+"""MODEL specs read from data files never import code unless the user says so."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from synergy.cli import main
+
+#: A module that leaves a mark when it is imported, and builds a small network.
+EVIL_SOURCE = """
+from pathlib import Path
+
+import torch
+
+Path("evil-ran").write_text("imported")
+
+
+def build() -> torch.nn.Module:
+    return torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.Flatten())
+
+
+build.input_shape = (1, 3, 8, 8)
+"""
+
+
+@pytest.fixture
+def evil_csv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "evil.py").write_text(EVIL_SOURCE)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delitem(sys.modules, "evil", raising=False)
+    rows = ["model,input_shape,energy_mj"] + [f"evil:build,1x3x{s}x{s},{0.1 * s:.3f}" for s in range(6, 14)]
+    path = tmp_path / "data.csv"
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_fit_refuses_code_named_by_a_data_file(evil_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = evil_csv.parent / "predictor.json"
+    args = ["fit", str(evil_csv), "--target", "energy_mj", "--no-cache", "--folds", "2", "-o", str(out)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1
+    assert "evil" in err and err.rstrip().endswith("(add --trust-code to allow it)")
+    assert not (evil_csv.parent / "evil-ran").exists()
+    assert not out.exists()
+
+
+def test_fit_with_trust_code_runs_it(evil_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = evil_csv.parent / "predictor.json"
+    args = ["fit", str(evil_csv), "--target", "energy_mj", "--no-cache", "--folds", "2", "--workers", "1"]
+    assert main([*args, "--trust-code", "-o", str(out)]) == 0, capsys.readouterr().err
+    assert (evil_csv.parent / "evil-ran").read_text() == "imported"
+    assert out.is_file()
