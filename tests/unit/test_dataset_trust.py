@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
 from synergy.dataset import load_layer_runs, load_network_csv
 from synergy.errors import UntrustedCodeError
-
-EVIL_SOURCE = "from pathlib import Path\n\nPath('evil-ran').write_text('imported')\n\n\ndef build():\n    raise SystemExit\n"
+from unit.code_from_data import plant_evil
 
 
 @pytest.fixture
 def cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    (tmp_path / "evil.py").write_text(EVIL_SOURCE)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delitem(sys.modules, "evil", raising=False)
+    plant_evil(tmp_path, monkeypatch)
     return tmp_path
 
 

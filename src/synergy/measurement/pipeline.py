@@ -37,6 +37,9 @@ __all__ = ["measure"]
 
 Progress = Callable[[int, int], None]
 
+#: The name, in the output directory, of the ONNX file exported from a PyTorch model.
+_EXPORTED_ONNX = "model.onnx"
+
 
 def measure(
     options: MeasureOptions,
@@ -87,6 +90,7 @@ def measure(
         with guard.deferred():
             output = OutputDir.claim(out, force)
             start = initial_record(options)
+            start["onnx_file"] = _EXPORTED_ONNX if session.built.exported else None
             output.write_text("run.json", dumps_json(start))
         outcome = measure_runs(session, progress, notes, guard)
         with guard.deferred():
@@ -182,7 +186,7 @@ def _copy_runtime_files(session: Session, output: OutputDir) -> None:
     """The exported model and ONNX Runtime's optimised graph and profile, from the private work folder."""
     built = session.built
     if built.exported and built.onnx_path is not None and built.onnx_path.is_file():
-        output.copy("model.onnx", built.onnx_path)
+        output.copy(_EXPORTED_ONNX, built.onnx_path)
     ort = session.work_dir / "ort"
     for name in ("optimized.onnx", "optimized.onnx.data", "ort_profile.json"):
         if (ort / name).is_file():

@@ -2,35 +2,17 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
 from synergy.cli import main
-
-#: A module that leaves a mark when it is imported, and builds a small network.
-EVIL_SOURCE = """
-from pathlib import Path
-
-import torch
-
-Path("evil-ran").write_text("imported")
-
-
-def build() -> torch.nn.Module:
-    return torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.Flatten())
-
-
-build.input_shape = (1, 3, 8, 8)
-"""
+from unit.code_from_data import plant_evil
 
 
 @pytest.fixture
 def evil_csv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    (tmp_path / "evil.py").write_text(EVIL_SOURCE)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delitem(sys.modules, "evil", raising=False)
+    plant_evil(tmp_path, monkeypatch)
     rows = ["model,input_shape,energy_mj"] + [f"evil:build,1x3x{s}x{s},{0.1 * s:.3f}" for s in range(6, 14)]
     path = tmp_path / "data.csv"
     path.write_text("\n".join(rows) + "\n")

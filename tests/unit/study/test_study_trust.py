@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,16 +11,12 @@ from synergy.cli import main
 from synergy.errors import UntrustedCodeError
 from synergy.study import StudyOptions, load_options
 from synergy.zoo import ZooEntry
-
-#: A module that leaves a mark when it is imported.
-EVIL_SOURCE = "from pathlib import Path\n\nPath('evil-ran').write_text('imported')\n\n\ndef build():\n    raise SystemExit\n"
+from unit.code_from_data import plant_evil
 
 
 @pytest.fixture
 def evil_zoo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    (tmp_path / "evil.py").write_text(EVIL_SOURCE)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delitem(sys.modules, "evil", raising=False)
+    plant_evil(tmp_path, monkeypatch)
     path = tmp_path / "zoo.txt"
     path.write_text("evil:build 1,3,8,8\n")
     return path
@@ -31,7 +26,8 @@ def test_a_zoo_file_naming_code_is_refused_with_the_hint(evil_zoo: Path, capsys:
     out = evil_zoo.parent / "study"
     assert main(["study", str(evil_zoo), "--sensor", "none", "-o", str(out)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and err.count("\n") == 1 and err.rstrip().endswith("(add --trust-code to allow it)")
+    assert err.startswith("error: ") and err.count("\n") == 1
+    assert err.rstrip().endswith("(add --trust-code to allow it)")
     assert not out.exists() and not (evil_zoo.parent / "evil-ran").exists()
 
 
