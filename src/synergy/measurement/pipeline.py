@@ -54,7 +54,7 @@ def measure(
     ``options.model`` is a MODEL spec, or in the Python API an in-memory ``torch.nn.Module`` or
     ``onnx.ModelProto``: its input is ``example_input`` (a tensor, tensors or shapes), else
     ``options.input_shape``, else the model's declared ``input_shape``. The options recorded in ``run.json``
-    then name the model by its class (``Sequential``).
+    then name the model by its class (``Sequential``). An in-memory module is measured, and left, in eval mode.
 
     Every input is checked before anything is written: a bad option, model, shape or sensor leaves no
     directory. SIGTERM and SIGHUP end the runs as Ctrl-C does; the completed runs are written
