@@ -36,3 +36,16 @@ def test_fit_with_trust_code_runs_it(evil_csv: Path, capsys: pytest.CaptureFixtu
     assert main([*args, "--trust-code", "-o", str(out)]) == 0, capsys.readouterr().err
     assert (evil_csv.parent / "evil-ran").read_text() == "imported"
     assert out.is_file()
+
+
+def test_predict_refuses_code_named_by_a_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mark = plant_evil(tmp_path, monkeypatch)
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "layers.csv").write_text("layer,op,runs,duration_s,energy_j\n0,Conv,5,0.001,0.003\n")
+    (run / "run.json").write_text('{"format_version": 1, "model": "evil:build"}')
+    assert main(["predict", "rpi5-onnxruntime", str(run), "--no-cache"]) == 2
+    err = capsys.readouterr().err
+    assert err.rstrip().endswith("(add --trust-code to allow it)") and not mark.exists()
