@@ -182,12 +182,17 @@ def load_network_csv(
     cache_dir: Path | None = None,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    trust_code: bool = False,
 ) -> TrainingSet:
     """Read network-level data (see the module docstring).
+
+    A ``module:callable`` in the ``model`` column imports and runs Python code: it is refused unless
+    ``trust_code`` (the networks of :mod:`synergy.zoo` are always allowed).
 
     Raises:
         DatasetError: the file is missing, empty or unreadable; a column is missing; a target is missing,
             not a number or not positive; a model file does not exist.
+        UntrustedCodeError: the ``model`` column names Python code and ``trust_code`` is false (nothing runs).
     """
     frame = _read_csv(path)
     if "model" not in frame.columns:
@@ -214,6 +219,8 @@ def load_network_csv(
         cache_dir=cache_dir,
         workers=workers,
         progress=progress,
+        origin=f"column 'model' of {path}",
+        trust_code=trust_code,
     )
     data = LayerData.from_tables(tables, names)
     # the same network measured several times is one group
@@ -301,7 +308,9 @@ def _read_rows(csv: Path) -> pd.DataFrame:
     return rows
 
 
-def _read_run(given: Path, *, use_cache: bool, cache_dir: Path | None, workers: int | None) -> _Run:
+def _read_run(
+    given: Path, *, use_cache: bool, cache_dir: Path | None, workers: int | None, trust_code: bool = False
+) -> _Run:
     """One layers.csv (or run directory): its rows, their layer frame (with counter columns), and the
     analysed layer table of its model where the table carries no features of its own."""
     from synergy.results.layers import feature_frame, has_features
@@ -321,7 +330,14 @@ def _read_run(given: Path, *, use_cache: bool, cache_dir: Path | None, workers: 
     else:
         model, shapes = _run_model(meta)
         if model is not None:
-            table = analyze_many([(model, shapes)], use_cache=use_cache, cache_dir=cache_dir, workers=workers)[0]
+            table = analyze_many(
+                [(model, shapes)],
+                use_cache=use_cache,
+                cache_dir=cache_dir,
+                workers=workers,
+                origin=str(run),
+                trust_code=trust_code,
+            )[0]
             layers = _joined(layer_frame(table).set_index("name", drop=False), rows, names)
     if layers is None:
         records = [{str(k): v for k, v in r.items()} for r in rows.rename(columns={"layer": "name"}).to_dict("records")]
@@ -352,15 +368,19 @@ def _check_comparable(metas: dict[str, dict[str, Any]]) -> None:
     check_comparable(written)
 
 
-def load_measured_layers(path: Path, *, use_cache: bool = True, cache_dir: Path | None = None) -> pd.DataFrame:
+def load_measured_layers(
+    path: Path, *, use_cache: bool = True, cache_dir: Path | None = None, trust_code: bool = False
+) -> pd.DataFrame:
     """The layer frame of one measured run (a run directory or ``layers.csv``), counter columns included.
 
     What :class:`~synergy.predictor.Predictor` needs to predict a run with a model of measured counters.
+    ``trust_code``: see :func:`load_layer_runs`.
 
     Raises:
         DatasetError: the path is missing, not a run, or its ``layers.csv`` is empty or unreadable.
+        UntrustedCodeError: see :func:`load_layer_runs`.
     """
-    return _read_run(path, use_cache=use_cache, cache_dir=cache_dir, workers=1).layers
+    return _read_run(path, use_cache=use_cache, cache_dir=cache_dir, workers=1, trust_code=trust_code).layers
 
 
 def load_layer_runs(
@@ -370,12 +390,17 @@ def load_layer_runs(
     use_cache: bool = True,
     cache_dir: Path | None = None,
     workers: int | None = 1,
+    trust_code: bool = False,
 ) -> TrainingSet:
     """Read layer-level data: ``layers.csv`` files or run directories (see the module docstring).
+
+    A run whose ``layers.csv`` carries no features is analysed from the model its ``run.json`` names; a
+    ``module:callable`` there imports Python code and is refused unless ``trust_code``.
 
     Raises:
         DatasetError: a path is missing, a file empty, the ``layer`` or target column missing, a target
             missing, not a number or not positive.
+        UntrustedCodeError: a ``run.json`` names Python code and ``trust_code`` is false (nothing runs).
     """
     frames: list[pd.DataFrame] = []
     targets: list[np.ndarray] = []
@@ -386,7 +411,7 @@ def load_layer_runs(
     metas: dict[str, dict[str, Any]] = {}
     offset = 0
     for net_index, given in enumerate(paths):
-        read = _read_run(given, use_cache=use_cache, cache_dir=cache_dir, workers=workers)
+        read = _read_run(given, use_cache=use_cache, cache_dir=cache_dir, workers=workers, trust_code=trust_code)
         y = _run_targets(read, target)
         if read.meta is not None:
             metas[str(given)] = read.meta
@@ -438,13 +463,16 @@ def load_training_data(
     cache_dir: Path | None = None,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    trust_code: bool = False,
 ) -> TrainingSet:
     """Read training data of either level; ``level=None`` decides from the files.
 
-    Several network-level CSVs are concatenated.
+    Several network-level CSVs are concatenated. ``trust_code``: let MODEL specs read from the files
+    import Python code (see :func:`load_network_csv`).
 
     Raises:
         DatasetError: see :func:`load_network_csv` and :func:`load_layer_runs`; mixed levels.
+        UntrustedCodeError: a MODEL spec in the files names Python code and ``trust_code`` is false.
     """
     if not paths:
         raise DatasetError("no training data given: pass a network-level CSV or layer-level runs")
@@ -457,11 +485,19 @@ def load_training_data(
             raise DatasetError("the data mixes layer-level runs and network-level CSVs: fit them separately")
         level = "layer" if kinds.pop() else "network"
     if level == "layer":
-        return load_layer_runs(paths, target, use_cache=use_cache, cache_dir=cache_dir)
+        return load_layer_runs(paths, target, use_cache=use_cache, cache_dir=cache_dir, trust_code=trust_code)
     if level != "network":
         raise DatasetError(f"unknown data level {level!r}: use 'layer' or 'network'")
     sets = [
-        load_network_csv(p, target, use_cache=use_cache, cache_dir=cache_dir, workers=workers, progress=progress)
+        load_network_csv(
+            p,
+            target,
+            use_cache=use_cache,
+            cache_dir=cache_dir,
+            workers=workers,
+            progress=progress,
+            trust_code=trust_code,
+        )
         for p in paths
     ]
     if len(sets) == 1:

@@ -140,7 +140,6 @@ def test_onnxruntime_and_torch_runs_give_the_same_features(
         ["missing.onnx"],
         ["journey_net:build", "--runtime", "torch", "--input-shape", "1,4,16,16"],
         ["journey_net:build", "--runtime", "torch", "--input-shape", "1,3,0,16"],
-        ["journey_net:build", "--runtime", "torch"],
         ["journey_net:build", "--runtime", "tensorflow", "--input-shape", SHAPE],
         ["journey_net:build", "--input-shape", SHAPE, "--seed", "-1"],
         ["journey_net:build", "--input-shape", SHAPE, "--seed", "99999999999"],

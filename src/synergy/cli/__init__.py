@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Sequence
 
 from synergy import __version__
-from synergy.errors import SynergyError
+from synergy.errors import SynergyError, UntrustedCodeError
 
 __all__ = ["main"]
 
@@ -30,6 +30,16 @@ COMMANDS: tuple[str, ...] = (
     "export",
     "fleet",
 )
+
+
+#: What to add to a library error's message on the command line (the library never names a flag).
+HINTS: tuple[tuple[type[SynergyError], str], ...] = ((UntrustedCodeError, "add --trust-code to allow it"),)
+
+
+def error_line(exc: SynergyError) -> str:
+    """The one-line ``error: …`` of a library error, with the command line's hint for its kind."""
+    hint = next((text for kind, text in HINTS if isinstance(exc, kind)), None)
+    return f"error: {exc} ({hint})" if hint else f"error: {exc}"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -78,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             code: int = args.func(args)
         except SynergyError as exc:
-            sys.stderr.write(f"error: {exc}\n")
+            sys.stderr.write(error_line(exc) + "\n")
             return exc.exit_code
         except KeyboardInterrupt:
             sys.stderr.write("error: interrupted\n")

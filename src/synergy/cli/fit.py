@@ -41,6 +41,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--plot", type=Path, default=None, metavar="PNG", help="write a predicted-vs-measured plot")
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the layer-table cache")
     parser.add_argument("--workers", type=int, default=None, metavar="N", help="processes analysing networks")
+    parser.add_argument(
+        "--trust-code",
+        action="store_true",
+        help="let MODEL specs read from data files (CSV, run.json, zoo, study.json) import Python code",
+    )
     parser.set_defaults(func=_run)
 
 
@@ -89,6 +94,7 @@ def _load(args: argparse.Namespace) -> Any:
                 use_cache=not args.no_cache,
                 workers=args.workers,
                 progress=tick,
+                trust_code=args.trust_code,
             )
         except NoEnergyError as exc:
             raise NoEnergyError(f"{exc}: fit the layers' time with --target duration_s") from exc

@@ -44,6 +44,11 @@ def register(subparsers: Any) -> None:
     add_format_option(parser)
     add_top_sort_options(parser)
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the layer-table cache")
+    parser.add_argument(
+        "--trust-code",
+        action="store_true",
+        help="let MODEL specs read from data files (CSV, run.json, zoo, study.json) import Python code",
+    )
     parser.set_defaults(func=_run)
 
 
@@ -66,7 +71,9 @@ def _predict(predictor: Predictor, models: list[str], args: argparse.Namespace) 
         return predictor.predict_tables(tables, models)
     analysed = iter(tables)
     frames = [
-        load_measured_layers(Path(m), use_cache=not args.no_cache) if _is_run(m) else layer_frame(next(analysed))
+        load_measured_layers(Path(m), use_cache=not args.no_cache, trust_code=args.trust_code)
+        if _is_run(m)
+        else layer_frame(next(analysed))
         for m in models
     ]
     return predictor.predict_frames(frames, models)

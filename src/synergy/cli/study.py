@@ -10,20 +10,15 @@ from pathlib import Path
 from typing import Any
 
 from synergy.cli.common import render_frame
+from synergy.measurement.options import MeasureOptions
 
 __all__ = ["register"]
 
-#: Settings used when a new study does not give them.
-_DEFAULTS: dict[str, Any] = {
-    "runtime": "torch",
-    "sensor": "auto",
-    "sysfs_root": Path("/"),
-    "runs": 30,
-    "warmup": 3,
-    "threads": 1,
-    "idle_s": 1.0,
-    "seed": 0,
-}
+#: The settings a study records (their defaults are :class:`~synergy.study.StudyOptions`'s).
+_SETTINGS: tuple[str, ...] = ("runtime", "sensor", "sysfs_root", "runs", "warmup", "threads", "idle_s", "seed")
+
+#: Defaults named in the help (the study's own ``runs`` and ``runtime``, otherwise ``measure``'s).
+_HELP_DEFAULT = MeasureOptions(model="-")
 
 
 def register(subparsers: Any) -> None:
@@ -58,10 +53,20 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--sysfs-root", type=Path, default=None, metavar="DIR", help="read sysfs under DIR")
     parser.add_argument("--runs", type=int, default=None, metavar="N", help="measured inferences per network (30)")
-    parser.add_argument("--warmup", type=int, default=None, metavar="N", help="discarded inferences first (3)")
-    parser.add_argument("--threads", type=int, default=None, metavar="N", help="intra-op threads (1)")
-    parser.add_argument("--idle-s", type=float, default=None, metavar="S", help="idle sampled before each network (1)")
-    parser.add_argument("--seed", type=int, default=None, help="seed of pauses and inputs (0)")
+    shown = _HELP_DEFAULT
+    parser.add_argument(
+        "--warmup", type=int, default=None, metavar="N", help=f"discarded inferences first ({shown.warmup})"
+    )
+    parser.add_argument("--threads", type=int, default=None, metavar="N", help=f"intra-op threads ({shown.threads})")
+    parser.add_argument(
+        "--idle-s", type=float, default=None, metavar="S", help=f"idle sampled before each network ({shown.idle_s:g})"
+    )
+    parser.add_argument("--seed", type=int, default=None, help=f"seed of pauses and inputs ({shown.seed})")
+    parser.add_argument(
+        "--trust-code",
+        action="store_true",
+        help="let MODEL specs read from data files (CSV, run.json, zoo, study.json) import Python code",
+    )
     parser.add_argument(
         "--target",
         choices=("auto", "energy", "cpu-time", "time"),
@@ -85,19 +90,20 @@ def _options(args: argparse.Namespace, out: Path) -> Any:
     from synergy.study import StudyOptions, load_options
     from synergy.zoo import load_zoo
 
-    given = {k: getattr(args, k) for k in _DEFAULTS if getattr(args, k) is not None}
+    trust = bool(args.trust_code)
+    given = {k: getattr(args, k) for k in _SETTINGS if getattr(args, k) is not None}
     if args.resume:
-        stored = load_options(out)
+        stored = load_options(out, trust_code=trust)
         base = stored.to_dict()
         zoo, zoo_name = stored.zoo, stored.zoo_name
         if args.zoo is not None:
-            zoo, zoo_name = load_zoo(args.zoo), args.zoo
-        settings = {k: base[k] for k in _DEFAULTS}
+            zoo, zoo_name = load_zoo(args.zoo, trust_code=trust), args.zoo
+        settings = {k: base[k] for k in _SETTINGS}
         settings["sysfs_root"] = Path(settings["sysfs_root"])
         settings.update(given)
-        return StudyOptions(zoo=zoo, zoo_name=zoo_name, **settings)
+        return StudyOptions(zoo=zoo, zoo_name=zoo_name, trust_code=trust, **settings)
     name = args.zoo or "default"
-    return StudyOptions(zoo=load_zoo(name), zoo_name=name, **{**_DEFAULTS, **given})
+    return StudyOptions(zoo=load_zoo(name, trust_code=trust), zoo_name=name, trust_code=trust, **given)
 
 
 def _rich_progress(console: Any) -> Any:

@@ -8,6 +8,10 @@ run (the idle power) until shortly after the last; energy is attributed to layer
 runs (:mod:`synergy.alignment.attribute`). A ``trace:FILE`` sensor (an external meter's log) is read after
 the runs and aligned by an offset, the wall clock, or a sync pattern emitted before the runs.
 
+The model is any form :func:`synergy.graph.resolve.resolve_model` takes (``.onnx``, ``torchvision:NAME``,
+``nb201:ARCH``, ``package.module:callable``, and in the Python API an in-memory ``nn.Module`` or
+``onnx.ModelProto`` with its ``example_input``), resolved and analysed before the output directory exists.
+
 The steps, one module each: :mod:`~synergy.measurement.options` (what to measure; the defaults of every
 command), :mod:`~synergy.measurement.build` (the model and its runtime),
 :mod:`~synergy.measurement.session` (every resource, opened in one exit stack),

@@ -1,17 +1,21 @@
-"""From a MODEL spec to a prepared runtime and the layer table of what it runs: the one place that
-resolves models for ``measure``.
+"""From a model to a prepared runtime and the layer table of what it runs: the one place where ``measure``
+turns its model into a runtime, through :func:`synergy.graph.resolve.resolve_model`.
 
-A PyTorch model measured on ONNX Runtime is exported afresh into the session's private work folder,
-never taken from a file of the same name (another model's ``model.onnx`` would be measured instead).
+The model is resolved and analysed before anything else is opened or written: a bad spec, a typo, a shape
+the model cannot take is reported in the analysis's words, and no output directory exists yet. A PyTorch
+model measured on ONNX Runtime is exported into the session's private work folder under a name keyed by
+its content and input (``model-<hash>.onnx``), never taken from a file of the same name.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from synergy.counters import PerfCounters
-from synergy.errors import InputShapeError, SynergyError, UsageError
+from synergy.errors import InputShapeError, ModelSpecError, SynergyError
+from synergy.graph.resolve import ResolvedModel, resolve_model
 from synergy.graph.spec import ModelSpec
 from synergy.layers import LayerTable
 from synergy.measurement.options import MeasureOptions
@@ -28,73 +32,81 @@ class BuiltModel:
     Attributes:
         runtime: the runtime, ready to measure.
         analysis: the layer table (``None`` when it could not be built; layers then have no features).
-        onnx_path: the ``.onnx`` file ONNX Runtime loaded (the user's, or the export in the work folder).
+        onnx_path: the ``.onnx`` file ONNX Runtime loaded (the user's, a self-contained copy of it, or the
+            export in the work folder).
         exported: whether ``onnx_path`` was exported here (it is then kept in the output as ``model.onnx``).
+        model: the resolved model.
+        input_shapes: the input shapes measured.
     """
 
-    def __init__(self, runtime: Runtime, analysis: LayerTable | None, onnx_path: Path | None, exported: bool) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        analysis: LayerTable | None,
+        onnx_path: Path | None,
+        exported: bool,
+        model: ResolvedModel | None = None,
+        input_shapes: Shapes | None = None,
+    ) -> None:
         self.runtime = runtime
         self.analysis = analysis
         self.onnx_path = onnx_path
         self.exported = exported
+        self.model = model
+        self.input_shapes = input_shapes
+
+    @property
+    def uncalled_layers(self) -> list[str]:
+        """Leaf modules that no run called (PyTorch runtime; empty elsewhere)."""
+        return list(getattr(self.runtime, "uncalled_layers", ()))
 
 
-def _shapes(spec: ModelSpec, options: MeasureOptions) -> Shapes | None:
-    from synergy.runtime.models import default_input_shape
-
-    if options.input_shape is not None:
-        return options.input_shape
-    if spec.kind == "torchvision":
-        return (default_input_shape(spec),)
-    return None
-
-
-def _analyze(model: str, shapes: Shapes | None, warn: Callable[[str], None]) -> LayerTable | None:
-    """The layer table; a shape the model cannot take is an error, anything else a warning."""
-    from synergy.analysis import analyze
-
+def _analyze(model: ResolvedModel, shapes: Shapes, warn: Callable[[str], None]) -> LayerTable | None:
+    """The layer table; a bad model or a shape it cannot take is an error, anything else a warning."""
     try:
-        return analyze(model, shapes)
-    except InputShapeError:
+        return model.analyze(shapes)
+    except (ModelSpecError, InputShapeError):
         raise
     except SynergyError as exc:
         warn(f"the layer table could not be built ({exc}); layers have no MACs")
         return None
 
 
+def _resolved(model: ModelSpec | ResolvedModel | Any, options: MeasureOptions) -> ResolvedModel:
+    if isinstance(model, ModelSpec):
+        return resolve_model(model.text)
+    return resolve_model(model if model is not None else options.model)
+
+
 def build_runtime(
-    spec: ModelSpec,
+    model: ModelSpec | ResolvedModel | Any,
     options: MeasureOptions,
     work_dir: Path,
     warn: Callable[[str], None],
     counters: PerfCounters | None,
 ) -> BuiltModel:
-    """The runtime ``options.runtime`` prepared for ``spec``, and its layer table.
+    """The runtime ``options.runtime`` prepared for ``model``, and its layer table.
 
     Args:
-        spec: the parsed MODEL.
+        model: the parsed MODEL, a resolved model, or anything :func:`resolve_model` takes.
         options: the measurement options (runtime, threads, shapes, optimisation, seed).
         work_dir: a private folder for the export and ONNX Runtime's files.
         warn: called with a note when the layer table cannot be built.
         counters: opened event counters, or ``None``.
 
     Raises:
-        ModelSpecError, InputShapeError, UsageError: the model cannot be built, exported or run as asked.
+        ModelSpecError, InputShapeError: the model cannot be resolved, built, exported or run as asked.
     """
-    from synergy.runtime.models import build_torch_model, export_onnx
-
-    shapes = _shapes(spec, options)
+    resolved = _resolved(model, options)
+    shapes = resolved.input_shapes(options.input_shape)
+    table = _analyze(resolved, shapes, warn)
+    resolved.check_memory(shapes, table)
     if options.runtime == "onnxruntime":
         from synergy.runtime.onnxruntime import OnnxRuntime
 
-        exported = spec.kind != "onnx"
-        if not exported:
-            onnx_path = Path(spec.target)
-        elif shapes is None:
-            raise UsageError(f"{spec.text} needs --input-shape to be exported to ONNX")
-        else:
-            onnx_path = export_onnx(spec, shapes[0], work_dir / "model.onnx")
-        analysis = _analyze(str(onnx_path), shapes, warn)
+        onnx_path = resolved.onnx_file(work_dir, shapes)
+        exported = not resolved.is_onnx
+        analysis = table if resolved.is_onnx else _analyze(resolve_model(onnx_path), shapes, warn)
         runtime: Runtime = OnnxRuntime(
             onnx_path,
             work_dir / "ort",
@@ -104,14 +116,10 @@ def build_runtime(
             seed=options.seed,
             counters=counters,
         )
-        return BuiltModel(runtime, analysis, onnx_path, exported)
+        return BuiltModel(runtime, analysis, onnx_path, exported, resolved, shapes)
     from synergy.runtime.torch_eager import TorchEagerRuntime
 
-    if spec.kind == "onnx":
-        raise UsageError("the torch runtime runs PyTorch models: give torchvision:NAME or module:callable")
-    if shapes is None:
-        raise UsageError(f"{spec.text} has no default input: give --input-shape N,C,H,W")
-    model = build_torch_model(spec)
-    analysis = _analyze(spec.text, shapes, warn)
-    runtime = TorchEagerRuntime(model, shapes[0], threads=options.threads, seed=options.seed, counters=counters)
-    return BuiltModel(runtime, analysis, None, False)
+    runtime = TorchEagerRuntime(
+        resolved.build_torch(shapes), shapes[0], threads=options.threads, seed=options.seed, counters=counters
+    )
+    return BuiltModel(runtime, table, None, False, resolved, shapes)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from synergy.errors import MeasurementCheckError, MeasurementError, SynergyWarning
-from synergy.graph.spec import parse_model_spec
+from synergy.graph.resolve import ResolvedModel, resolve_model
 from synergy.measurement.assemble import (
     Energy,
     add_energy,
@@ -36,6 +37,9 @@ __all__ = ["measure"]
 
 Progress = Callable[[int, int], None]
 
+#: The name, in the output directory, of the ONNX file exported from a PyTorch model.
+_EXPORTED_ONNX = "model.onnx"
+
 
 def measure(
     options: MeasureOptions,
@@ -43,8 +47,14 @@ def measure(
     *,
     force: bool = False,
     progress: Progress | None = None,
+    example_input: Any = None,
 ) -> MeasureResult:
     """Measure a network layer by layer and write the results to ``out_dir``.
+
+    ``options.model`` is a MODEL spec, or in the Python API an in-memory ``torch.nn.Module`` or
+    ``onnx.ModelProto``: its input is ``example_input`` (a tensor, tensors or shapes), else
+    ``options.input_shape``, else the model's declared ``input_shape``. The options recorded in ``run.json``
+    then name the model by its class (``Sequential``). An in-memory module is measured, and left, in eval mode.
 
     Every input is checked before anything is written: a bad option, model, shape or sensor leaves no
     directory. SIGTERM and SIGHUP end the runs as Ctrl-C does; the completed runs are written
@@ -58,6 +68,7 @@ def measure(
             replaced; a directory synergy did not write is refused unless empty.
         progress: called after each measured run with (runs done, runs planned), and with isolation after
             each looped layer (counted on after the runs).
+        example_input: the input of an in-memory model (its shapes are measured; the values are not).
 
     Raises:
         UsageError: a bad option value.
@@ -70,15 +81,16 @@ def measure(
             the result is the error's ``result``).
         KeyboardInterrupt: re-raised after the completed runs were written (``status: partial``).
     """
-    options.validate()
-    spec = parse_model_spec(options.model)
+    options, model = _resolve(options, example_input)
     out = Path(out_dir)
     check_output(out, force)  # before the sensor is opened: nothing to close on refusal
     notes: list[str] = []
+    spec: Any = model  # the session builds the resolved model (an in-memory one included)
     with open_session(options, spec, notes) as session, SignalGuard() as guard:
         with guard.deferred():
             output = OutputDir.claim(out, force)
             start = initial_record(options)
+            start["onnx_file"] = _EXPORTED_ONNX if session.built.exported else None
             output.write_text("run.json", dumps_json(start))
         outcome = measure_runs(session, progress, notes, guard)
         with guard.deferred():
@@ -86,6 +98,18 @@ def measure(
     measured = _conclude(measured, outcome, notes)
     guard.raise_pending()
     return measured
+
+
+def _resolve(options: MeasureOptions, example_input: Any) -> tuple[MeasureOptions, ResolvedModel]:
+    """The options (an in-memory model named by its class) validated, and the resolved model."""
+    given: Any = options.model
+    if not isinstance(given, str):
+        model = resolve_model(given, example_input)
+        options = dataclasses.replace(options, model=model.name)
+        options.validate()
+        return options, model
+    options.validate()
+    return options, resolve_model(given)
 
 
 def _finish(
@@ -162,7 +186,7 @@ def _copy_runtime_files(session: Session, output: OutputDir) -> None:
     """The exported model and ONNX Runtime's optimised graph and profile, from the private work folder."""
     built = session.built
     if built.exported and built.onnx_path is not None and built.onnx_path.is_file():
-        output.copy("model.onnx", built.onnx_path)
+        output.copy(_EXPORTED_ONNX, built.onnx_path)
     ort = session.work_dir / "ort"
     for name in ("optimized.onnx", "optimized.onnx.data", "ort_profile.json"):
         if (ort / name).is_file():

@@ -69,6 +69,8 @@ class RunJson(TypedDict, total=False):
     isolation: dict[str, Any] | None
     trace: dict[str, Any] | None
     analysis: dict[str, Any] | None
+    onnx_file: str | None  # the export ONNX Runtime ran, in the run directory (None: the user's file, or torch)
+    uncalled_layers: list[str]  # leaf modules no run called (torch runtime; their work is in no layer)
     system: dict[str, Any]
     context: dict[str, Any] | None
     checks: list[dict[str, Any]]

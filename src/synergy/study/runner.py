@@ -36,6 +36,7 @@ import pandas as pd
 
 from synergy.clock import unix_time_s
 from synergy.errors import OutputExistsError, SynergyError, UsageError
+from synergy.measurement.options import MeasureOptions
 from synergy.study.collect import (
     TARGET_CHOICES,
     TARGET_TEXT,
@@ -65,9 +66,18 @@ _OWNED_FILES = (
 )
 
 
+#: ``synergy measure``'s defaults, which a study takes over.
+_MEASURE = MeasureOptions(model="-")
+
+
 @dataclass(frozen=True)
 class StudyOptions:
     """What to measure and how (the settings of every network's ``synergy measure``).
+
+    The defaults are :class:`~synergy.measurement.MeasureOptions`'s, but for two that a study of many
+    networks sets on its own: ``runs`` (30 per network: a zoo is measured in minutes, not hours) and
+    ``runtime`` (``torch``: every layer a leaf module, with its on-CPU time counted per layer, which the
+    study's ``cpu-time`` target needs).
 
     Attributes:
         zoo: the networks.
@@ -80,18 +90,21 @@ class StudyOptions:
         threads: intra-op threads.
         idle_s: idle time sampled before each network, s.
         seed: seed of pauses and inputs.
+        trust_code: let the MODEL specs of a zoo or study file import Python code (a permission of this
+            invocation, not a setting: it is not recorded in ``study.json``).
     """
 
     zoo: tuple[ZooEntry, ...]
     zoo_name: str = "default"
     runtime: str = "torch"
-    sensor: str = "auto"
-    sysfs_root: Path = Path("/")
+    sensor: str = _MEASURE.sensor
+    sysfs_root: Path = _MEASURE.sysfs_root
     runs: int = 30
-    warmup: int = 3
-    threads: int = 1
-    idle_s: float = 1.0
-    seed: int = 0
+    warmup: int = _MEASURE.warmup
+    threads: int = _MEASURE.threads
+    idle_s: float = _MEASURE.idle_s
+    seed: int = _MEASURE.seed
+    trust_code: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -109,10 +122,14 @@ class StudyOptions:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> StudyOptions:
-        """Inverse of :meth:`to_dict`."""
+    def from_dict(cls, data: dict[str, Any], *, origin: str = "a study file", trust_code: bool = False) -> StudyOptions:
+        """Inverse of :meth:`to_dict`, for options read from ``origin``.
+
+        Raises:
+            UntrustedCodeError: a network's MODEL would import Python code and ``trust_code`` is false.
+        """
         return cls(
-            zoo=tuple(ZooEntry.from_dict(e) for e in data["zoo"]),
+            zoo=tuple(ZooEntry.from_dict(e, origin=origin, trust_code=trust_code) for e in data["zoo"]),
             zoo_name=str(data.get("zoo_name", "")),
             runtime=str(data["runtime"]),
             sensor=str(data["sensor"]),
@@ -122,6 +139,7 @@ class StudyOptions:
             threads=int(data["threads"]),
             idle_s=float(data["idle_s"]),
             seed=int(data.get("seed", 0)),
+            trust_code=trust_code,
         )
 
 
@@ -167,16 +185,18 @@ class StudyResult:
     report: Path | None = None
 
 
-def load_options(out_dir: Path | str) -> StudyOptions:
+def load_options(out_dir: Path | str, *, trust_code: bool = False) -> StudyOptions:
     """The options a study directory was started with.
 
     Raises:
         UsageError: the directory holds no readable study, or its ``study.json`` names a network unsafely.
+        UntrustedCodeError: its ``study.json`` names Python code as a MODEL and ``trust_code`` is false.
     """
-    return _stored_options(_load_state(Path(out_dir)), Path(out_dir) / "study.json")
+    path = Path(out_dir) / "study.json"
+    return _stored_options(_load_state(Path(out_dir), trust_code), path, trust_code)
 
 
-def _load_state(out: Path) -> dict[str, Any]:
+def _load_state(out: Path, trust_code: bool = False) -> dict[str, Any]:
     path = out / "study.json"
     if not path.is_file():
         raise UsageError(f"{out} holds no study (no study.json): start one without --resume")
@@ -189,17 +209,17 @@ def _load_state(out: Path) -> dict[str, Any]:
         raise UsageError(
             f"{path} has format version {version}, this synergy writes {FORMAT_VERSION}: start a new study with -o"
         )
-    options = _stored_options(state, path)
+    options = _stored_options(state, path, trust_code)
     networks = state.get("networks")
     if not isinstance(networks, dict) or set(networks) != {e.name for e in options.zoo}:
         raise UsageError(f"{path} is damaged (its networks do not match its zoo): start a new study with -o")
     return state
 
 
-def _stored_options(state: dict[str, Any], path: Path) -> StudyOptions:
+def _stored_options(state: dict[str, Any], path: Path, trust_code: bool = False) -> StudyOptions:
     """The options recorded in a ``study.json``, every network name checked."""
     try:
-        options = StudyOptions.from_dict(state["options"])
+        options = StudyOptions.from_dict(state["options"], origin=f"study file {path}", trust_code=trust_code)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise UsageError(f"{path} is damaged ({type(exc).__name__}: {exc}): start a new study with -o") from exc
     try:
@@ -263,7 +283,8 @@ def _check_target(out: Path, options: StudyOptions, resume: bool, force: bool) -
                 "or choose another -o"
             )
     if resume:
-        _compatible(_stored_options(_load_state(out), out / "study.json"), options)
+        stored = _stored_options(_load_state(out, options.trust_code), out / "study.json", options.trust_code)
+        _compatible(stored, options)
         return
     if not _holds_files(out):
         return
@@ -277,7 +298,7 @@ def _check_target(out: Path, options: StudyOptions, resume: bool, force: bool) -
             "choose another -o or an empty directory"
         )
     try:
-        _load_state(out)
+        _load_state(out, trust_code=True)  # read for its network names only: nothing of it runs
     except UsageError as exc:
         raise OutputExistsError(
             f"{out} holds a study.json synergy cannot read ({exc}); nothing was removed: choose another -o"
@@ -289,7 +310,7 @@ def _remove_study(out: Path) -> None:
     interrupted removal can be repeated)."""
     from synergy.study.report import report_images
 
-    names = list(_load_state(out)["networks"])
+    names = list(_load_state(out, trust_code=True)["networks"])  # the names only: nothing of it runs
     networks = out / "networks"
     for name in names:
         for folder in (networks / name, networks / f".partial-{name}"):
@@ -309,7 +330,7 @@ def _prepare(out: Path, options: StudyOptions, resume: bool, force: bool) -> dic
     """The state to start from (called with the directory locked: ``_check_target`` is repeated under it)."""
     _check_target(out, options, resume, force)
     if resume:
-        state = _load_state(out)
+        state = _load_state(out, options.trust_code)
         state["status"] = "running"
         state["resumed"] = int(state.get("resumed", 0)) + 1
         return state
