@@ -51,6 +51,15 @@ def add_input_shape_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_trust_code_option(parser: argparse.ArgumentParser) -> None:
+    """``--trust-code``: MODEL specs read from data files may import Python code (refused by default)."""
+    parser.add_argument(
+        "--trust-code",
+        action="store_true",
+        help="let MODEL specs read from data files (CSV, run.json, zoo, study.json) import Python code",
+    )
+
+
 def add_format_option(parser: argparse.ArgumentParser, choices: tuple[str, ...] = ("table", "csv", "json")) -> None:
     """Add ``--format`` to a subcommand."""
     parser.add_argument("--format", choices=choices, default=choices[0], help="output format (default: %(default)s)")

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from synergy.cli.common import render_frame
+from synergy.cli.common import add_trust_code_option, render_frame
 from synergy.errors import NoEnergyError, OutputExistsError, UsageError
 
 __all__ = ["register"]
@@ -41,11 +41,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--plot", type=Path, default=None, metavar="PNG", help="write a predicted-vs-measured plot")
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the layer-table cache")
     parser.add_argument("--workers", type=int, default=None, metavar="N", help="processes analysing networks")
-    parser.add_argument(
-        "--trust-code",
-        action="store_true",
-        help="let MODEL specs read from data files (CSV, run.json, zoo, study.json) import Python code",
-    )
+    add_trust_code_option(parser)
     parser.set_defaults(func=_run)
 
 

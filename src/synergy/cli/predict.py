@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from synergy.cli.common import add_format_option, add_input_shape_option
+from synergy.cli.common import add_format_option, add_input_shape_option, add_trust_code_option
 from synergy.cli.format import add_top_sort_options, messages_once, render_table, top_sorted, wrap_message
 
 if TYPE_CHECKING:
@@ -44,11 +44,7 @@ def register(subparsers: Any) -> None:
     add_format_option(parser)
     add_top_sort_options(parser)
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the layer-table cache")
-    parser.add_argument(
-        "--trust-code",
-        action="store_true",
-        help="let MODEL specs read from data files (CSV, run.json, zoo, study.json) import Python code",
-    )
+    add_trust_code_option(parser)
     parser.set_defaults(func=_run)
 
 
@@ -68,7 +64,7 @@ def _predict(predictor: Predictor, models: list[str], args: argparse.Namespace) 
         predictor.check_models_supported()  # before any analysis: a counters predictor needs measured runs
     tables = analyze_many([(m, args.input_shape) for m in specs], use_cache=not args.no_cache)
     if len(specs) == len(models):
-        return predictor.predict_tables(tables, models)
+        return predictor.predict_tables(tables, models, warn=False)
     analysed = iter(tables)
     frames = [
         load_measured_layers(Path(m), use_cache=not args.no_cache, trust_code=args.trust_code)
@@ -76,7 +72,7 @@ def _predict(predictor: Predictor, models: list[str], args: argparse.Namespace) 
         else layer_frame(next(analysed))
         for m in models
     ]
-    return predictor.predict_frames(frames, models)
+    return predictor.predict_frames(frames, models, warn=False)
 
 
 def _warn(predictions: list[Prediction]) -> None:

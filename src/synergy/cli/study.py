@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from synergy.cli.common import render_frame
+from synergy.cli.common import add_trust_code_option, render_frame
 from synergy.measurement.options import MeasureOptions
 
 __all__ = ["register"]
@@ -62,11 +62,7 @@ def register(subparsers: Any) -> None:
         "--idle-s", type=float, default=None, metavar="S", help=f"idle sampled before each network ({shown.idle_s:g})"
     )
     parser.add_argument("--seed", type=int, default=None, help=f"seed of pauses and inputs ({shown.seed})")
-    parser.add_argument(
-        "--trust-code",
-        action="store_true",
-        help="let MODEL specs read from data files (CSV, run.json, zoo, study.json) import Python code",
-    )
+    add_trust_code_option(parser)
     parser.add_argument(
         "--target",
         choices=("auto", "energy", "cpu-time", "time"),
