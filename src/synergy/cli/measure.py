@@ -261,8 +261,11 @@ def _check_sort(sort: str | None) -> None:
 def _energy_line(result: Any) -> str:
     """The whole inference's energy, the layers' sum (or why there is none) and both idle powers."""
     run, attribution = result.run, result.attribution
+    refused = any(finding.code == "layers-undetermined" for finding in result.findings)
     if attribution is None:
-        return f"energy: not measured: {result.energy_unavailable}\n"
+        # A refusal is said once, in its warning below with the remedy.
+        why = "the readings cannot determine the layers (see the warning)" if refused else result.energy_unavailable
+        return f"energy: not measured: {why}\n"
     a = run.get("attribution") or {}
     headline = run.get("inference_energy_j")
     text = (

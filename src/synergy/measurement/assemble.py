@@ -154,7 +154,8 @@ def attribute_energy(session: Session, outcome: RunOutcome, notes: list[str]) ->
     except UndeterminedError as exc:
         # What the readings do determine (the idle power, the whole inference read directly) is kept.
         energy.attribution = exc.attribution if isinstance(exc.attribution, Attribution) else None
-        energy.refusal = Finding("layers-undetermined", "attribution", str(exc), UNDETERMINED_REMEDY)
+        said = str(exc).removesuffix(UNDETERMINED_REMEDY).rstrip(" ;:")  # the remedy is the finding's own
+        energy.refusal = Finding("layers-undetermined", "attribution", said, UNDETERMINED_REMEDY)
         if energy.attribution is None:
             energy.reason = str(exc)
     except AlignmentError as exc:
@@ -194,8 +195,8 @@ def add_energy(layers: pd.DataFrame, energy: Energy) -> None:
     fit = energy.attribution.to_frame() if energy.attribution is not None else None
     for column in _ENERGY_COLUMNS:
         layers[column] = fit[column].to_numpy() if fit is not None else np.nan
-    if fit is None:
-        layers["undetermined_reason"] = ""
+    if fit is None:  # every layer undetermined, for the one reason (no sensor, too few readings)
+        layers["undetermined_reason"] = energy.reason or ""
 
 
 def add_isolation(layers: pd.DataFrame, energy: Energy, outcome: RunOutcome, session: Session) -> dict[str, Any]:
