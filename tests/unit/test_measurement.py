@@ -183,7 +183,7 @@ def test_sensor_vanishing_mid_run_gives_a_complete_run_with_the_gap(small_onnx: 
     assert any("sensor stopped" in m for m in messages), messages
     if result.attribution is not None:
         missed = run["attribution"]["runs_not_covered"]
-        assert 0 < missed <= 20 and result.attribution.runs == 40 - missed
+        assert 20 <= missed < 40 and result.attribution.runs == 40 - missed  # a run needs a reading after it
         assert any(f"cover {40 - missed} of 40 runs" in m for m in messages), messages
     else:
         assert "cannot determine the layers" in run["energy_unavailable"]
@@ -211,13 +211,19 @@ def test_isolation_loops_every_layer_and_keeps_the_runs_attribution(
         model=spec, runtime="torch", sensor="rapl", sysfs_root=root, input_shape=((1, 64),), runs=30, warmup=2,
         idle_s=0.2, pause_s=(0.0, 1e-3), counters=False, context=False, isolation=True, isolation_s=0.2,
     )  # fmt: skip
-    with SysfsWriter(tree, {"package-0": Constant(20.0)}, default=Constant(0.0)):
+    # The fake counter is written by its own process at its own pace: in a thread it would wait for the
+    # interpreter lock behind the loops it measures and publish in bursts on a busy machine.
+    with SysfsWriter(tree, {"package-0": Constant(20.0)}, default=Constant(0.0), mode="process") as writer:
         result = measure(options, out)
+    assert writer.stats["published"] > 0
     isolated = pd.read_csv(out / "isolated.csv", dtype={"layer": str})
     assert list(isolated["layer"]) == ["0", "1", "2"]
     # A constant 20 W: every layer drew 20 W while it looped (the fake writer may publish late on a busy
     # machine, hence the tolerance), and its energy per call is that power times its time per call.
-    assert np.allclose(isolated["power_w"], 20.0, rtol=0.1)
+    # A publication held up by d at an edge of the 0.2 s window moves that window's mean by up to d / 0.2 s:
+    # the tolerance follows how late the writer actually published.
+    late_s = writer.stats.get("delay_max_us", 0.0) * 1e-6
+    assert np.allclose(isolated["power_w"], 20.0, rtol=0.1 + 2 * late_s / 0.2), writer.stats
     assert np.allclose(isolated["energy_j"], isolated["power_w"] * isolated["duration_s"])
     assert (isolated["calls"] > 0).all()
     assert np.allclose(result.layers["isolated_power_w"], isolated["power_w"])
