@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from synergy.cli.common import add_input_shape_option, render_frame
+from synergy.cli.common import add_input_shape_option
 from synergy.cli.format import add_top_sort_options, render_table, top_sorted
 from synergy.cli.sensors import add_sysfs_root_option
 from synergy.measurement.options import OPTIMIZATIONS, RUNTIMES, MeasureOptions
@@ -219,7 +219,7 @@ def _summary(result: Any, args: argparse.Namespace) -> None:
     frame = shown[columns]
     title = f"{args.model}: {len(result.layers)} measured layers ({args.runtime})"
     out.write(render_table(frame, title=title, hidden=hidden))
-    out.write(render_frame(result.breakdown(), title="by layer type"))
+    out.write(render_table(result.breakdown(), title="by layer type"))
     run = result.run
     out.write(f"inference: {run['inference_s'] * 1e3:.3f} ms (median of {run['runs']} runs)\n")
     out.write(_energy_line(result))
