@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import warnings
 from pathlib import Path
 
@@ -146,7 +145,14 @@ def test_fake_rapl_energy_and_check(small_onnx: Path, tmp_path: Path) -> None:
     # shorter than the counter's 1 ms tick and the fake writer may publish late on a busy machine, so
     # this checks the wiring, not the accuracy (benchmarks/attribution_accuracy.py does that).
     assert run["inference_energy_j"] == pytest.approx(20.0 * run["inference_s_mean"], rel=0.5)
-    assert np.isfinite(result.layers["energy_j"]).all()
+    a = result.attribution
+    # Layers far shorter than the counter's tick may be undetermined: NaN with the reason, never 0 ± 0.
+    assert all(a.reasons[i] for i in np.flatnonzero(~a.determined))
+    assert np.isfinite(result.layers["energy_j"][a.determined]).all()
+    undetermined = result.layers[~a.determined]
+    assert undetermined["energy_j"].isna().all() and (undetermined["undetermined_reason"] != "").all()
+    if not a.determined.all():
+        assert "layers-undetermined" in [c["code"] for c in run["checks"]]
     timeline = Timeline.from_parquet(out / "samples.parquet")
     assert len(timeline) > 10
     assert (out / "power_profile.png").stat().st_size > 1000
@@ -161,17 +167,26 @@ def test_sensor_vanishing_mid_run_gives_a_complete_run_with_the_gap(small_onnx: 
 
         def progress(done: int, total: int) -> None:
             if done == 20:
-                writer.vanish(energy_file)
-                time.sleep(0.05)
+                writer.vanish(energy_file)  # returns once the writer deleted the file (it waits up to 10 s)
+                assert not energy_file.exists()
 
-        with pytest.warns(SynergyWarning, match="sensor stopped"):
+        with pytest.warns(SynergyWarning) as caught:
             result = measure(
                 _options(small_onnx, sensor="rapl", sysfs_root=root, runs=40, idle_s=0.2), out, progress=progress
             )
+    messages = [str(w.message) for w in caught]
     run = result.run
     assert run["status"] == "complete" and run["runs"] == 40
+    # However late the sampler notices on a busy machine, the file is gone from run 21 on: the sensor ends
+    # or leaves a gap, and the energies come from the runs it covered, said so.
     assert run["sensor_end_reason"] or run["sensor_gaps"]
-    assert result.attribution is not None
+    assert any("sensor stopped" in m for m in messages), messages
+    if result.attribution is not None:
+        missed = run["attribution"]["runs_not_covered"]
+        assert 20 <= missed < 40 and result.attribution.runs == 40 - missed  # a run needs a reading after it
+        assert any(f"cover {40 - missed} of 40 runs" in m for m in messages), messages
+    else:
+        assert "cannot determine the layers" in run["energy_unavailable"]
 
 
 def _torch_model_module(directory: Path) -> str:
@@ -196,13 +211,19 @@ def test_isolation_loops_every_layer_and_keeps_the_runs_attribution(
         model=spec, runtime="torch", sensor="rapl", sysfs_root=root, input_shape=((1, 64),), runs=30, warmup=2,
         idle_s=0.2, pause_s=(0.0, 1e-3), counters=False, context=False, isolation=True, isolation_s=0.2,
     )  # fmt: skip
-    with SysfsWriter(tree, {"package-0": Constant(20.0)}, default=Constant(0.0)):
+    # The fake counter is written by its own process at its own pace: in a thread it would wait for the
+    # interpreter lock behind the loops it measures and publish in bursts on a busy machine.
+    with SysfsWriter(tree, {"package-0": Constant(20.0)}, default=Constant(0.0), mode="process") as writer:
         result = measure(options, out)
+    assert writer.stats["published"] > 0
     isolated = pd.read_csv(out / "isolated.csv", dtype={"layer": str})
     assert list(isolated["layer"]) == ["0", "1", "2"]
     # A constant 20 W: every layer drew 20 W while it looped (the fake writer may publish late on a busy
     # machine, hence the tolerance), and its energy per call is that power times its time per call.
-    assert np.allclose(isolated["power_w"], 20.0, rtol=0.1)
+    # A publication held up by d at an edge of the 0.2 s window moves that window's mean by up to d / 0.2 s:
+    # the tolerance follows how late the writer actually published.
+    late_s = writer.stats.get("delay_max_us", 0.0) * 1e-6
+    assert np.allclose(isolated["power_w"], 20.0, rtol=0.1 + 2 * late_s / 0.2), writer.stats
     assert np.allclose(isolated["energy_j"], isolated["power_w"] * isolated["duration_s"])
     assert (isolated["calls"] > 0).all()
     assert np.allclose(result.layers["isolated_power_w"], isolated["power_w"])

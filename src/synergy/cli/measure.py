@@ -1,6 +1,6 @@
 """``synergy measure MODEL [--runtime R] [--sensor S] [--trace-offset S|wall] [--sysfs-root DIR] [--runs N]
-[--warmup N] [--threads N] [--idle-s S] [--isolation [--isolation-s S]] [--strict] [--no-context] [-o DIR]
-[--force]``.
+[--warmup N] [--threads N] [--idle-s S] [--isolation [--isolation-s S]] [--strict] [--no-context]
+[--pmic-calibration A,B] [--top N] [--sort COLUMN] [-o DIR] [--force]``.
 
 Every default comes from :class:`synergy.measurement.options.MeasureOptions` (the one source of them for the
 command line, the Python API and ``study``)."""
@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from synergy.cli.common import add_input_shape_option, render_frame
+from synergy.cli.common import add_input_shape_option
+from synergy.cli.format import add_top_sort_options, render_table, top_sorted
 from synergy.cli.sensors import add_sysfs_root_option
 from synergy.measurement.options import OPTIMIZATIONS, RUNTIMES, MeasureOptions
 
@@ -37,6 +38,16 @@ def _trace_offset(text: str) -> float | str:
     return value
 
 
+def _calibration(text: str) -> tuple[float, float]:
+    """argparse ``type=`` for ``--pmic-calibration``: ``A,B`` for board = A × rail sum + B."""
+    from synergy.sensors.rpi_pmic import parse_calibration
+
+    try:
+        return parse_calibration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def register(subparsers: Any) -> None:
     """Add the ``measure`` subcommand."""
     parser = subparsers.add_parser(
@@ -53,7 +64,15 @@ def register(subparsers: Any) -> None:
         "--sensor",
         default=_D.sensor,
         metavar="SENSOR",
-        help="auto, none, rapl, jetson, nvml, amdgpu, power-supply or trace:FILE (default: %(default)s)",
+        help="auto, none, rapl, jetson, nvml, amdgpu, power-supply, rpi-pmic or trace:FILE (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--pmic-calibration",
+        type=_calibration,
+        default=None,
+        metavar="A,B",
+        help="with --sensor rpi-pmic: the board's power as A × the PMIC rails' sum + B W, fitted against a wall "
+        "meter (default: the rails' sum)",
     )
     parser.add_argument(
         "--trace-offset",
@@ -109,6 +128,7 @@ def register(subparsers: Any) -> None:
         help="measuring time of each isolated layer; at least ten sensor time constants are used "
         "(default: %(default)s)",
     )
+    add_top_sort_options(parser)
     parser.add_argument("-o", "--output", type=Path, default=None, metavar="DIR", help="output directory")
     parser.add_argument(
         "--force",
@@ -145,7 +165,9 @@ def _run(args: argparse.Namespace) -> int:
         isolation=args.isolation,
         isolation_s=args.isolation_s,
         trace_offset=args.trace_offset,
+        pmic_calibration=args.pmic_calibration,
     )
+    _check_sort(args.sort)
     out_dir = args.output or default_output_dir(args.model)
     console = Console(file=sys.stderr)
     bar: Progress | None = None
@@ -192,21 +214,16 @@ def _summary(result: Any, args: argparse.Namespace) -> None:
     columns = [c for c in _TABLE if c in result.layers]
     if result.attribution is None:
         columns = [c for c in columns if not c.startswith(("energy", "power"))]
-    frame = result.layers[columns]
-    out.write(render_frame(frame, title=f"{args.model}: {len(frame)} measured layers ({args.runtime})"))
-    out.write(render_frame(result.breakdown(), title="by layer type"))
+    sort = args.sort if args.sort in result.layers else None
+    shown, hidden = top_sorted(result.layers, args.top, sort)
+    frame = shown[columns]
+    title = f"{args.model}: {len(result.layers)} measured layers ({args.runtime})"
+    out.write(render_table(frame, title=title, hidden=hidden))
+    out.write(render_table(result.breakdown(), title="by layer type"))
     run = result.run
     out.write(f"inference: {run['inference_s'] * 1e3:.3f} ms (median of {run['runs']} runs)\n")
-    if result.attribution is not None:
-        check = run["check"]
-        out.write(
-            f"energy: {run['inference_energy_j']:.4g} J per inference ({run['energy_source']}); layers sum to "
-            f"{check['layers_energy_j']:.4g} J + overhead {check['overhead_energy_j']:.4g} J "
-            f"= {check['inference_energy_j']:.4g} J ({_percent(check['relative_difference'])} vs direct); "
-            f"idle {result.attribution.idle_power_w:.3g} W\n"
-        )
-    else:
-        out.write(f"energy: not measured: {result.energy_unavailable}\n")
+    out.write(_energy_line(result))
+
     isolation = run.get("isolation")
     if isolation and isolation.get("layers"):
         out.write(
@@ -229,6 +246,52 @@ def _summary(result: Any, args: argparse.Namespace) -> None:
 
     for line in format_findings(result.findings):
         sys.stderr.write(line + "\n")
+
+
+def _check_sort(sort: str | None) -> None:
+    """Refuse a ``--sort`` column that ``layers.csv`` does not have, before anything is measured."""
+    from synergy.errors import UsageError
+    from synergy.results.schema import COUNTER_NAMES, layer_column_names
+
+    known = (*layer_column_names(), *COUNTER_NAMES)
+    if sort is not None and sort not in known:
+        raise UsageError(f"cannot sort by {sort!r}: give a column of layers.csv, such as {', '.join(_TABLE)}")
+
+
+def _energy_line(result: Any) -> str:
+    """The whole inference's energy, the layers' sum (or why there is none) and both idle powers."""
+    run, attribution = result.run, result.attribution
+    refused = any(finding.code == "layers-undetermined" for finding in result.findings)
+    if attribution is None:
+        # A refusal is said once, in its warning below with the remedy.
+        why = "the readings cannot determine the layers (see the warning)" if refused else result.energy_unavailable
+        return f"energy: not measured: {why}\n"
+    a = run.get("attribution") or {}
+    headline = run.get("inference_energy_j")
+    text = (
+        f"energy: {headline:.4g} J per inference ({run['energy_source']})"
+        if headline is not None
+        else "energy: not determined per inference"
+    )
+    undetermined = a.get("undetermined_layers") or []
+    check = run.get("check") or {}
+    if undetermined:
+        # The reason is said once, in the warning that follows the results.
+        text += f"; {len(undetermined)} of {len(attribution.layers)} layers undetermined (n/a), no layer sum"
+    else:
+        text += (
+            f"; layers sum to {check['layers_energy_j']:.4g} J + overhead {check['overhead_energy_j']:.4g} J "
+            f"= {check['inference_energy_j']:.4g} J ({_percent(check['relative_difference'])} vs direct)"
+        )
+    text += f"; idle measured {_watts(a.get('idle_measured_w'))}, fitted {_watts(a.get('idle_fitted_w'))}"
+    missed = a.get("runs_not_covered") or 0
+    if missed:
+        text += f"; energies from the {a.get('runs')} runs the sensor covered ({missed} not covered)"
+    return text + "\n"
+
+
+def _watts(value: float | None) -> str:
+    return "n/a" if value is None or value != value else f"{value:.3g} W"
 
 
 def _context_line(context: dict[str, Any] | None) -> str:

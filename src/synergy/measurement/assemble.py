@@ -13,11 +13,13 @@ import pandas as pd
 
 from synergy.alignment.attribute import Attribution, attribute_timeline
 from synergy.alignment.events import LayerEvents
+from synergy.alignment.identifiability import UNDETERMINED_REMEDY
 from synergy.alignment.isolation import IsolatedLayer, attribute_isolated
+from synergy.alignment.plausibility import plausibility_findings
 from synergy.context import Finding, check, collect_context, summarize
 from synergy.context import Timeline as ContextTimeline
 from synergy.context.results import LAYER_RAILS, from_sampler, layer_spans, summary_rails
-from synergy.errors import AlignmentError, DatasetError, SamplingError
+from synergy.errors import AlignmentError, DatasetError, SamplingError, UndeterminedError
 from synergy.layers import LayerTable, op_category
 from synergy.measurement.run import RunOutcome
 from synergy.measurement.session import Session
@@ -27,7 +29,7 @@ from synergy.runtime.base import Runtime
 from synergy.sampling.idle import IdlePower, idle_from_timeline
 from synergy.sampling.timeline import Timeline
 
-__all__ = ["Energy", "attribute_energy", "context_results", "counter_results", "layer_table"]
+__all__ = ["Energy", "attribute_energy", "attribution_findings", "context_results", "counter_results", "layer_table"]
 
 _ENERGY_COLUMNS = layer_column_names("energy")
 
@@ -95,6 +97,7 @@ class Energy:
         idle: the idle power before the runs, or ``None``.
         isolated: the isolated layers.
         reason: why there is no energy (``None`` when there is).
+        refusal: the finding of an attribution that refused (the readings determine no layer), or ``None``.
     """
 
     timeline: Timeline | None
@@ -102,6 +105,7 @@ class Energy:
     idle: IdlePower | None
     isolated: list[IsolatedLayer] = field(default_factory=list)
     reason: str | None = None
+    refusal: Finding | None = None
 
 
 def _idle(timeline: Timeline, t_end_ns: int, idle_s: float) -> IdlePower | None:
@@ -147,8 +151,16 @@ def attribute_energy(session: Session, outcome: RunOutcome, notes: list[str]) ->
             seed=options.seed,
             until_ns=outcome.isolation_from_ns,
         )
+    except UndeterminedError as exc:
+        # What the readings do determine (the idle power, the whole inference read directly) is kept.
+        energy.attribution = exc.attribution if isinstance(exc.attribution, Attribution) else None
+        said = str(exc).removesuffix(UNDETERMINED_REMEDY).rstrip(" ;:")  # the remedy is the finding's own
+        energy.refusal = Finding("layers-undetermined", "attribution", said, UNDETERMINED_REMEDY)
+        if energy.attribution is None:
+            energy.reason = str(exc)
     except AlignmentError as exc:
         energy.reason = f"energy could not be attributed: {exc}"
+    _covered_note(energy.attribution, notes)
     if options.idle_s > 0:
         energy.idle = _idle(timeline, outcome.idle_end_ns, options.idle_s)
     if outcome.loops:
@@ -162,11 +174,29 @@ def attribute_energy(session: Session, outcome: RunOutcome, notes: list[str]) ->
     return energy
 
 
+def _covered_note(attribution: Attribution | None, notes: list[str]) -> None:
+    missed = int(attribution.extras.get("runs_not_covered", 0) or 0) if attribution is not None else 0
+    if attribution is not None and missed > 0:
+        notes.append(
+            f"the sensor's readings cover {attribution.runs} of {attribution.runs + missed} runs: the energies "
+            f"come from those {attribution.runs}, the times from all"
+        )
+
+
+def attribution_findings(energy: Energy) -> list[Finding]:
+    """The attribution's refusal, or its plausibility findings (none without an attribution)."""
+    if energy.refusal is not None:
+        return [energy.refusal]
+    return plausibility_findings(energy.attribution) if energy.attribution is not None else []
+
+
 def add_energy(layers: pd.DataFrame, energy: Energy) -> None:
     """The energy columns of ``layers`` (NaN without an attribution), in place."""
     fit = energy.attribution.to_frame() if energy.attribution is not None else None
     for column in _ENERGY_COLUMNS:
         layers[column] = fit[column].to_numpy() if fit is not None else np.nan
+    if fit is None:  # every layer undetermined, for the one reason (no sensor, too few readings)
+        layers["undetermined_reason"] = energy.reason or ""
 
 
 def add_isolation(layers: pd.DataFrame, energy: Energy, outcome: RunOutcome, session: Session) -> dict[str, Any]:

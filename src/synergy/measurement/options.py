@@ -55,6 +55,8 @@ class MeasureOptions:
         trace_offset: for a ``trace:FILE`` sensor, how the meter's clock maps onto this machine's:
             seconds to add to the log's times, ``"wall"`` (the log is stamped in Unix time by this
             machine), or ``None``: a sync pattern is emitted before the runs and found in the log.
+        pmic_calibration: for the Raspberry Pi PMIC sensor, ``(a, b)`` with board power = a × the rails'
+            sum + b W, fitted against a wall meter (``None``: the rails' sum).
     """
 
     model: str
@@ -77,6 +79,7 @@ class MeasureOptions:
     isolation: bool = False
     isolation_s: float = 1.0
     trace_offset: float | str | None = None
+    pmic_calibration: tuple[float, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -84,6 +87,7 @@ class MeasureOptions:
         out["sysfs_root"] = str(self.sysfs_root)
         out["input_shape"] = [list(s) for s in self.input_shape] if self.input_shape else None
         out["pause_s"] = list(self.pause_s)
+        out["pmic_calibration"] = list(self.pmic_calibration) if self.pmic_calibration is not None else None
         return out
 
     def validate(self) -> None:
@@ -110,6 +114,7 @@ class MeasureOptions:
         self._check_shapes()
         self._check_isolation()
         self._check_trace()
+        self._check_calibration()
         root = Path(self.sysfs_root)
         if not root.is_dir():
             raise UsageError(
@@ -144,6 +149,15 @@ class MeasureOptions:
             raise UsageError("a trace offset applies to a trace:FILE sensor only")
         if offset != "wall" and (isinstance(offset, str | bool) or not _finite(offset)):
             raise UsageError(f"the trace offset must be a finite number of seconds or 'wall', got {offset!r}")
+
+    def _check_calibration(self) -> None:
+        calibration = self.pmic_calibration
+        if calibration is None:
+            return
+        if self.sensor not in ("auto", "rpi-pmic"):
+            raise UsageError("a PMIC calibration applies to the rpi-pmic sensor only")
+        if len(calibration) != 2 or not all(_finite(v) for v in calibration) or calibration[0] <= 0:
+            raise UsageError(f"a PMIC calibration is (a, b) with a finite a > 0 and a finite b, got {calibration!r}")
 
 
 def _finite(value: object) -> bool:

@@ -17,6 +17,7 @@ from synergy.measurement.assemble import (
     add_energy,
     add_isolation,
     attribute_energy,
+    attribution_findings,
     context_reads,
     context_results,
     counter_results,
@@ -131,6 +132,7 @@ def _finish(
         blocks["isolation"] = add_isolation(layers, energy, outcome, session)
     _busy_note(session, outcome, blocks["counters"], notes)
     blocks["context"], findings = context_results(session, outcome, layers)
+    findings = [*findings, *attribution_findings(energy)]
     failed_checks = session.options.strict and bool(findings) and outcome.interrupted is None
     _write_tables(session, outcome, output, layers, energy, notes)
     record = final_record(start, session, outcome, energy, blocks, findings, notes, status_of(outcome, failed_checks))

@@ -47,7 +47,8 @@ def _inference_energy(energy: Energy) -> tuple[float | None, str | None]:
     direct = attribution.direct_inference_energy_j
     if np.isfinite(direct):
         return direct, attribution.direct_method
-    return attribution.inference_energy_j, "model"
+    model = attribution.inference_energy_j  # NaN when a layer is undetermined: then there is no headline
+    return (model, "model") if np.isfinite(model) else (None, None)
 
 
 def _timing(outcome: RunOutcome) -> dict[str, Any]:

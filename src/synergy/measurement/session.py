@@ -93,6 +93,8 @@ def _open_sensor(options: MeasureOptions) -> Sensor:
     extra: dict[str, Any] = {}
     if options.sensor.startswith("trace:") and options.trace_offset is not None:
         extra["offset_s"] = options.trace_offset
+    if options.pmic_calibration is not None:
+        extra["calibration"] = options.pmic_calibration
     return open_sensor(options.sensor, root=options.sysfs_root, **extra)
 
 

@@ -126,6 +126,8 @@ LAYER_COLUMNS: tuple[LayerColumn, ...] = (
     LayerColumn("dynamic_energy_j", "energy", "energy above idle power, J"),
     LayerColumn("power_w", "energy", "mean power while it ran, W"),
     LayerColumn("power_w_se", "energy", "its standard error, W"),
+    LayerColumn("effective_readings", "energy", "whole-window readings of it alone that would determine it as well"),
+    LayerColumn("undetermined_reason", "energy", "why the readings do not determine it (empty where they do)"),
     LayerColumn("isolated_duration_s", "isolation", "time per call when looped alone, s"),
     LayerColumn("isolated_power_w", "isolation", "steady power when looped alone, W"),
     LayerColumn("isolated_energy_j", "isolation", "energy per call when looped alone, J"),
