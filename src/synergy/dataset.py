@@ -358,7 +358,14 @@ def _run_targets(read: _Run, target: str) -> np.ndarray:
     if measured and target.startswith("energy") and pd.to_numeric(rows[target], errors="coerce").isna().all():
         reason = (meta or {}).get("energy_unavailable") or "the energy could not be attributed"
         raise NoEnergyError(f"{csv}: no energy was measured here ({reason})")
-    return _check_targets(rows[target], target, str(csv), names, zero_ok=measured)
+    values = rows[target]
+    if measured and "undetermined_reason" in rows.columns:
+        # A layer the readings could not determine has no value, and says why: it is left out like a 0 J
+        # layer (listed among the dropped), not taken for a damaged row.
+        reasons = rows["undetermined_reason"].fillna("").astype(str).str.strip()
+        undetermined = pd.to_numeric(values, errors="coerce").isna() & (reasons != "")
+        values = values.mask(undetermined, 0.0)
+    return _check_targets(values, target, str(csv), names, zero_ok=measured)
 
 
 def _check_comparable(metas: dict[str, dict[str, Any]]) -> None:

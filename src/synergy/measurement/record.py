@@ -99,6 +99,7 @@ def final_record(
         "attribution": energy.attribution.summary() if energy.attribution is not None else None,
         "check": energy.attribution.check() if energy.attribution is not None else None,
         "isolation": blocks.get("isolation"),
+        "uncalled_layers": session.built.uncalled_layers,
         "trace": outcome.sync.to_dict() if outcome.sync is not None else None,
         "analysis": (
             {"layers": len(analysis), "macs": analysis.macs, "frontend": analysis.frontend}

@@ -55,7 +55,7 @@ def test_constant_jetson_rail_is_refused_not_reported_as_zero(net_onnx: Path, tm
     if result.attribution is None:
         reason = run["energy_unavailable"]
         assert "cannot determine the layers" in reason and "isolation mode" in reason, reason
-        assert run["energy_j"] is None
+        assert run["inference_energy_j"] is None
         assert result.layers["energy_j"].isna().all()
     else:  # whatever was given is right within its error bars, or NaN with a reason
         ok = result.attribution.determined
