@@ -126,7 +126,9 @@ def _run(args: argparse.Namespace) -> int:
         by_type = frame.groupby("layer_type", sort=True)[[target, "share_%"]].sum().reset_index()
         out.write(render_table(by_type.sort_values(target, ascending=False), "by layer type"))
         if abs(p.overhead) > 1e-9 * abs(p.total):
-            out.write(f"fixed cost per network: {p.overhead:.6g} {unit}\n")
+            from synergy.units import human
+
+            out.write(f"fixed cost per network: {human(p.overhead, unit, 4)}\n")
         out.write(f"{p.model}: {p.total:.6g} {unit}\n")
     else:
         shown, hidden = top_sorted(summary, args.top, args.sort)

@@ -439,14 +439,38 @@ def _has(layers: pd.DataFrame, column: str) -> bool:
     return column in layers.columns and bool(pd.to_numeric(layers[column], errors="coerce").notna().all())
 
 
+def _undetermined(layers: pd.DataFrame) -> pd.Series:
+    """Layers without an energy whose run says why (the readings could not determine them)."""
+    energy = pd.to_numeric(layers.get("energy_j", pd.Series(float("nan"), index=layers.index)), errors="coerce")
+    if "undetermined_reason" not in layers.columns:
+        return pd.Series(False, index=layers.index)
+    reasons = layers["undetermined_reason"].fillna("").astype(str).str.strip()
+    return energy.isna() & (reasons != "")
+
+
+def _energy_usable(layers: pd.DataFrame, undetermined: pd.Series) -> bool:
+    """Every layer has an energy, or a reason why the readings could not determine it, and some have one."""
+    if "energy_j" not in layers.columns:
+        return False
+    energy = pd.to_numeric(layers["energy_j"], errors="coerce")
+    return bool((energy.notna() | undetermined).all() and energy.notna().any())
+
+
 def _choose_target(
     layers: pd.DataFrame, runs: dict[str, dict[str, Any]], wanted: str
 ) -> tuple[str, str | None, list[str]]:
     """The target column, why it is not energy (``None`` when it is), and notes."""
     missing = [n for n, r in runs.items() if r.get("energy_unavailable")]
-    if not missing and _has(layers, "energy_j"):
+    undetermined = _undetermined(layers)
+    if not missing and _energy_usable(layers, undetermined):
         if wanted in ("auto", "energy"):
-            return "energy_j", None, []
+            left_out = int(undetermined.sum())
+            notes = (
+                [f"{left_out} layer(s) the readings could not determine are left out of the energy fit"]
+                if left_out
+                else []
+            )
+            return "energy_j", None, notes
         why = f"--target {wanted} was asked"
     else:
         reasons = {str(runs[n].get("energy_unavailable") or "energy could not be attributed") for n in missing}
