@@ -133,8 +133,8 @@ def test_pinned_dynamic_dims(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert data["totals"]["macs"] == 2 * 8 * 4 * 4 * 27
 
 
-def test_unsupported_op_is_warned_on_one_line_and_listed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = tmp_path / "topk.onnx"
+def _topk_model(path: Path) -> Path:
+    """A one-node model of TopK, an op without a counting formula."""
     k = numpy_helper.from_array(np.array([3], dtype=np.int64), "k")
     node = helper.make_node("TopK", ["x", "k"], ["values", "indices"], name="top")
     graph = helper.make_graph(
@@ -145,6 +145,11 @@ def test_unsupported_op_is_warned_on_one_line_and_listed(tmp_path: Path, capsys:
         initializer=[k],
     )
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)]), path)
+    return path
+
+
+def test_unsupported_op_is_warned_on_one_line_and_listed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _topk_model(tmp_path / "topk.onnx")
     assert main(["analyze", str(path)]) == 0
     captured = capsys.readouterr()
     assert captured.err.splitlines() == [
@@ -173,17 +178,7 @@ def test_missing_external_data_that_is_needed(tmp_path: Path, capsys: pytest.Cap
 
 
 def test_strict_exits_1_when_the_totals_are_incomplete(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = tmp_path / "topk.onnx"
-    k = numpy_helper.from_array(np.array([3], dtype=np.int64), "k")
-    node = helper.make_node("TopK", ["x", "k"], ["values", "indices"], name="top")
-    graph = helper.make_graph(
-        [node],
-        "g",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 10])],
-        [helper.make_tensor_value_info("values", TensorProto.FLOAT, None)],
-        initializer=[k],
-    )
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)]), path)
+    path = _topk_model(tmp_path / "topk.onnx")
     assert main(["analyze", str(path), "--strict"]) == 1
     err = capsys.readouterr().err.splitlines()
     assert err[-1] == "error: the totals are incomplete: ops without a formula: TopK (--strict)"
