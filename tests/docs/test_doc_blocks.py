@@ -105,6 +105,24 @@ def test_the_harness_finds_the_blocks() -> None:
     assert len(ALL) > 50 and PYTHON_DOCS and SHELL
 
 
+def test_the_check_catches_a_stale_command(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text(
+        "<!-- skip-test: needs a power sensor -->\n```console\n$ synergy measure m\n```\n\n"
+        "```console\n$ PYTHONPATH=src synergy measure m --no-such-flag | tail -2\noutput\n"
+        "$ python -m synergy frobnicate\n```\n",
+        encoding="utf-8",
+    )
+    skipped, stale = blocks(page)
+    assert skipped.skip == "needs a power sensor" and stale.skip is None
+    argvs = [argv for line in command_lines(stale) for argv in synergy_argvs(line)]
+    assert argvs == [["measure", "m", "--no-such-flag"], ["frobnicate"]]
+    for argv in argvs:
+        with pytest.raises(SystemExit) as exc, contextlib.redirect_stderr(io.StringIO()):
+            build_parser().parse_args(argv)
+        assert exc.value.code == 2
+
+
 @pytest.mark.parametrize("block", [b for b in ALL if b.skip is not None], ids=lambda b: b.name)
 def test_a_skipped_block_says_why(block: Block) -> None:
     assert len(block.skip or "") >= 8, f"{block.name}: give a reason in <!-- skip-test: REASON -->"
