@@ -179,7 +179,7 @@ def open_sensor(name: str, root: Path = Path("/"), nvml_module: Any = None, **op
     if name.startswith("trace:"):
         return _open_trace(name, options)
     if name == "none":
-        return NullSensor(reason="energy measurement was switched off (--sensor none)")
+        return NullSensor(reason="energy measurement was switched off (sensor 'none')")
     if name == "auto":
         # Options that name one backend's setting go to that backend; a calibration of the Pi's PMIC, say.
         routed = {"rpi-pmic": {"calibration": options["calibration"]}} if "calibration" in options else None
