@@ -54,6 +54,14 @@ _ORIN_GPU_HZ = (*(102000000 * k for k in range(3, 13)), 1300500000)
 _ORIN_CPU_KHZ = (115200, 422400, 729600, 1036800, 1344000, 1651200, 1958400, 2201600)
 
 
+def _relink(link: Path, target: str) -> None:
+    """``link`` → ``target`` (relative), replacing a link a previous call made: a tree can be laid out again."""
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if link.is_symlink():
+        link.unlink()
+    link.symlink_to(target)
+
+
 def _atomic_write(path: Path, text: str) -> None:
     write_text_atomic(path, text, mode=0o644)
 
@@ -219,9 +227,7 @@ def _policy(
     for name, text in files.items():
         tree.write(f"{folder}/{name}", text)
     for cpu in cpus:
-        link = tree.root / f"sys/devices/system/cpu/cpu{cpu}/cpufreq"
-        link.parent.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(f"../cpufreq/policy{index}")
+        _relink(tree.root / f"sys/devices/system/cpu/cpu{cpu}/cpufreq", f"../cpufreq/policy{index}")
 
 
 def _zone(tree: ContextTree, index: int, kind: str, celsius: float, trips: Sequence[tuple[str, float]]) -> None:
@@ -349,9 +355,8 @@ def make_orin_tree(
     }
     for name, value in files.items():
         tree.write(f"{_ORIN_GPU}/{name}", str(value))
-    link = tree.root / "sys/class/devfreq/17000000.gpu"
-    link.parent.mkdir(parents=True, exist_ok=True)
-    link.symlink_to("../../devices/platform/bus@0/17000000.gpu/devfreq/17000000.gpu")
+    gpu_link = "../../devices/platform/bus@0/17000000.gpu/devfreq/17000000.gpu"
+    _relink(tree.root / "sys/class/devfreq/17000000.gpu", gpu_link)
     tree.devfreq["gpu"] = _ORIN_GPU
     tree.emc_rate = "sys/kernel/debug/bpmp/debug/clk/emc/rate"
     tree.write(tree.emc_rate, "3199000000")
@@ -372,7 +377,7 @@ def make_orin_tree(
         "< POWER_MODEL ID=3 NAME=MODE_50W >\nGPU MAX_FREQ 1020000000\n"
         "< PM_CONFIG DEFAULT=2 >\n",
     )
-    (tree.root / "etc/nvpmodel.conf").symlink_to("nvpmodel/nvpmodel_p3701_0000.conf")
+    _relink(tree.root / "etc/nvpmodel.conf", "nvpmodel/nvpmodel_p3701_0000.conf")
     if power_mode is not None:
         tree.write("var/lib/nvpmodel/status", f"pmode:{power_mode:04d}")
     tree.write("proc/device-tree/model", "NVIDIA Jetson AGX Orin Developer Kit\x00")
