@@ -60,6 +60,11 @@ __all__ = [
 FloatArray = npt.NDArray[np.floating[Any]]
 
 
+#: Undetermined layers may take up to this share of an inference's time and the layers and overhead still
+#: be summed over the determined ones (the sum is then short by about that share of the energy).
+UNDETERMINED_SHARE_MAX = 0.01
+
+
 @dataclass(frozen=True)
 class Attribution:
     """Per-layer powers and energies of one measurement.
@@ -123,8 +128,23 @@ class Attribution:
 
     @property
     def layers_energy_j(self) -> float:
-        """Sum of the layers' energies per inference, J (NaN when some layer is undetermined)."""
-        return float(np.sum(self.energy_j))
+        """Sum of the determined layers' energies per inference, J (see :attr:`undetermined_share`)."""
+        return float(np.sum(np.asarray(self.energy_j)[self._determined_mask]))
+
+    @property
+    def _determined_mask(self) -> npt.NDArray[np.bool_]:
+        determined = np.asarray(self.determined, dtype=bool)
+        return np.asarray(determined & np.isfinite(np.asarray(self.energy_j, dtype=float)), dtype=bool)
+
+    @property
+    def undetermined_s(self) -> float:
+        """Mean time per inference of the layers the readings do not determine, s."""
+        return float(np.sum(np.asarray(self.duration_s)[~self._determined_mask]))
+
+    @property
+    def undetermined_share(self) -> float:
+        """Share of an inference's time in undetermined layers (what :attr:`layers_energy_j` leaves out)."""
+        return self.undetermined_s / self.inference_s if self.inference_s > 0 else float("nan")
 
     @property
     def overhead_energy_j(self) -> float:
@@ -133,7 +153,10 @@ class Attribution:
 
     @property
     def inference_energy_j(self) -> float:
-        """Modelled energy of one inference: layers plus overhead, J."""
+        """Modelled energy of one inference: layers plus overhead, J; NaN when undetermined layers take
+        more than :data:`UNDETERMINED_SHARE_MAX` of its time (the sum would leave out too much)."""
+        if not self.undetermined_share <= UNDETERMINED_SHARE_MAX:
+            return float("nan")
         return self.layers_energy_j + self.overhead_energy_j
 
     @property
@@ -169,6 +192,9 @@ class Attribution:
         """The sum-of-layers check as JSON-ready numbers."""
         return {
             "layers_energy_j": self.layers_energy_j,
+            "layers_determined": int(np.count_nonzero(self._determined_mask)),
+            "undetermined_s": self.undetermined_s,
+            "undetermined_share": self.undetermined_share,
             "overhead_energy_j": self.overhead_energy_j,
             "inference_energy_j": self.inference_energy_j,
             "direct_inference_energy_j": self.direct_inference_energy_j,
@@ -242,8 +268,10 @@ def _solve(
     prior_w: float | None,
     robust: bool,
     names: tuple[str, ...] | None = None,
+    highest_w: float | None = None,
 ) -> _Fit:
     n, k = A.shape
+    highest = float(np.max(y, initial=0.0)) if highest_w is None else highest_w
     norms = np.sqrt((A * A).sum(axis=0))
     seen = norms > 1e-12 * max(float(norms.max(initial=0.0)), 1e-300)
     As = A[:, seen]
@@ -294,7 +322,7 @@ def _solve(
     ident = identify(
         Aw,
         np.maximum(se, np.sqrt(np.clip(classical, 0.0, None))),
-        highest_power_w=float(np.max(y, initial=0.0)),
+        highest_power_w=highest,
         names=seen_names,
     )
     power = np.full(k, np.nan)
@@ -320,7 +348,7 @@ def _solve(
         float(np.mean(w < 1)),
         tuple(reason),
         effective,
-        float(np.max(y, initial=0.0)),
+        highest,
         full_cov,
         raw,
     )
@@ -604,7 +632,8 @@ def attribute_timeline(
     if len(timeline) < 2:
         raise AlignmentError("fewer than two sensor readings were taken; run longer or poll faster")
     cols = [timeline.rails.index(r) for r in timeline.total_rails]
-    values = timeline.values[:, cols].sum(axis=1)
+    # A counter's rails each latch on their own grid: their increments are timed rail by rail.
+    values = timeline.values[:, cols] if timeline.kind is SensorKind.ENERGY else timeline.values[:, cols].sum(axis=1)
     origin = int(min(int(timeline.t_ns[0]), int(events.run_start_ns.min())))
     counter = timeline.kind is SensorKind.ENERGY
     period = timeline.update_period_s
@@ -632,20 +661,78 @@ def attribute_timeline(
     )
 
 
-def _measured_idle_w(obs: Observations, lo_s: float, hi_s: float) -> float:
+#: Shortest stretch of a counter's series a power is read over for the highest and idle powers, periods.
+STEADY_PERIODS = 5.0
+
+
+def _steady_rates(obs: Observations, lo_s: float, hi_s: float, period_s: float | None) -> FloatArray:
+    """Mean powers over consecutive stretches of a counter's series in ``[lo_s, hi_s]``, W.
+
+    Each stretch runs from one latch to the first at least :data:`STEADY_PERIODS` update periods (or five
+    changes) later, so a late publication, which moves one end of a stretch by part of a period, moves its
+    power by a fraction of it, never into a burst or a gap.
+    """
+    if obs.knot_t_s is None or obs.knot_value is None:
+        return np.zeros(0)
+    among = np.flatnonzero((obs.knot_t_s >= lo_s) & (obs.knot_t_s <= hi_s))
+    if len(among) < 2:
+        return np.zeros(0)
+    t, e = obs.knot_t_s[among], obs.knot_value[among]
+    step = float(np.median(np.diff(t)))
+    span = STEADY_PERIODS * max(period_s or 0.0, step)
+    start = 0
+    rates: list[float] = []
+    while start < len(t) - 1:
+        end = int(np.searchsorted(t, t[start] + span, side="left"))
+        if end >= len(t):
+            if rates:
+                break
+            end = len(t) - 1
+        rates.append(float((e[end] - e[start]) / (t[end] - t[start])))
+        start = end
+    return np.asarray(rates, dtype=np.float64)
+
+
+def _mean_power_w(obs: Observations, y: FloatArray) -> float:
+    """The mean power the readings saw, W: of a counter, its energy over its time (not a mean of ratios)."""
+    if obs.kind == "counter" and len(obs):
+        return float(np.sum(obs.value) / np.sum(obs.end_s - obs.start_s))
+    return float(np.mean(y)) if len(y) else float("nan")
+
+
+def _timing_noise_w(obs: Observations, y: FloatArray) -> float:
+    """RMS of the readings' powers that the timing of their windows alone explains, W (0 on a grid).
+
+    A counter change not on a fitted grid is known only to lie in its bracket; the window's length is
+    then uncertain by :meth:`~synergy.alignment.design.Observations.window_sd_s`, and its mean power by
+    that share of itself.
+    """
+    if obs.kind != "counter" or len(obs) == 0:
+        return 0.0
+    share = obs.window_sd_s() / np.maximum(obs.end_s - obs.start_s, 1e-300)
+    return float(np.sqrt(np.mean((y * share) ** 2)))
+
+
+def _highest_power_w(obs: Observations, period_s: float | None) -> float:
+    """The highest power the readings saw, W: of a counter, over stretches of several periods."""
+    if obs.kind == "counter":
+        rates = _steady_rates(obs, float(obs.start_s.min(initial=0.0)), float(obs.end_s.max(initial=0.0)), period_s)
+        if len(rates):
+            return float(np.max(rates))
+    return float(np.max(obs.value, initial=0.0)) if obs.kind != "counter" else float("nan")
+
+
+def _measured_idle_w(obs: Observations, lo_s: float, hi_s: float, period_s: float | None = None) -> float:
     """Idle power measured in ``[lo_s, hi_s]`` (no measured run inside), W; NaN without readings there.
 
     The median of the power of the readings whose whole window lies there: robust to the warm-up inferences
     that run just before the first measured run, and to a loop or another job that starts after the last.
+    A counter's powers are read over stretches of several periods (:func:`_steady_rates`): the median of
+    single increments over the times they were seen is biased when a late writer bunches its updates.
     """
     if obs.kind == "counter":
-        if obs.knot_t_s is None or obs.knot_value is None:
-            return float("nan")
-        among = np.flatnonzero((obs.knot_t_s >= lo_s) & (obs.knot_t_s <= hi_s))
-        if len(among) < 2:
-            return float("nan")
-        t, e = obs.knot_t_s[among], obs.knot_value[among]
-        return float(np.median(np.diff(e) / np.diff(t)))
+        rates = _steady_rates(obs, lo_s, hi_s, period_s)
+        return float(np.median(rates)) if len(rates) else float("nan")
     inside = (obs.start_s >= lo_s) & (obs.end_s <= hi_s)
     return float(np.median(obs.value[inside])) if inside.any() else float("nan")
 
@@ -720,7 +807,8 @@ def attribute_observations(
     L = len(events.layers)
     names = (*events.layers, "overhead", "idle")
     A, y = build_design(timeline, used)
-    fit = _solve(A, y, ridge=ridge, prior_w=None, robust=robust, names=names)
+    highest_w = _highest_power_w(used, update_period_s)
+    fit = _solve(A, y, ridge=ridge, prior_w=None, robust=robust, names=names, highest_w=highest_w)
     lag_info: dict[str, float] = {}
     lag = latch_lag_s
     if lag is None:
@@ -728,7 +816,7 @@ def attribute_observations(
     if lag != 0:
         used = used.shifted(lag)
         A, y = build_design(timeline, used)
-        fit = _solve(A, y, ridge=ridge, prior_w=None, robust=robust, names=names)
+        fit = _solve(A, y, ridge=ridge, prior_w=None, robust=robust, names=names, highest_w=highest_w)
     power, power_se, rms, cond = fit.power, fit.power_se, fit.rms, fit.condition
     determined = np.isfinite(power[:L])
     method = ("nnls+ridge" if ridge > 0 else "nnls") + ("+huber" if robust else "")
@@ -812,9 +900,10 @@ def attribute_observations(
             "unknowns": int(A.shape[1]),
             "readings_per_unknown": len(used) / max(int(A.shape[1]), 1),
             "highest_power_w": fit.highest_power_w,
-            "mean_power_w": float(np.mean(y)),
-            "idle_measured_w": _measured_idle_w(shifted, -np.inf, first_s),
-            "idle_after_w": _measured_idle_w(shifted, last_s, end_s),
+            "mean_power_w": _mean_power_w(used, y),
+            "timing_noise_w": _timing_noise_w(used, y),
+            "idle_measured_w": _measured_idle_w(shifted, -np.inf, first_s, update_period_s),
+            "idle_after_w": _measured_idle_w(shifted, last_s, end_s, update_period_s),
             "inference_energy_j_se": model_se,
             "direct_inference_energy_j_se": direct_se,
             **lag_info,

@@ -163,6 +163,9 @@ class Observations:
         tau_s: EMA time constant (``ema`` only).
         knot_t_s: times of the value series used for direct integration (change instants or latch times).
         knot_value: the series: cumulative joules (``counter``) or watts.
+        knot_sd_s: standard deviation of each knot's time where it is only known to lie in its bracket (a
+            change not on a fitted grid: the bracket's width over √12), s; ``None`` where the knots lie on
+            a fitted grid.
     """
 
     kind: str
@@ -172,6 +175,7 @@ class Observations:
     tau_s: float = 0.0
     knot_t_s: FloatArray | None = None
     knot_value: FloatArray | None = None
+    knot_sd_s: FloatArray | None = None
 
     def __len__(self) -> int:
         return len(self.value)
@@ -189,7 +193,17 @@ class Observations:
         if self.knot_t_s is None or self.knot_value is None:
             return self.select(keep)
         knots = self.knot_t_s <= t_s
-        return replace(self.select(keep), knot_t_s=self.knot_t_s[knots], knot_value=self.knot_value[knots])
+        sd = None if self.knot_sd_s is None else self.knot_sd_s[knots]
+        return replace(
+            self.select(keep), knot_t_s=self.knot_t_s[knots], knot_value=self.knot_value[knots], knot_sd_s=sd
+        )
+
+    def window_sd_s(self) -> FloatArray:
+        """Standard deviation of each window's length from the timing of its two knots, s (0 on a grid)."""
+        if self.knot_sd_s is None or self.knot_t_s is None or len(self.knot_t_s) < 2:
+            return np.zeros(len(self))
+        end = np.clip(np.searchsorted(self.knot_t_s, self.end_s), 1, len(self.knot_t_s) - 1)
+        return np.asarray(np.hypot(self.knot_sd_s[end - 1], self.knot_sd_s[end]), dtype=np.float64)
 
     def select(self, keep: npt.NDArray[np.bool_]) -> Observations:
         """Only the readings where ``keep`` is true (the knots, a description of the whole series, stay)."""
@@ -398,14 +412,15 @@ def _observations(
 ) -> Observations:
     kind = "counter" if counter else filter_model.kind
     if kind == "counter":
-        if len(ch.t_now) < 2:
-            raise AlignmentError("the energy counter changed fewer than twice; run longer")
-        latch, _, keep = _latch_times(ch.t_now, ch.t_prev, update_period_s)
-        ch, latch = _merge_dropped(ch, keep), latch[keep]
-        if len(latch) < 2:
-            raise AlignmentError("the energy counter changed fewer than twice; run longer")
+        knots, cumulative, sd = _counter_knots(ch, update_period_s)
         return Observations(
-            "counter", latch[:-1], latch[1:], np.diff(ch.value), knot_t_s=latch, knot_value=ch.value.copy()
+            "counter",
+            knots[:-1],
+            knots[1:],
+            np.diff(cumulative),
+            knot_t_s=knots,
+            knot_value=cumulative,
+            knot_sd_s=sd,
         )
     if len(ch.t_now) < 1:
         raise AlignmentError("the power sensor never changed its value; run longer or check the sensor")
@@ -486,7 +501,8 @@ def observations_from_changes(
     Args:
         t_ns: first read of each value, ns; row 0 is the first read of all (it anchors the series).
         t_prev_ns: last read of the previous value, ns (row 0: equal to ``t_ns[0]``).
-        values: the total value of each row.
+        values: the total value of each row; or, one column per rail, the rails' values (summed, except
+            for a counter, see :func:`_counter_rails`).
         t_end_ns: the last good read, ns.
         counter: whether the values are a cumulative energy counter.
         filter_model: how a power value relates to the true power (ignored for counters).
@@ -503,10 +519,100 @@ def observations_from_changes(
         raise AlignmentError("fewer than two sensor readings were taken; run longer or poll faster")
     t_s = (t - origin_ns) * 1e-9
     tp_s = (tp - origin_ns) * 1e-9
+    t_end_s = (t_end_ns - origin_ns) * 1e-9
+    if v.ndim == 2:
+        if counter and v.shape[1] > 1:
+            return _counter_rails(t_s, tp_s, v, t_end_s, update_period_s)
+        v = v.sum(axis=1)
     if not counter and filter_model.kind == "instant":
         return Observations("instant", t_s, t_s, v, knot_t_s=t_s, knot_value=v)
-    changes = _Changes(t_s[1:], tp_s[1:], v[1:], float(t_s[0]), float(v[0]), (t_end_ns - origin_ns) * 1e-9)
+    changes = _Changes(t_s[1:], tp_s[1:], v[1:], float(t_s[0]), float(v[0]), t_end_s)
     return _observations(changes, counter=counter, filter_model=filter_model, update_period_s=update_period_s)
+
+
+def _counter_knots(ch: _Changes, update_period_s: float | None) -> tuple[FloatArray, FloatArray, FloatArray | None]:
+    """A counter's latch instants, its value at each (the instants over which its energy accumulated), and
+    the standard deviation of each instant where it is not on a fitted grid (``None`` where it is)."""
+    if len(ch.t_now) < 2:
+        raise AlignmentError("the energy counter changed fewer than twice; run longer")
+    latch, ticks, keep = _latch_times(ch.t_now, ch.t_prev, update_period_s)
+    ch, latch = _merge_dropped(ch, keep), latch[keep]
+    value = ch.value.copy()
+    sd: FloatArray | None = None
+    if ticks is None:
+        lower = ch.t_prev if not update_period_s else np.maximum(ch.t_prev, ch.t_now - update_period_s)
+        sd = np.asarray((ch.t_now - lower) / np.sqrt(12.0), dtype=np.float64)
+        if update_period_s:
+            latch, value, sd = _merge_bunched(latch, value, sd, update_period_s)
+    if len(latch) < 2:
+        raise AlignmentError("the energy counter changed fewer than twice; run longer")
+    return latch, value, sd
+
+
+#: Changes of a counter closer than this fraction of its update period are one bunch of late publications.
+BUNCH_FRACTION = 0.5
+
+
+def _merge_bunched(
+    latch: FloatArray, value: FloatArray, sd: FloatArray, period_s: float
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Merge counter changes that came closer than :data:`BUNCH_FRACTION` of a period into the last of them.
+
+    A counter accumulates over at least one period between two updates; changes seen closer together are
+    updates a late writer published at once (or one update read twice around a stamp error). Their
+    increments belong to the periods before them, so each bunch becomes one change at its last instant,
+    carrying the bunch's whole increment (the cumulative value there): a late publication is not a burst.
+    """
+    kept = [0]
+    for i in range(1, len(latch)):
+        if latch[i] - latch[kept[-1]] < BUNCH_FRACTION * period_s:
+            kept[-1] = i  # the earlier change of the bunch: its increment moves into this one
+        else:
+            kept.append(i)
+    keep = np.asarray(kept, dtype=np.int64)
+    return latch[keep], value[keep], sd[keep]
+
+
+def _counter_rails(
+    t_s: FloatArray, tp_s: FloatArray, v: FloatArray, t_end_s: float, update_period_s: float | None
+) -> Observations:
+    """Observations of the sum of several counters, each of which latches on its own grid.
+
+    A row of the sampler's series is a change of *any* rail: the sum's increment between two rows is one
+    rail's energy over its own update period, not the total's over the time between the rows (a 1 W rail
+    changing between two updates of a 16 W one reads as 2 W, the next update of the 16 W one as a burst).
+    So each rail's latches are found from its own changes, and the total is taken at the latches of the rail
+    carrying the most energy, every other rail's cumulative energy interpolated there between its own
+    latches (energy is conserved; a small rail's power is taken as constant within one of its periods).
+    """
+    knots: list[tuple[FloatArray, FloatArray, FloatArray | None]] = []
+    constant = 0.0
+    for r in range(v.shape[1]):
+        col = v[:, r]
+        changed = np.flatnonzero(np.diff(col) != 0) + 1
+        if len(changed) < 2:
+            constant += float(col[-1])  # a rail that did not count: no energy, its value only offsets the sum
+            continue
+        ch = _Changes(t_s[changed], tp_s[changed], col[changed], float(t_s[0]), float(col[0]), t_end_s)
+        knots.append(_counter_knots(ch, update_period_s))
+    if not knots:
+        raise AlignmentError("the energy counter changed fewer than twice; run longer")
+    main = int(np.argmax([float(value[-1] - value[0]) for _, value, _ in knots]))
+    latch, total, sd = knots[main]
+    lo = max(float(k[0]) for k, _, _ in knots)
+    hi = min(float(k[-1]) for k, _, _ in knots)
+    inside = (latch >= lo) & (latch <= hi)
+    if inside.sum() < 2:
+        raise AlignmentError("the energy counter's rails overlap in fewer than two updates; run longer")
+    latch = latch[inside]
+    total = total[inside] + constant
+    sd = None if sd is None else sd[inside]
+    for i, (k, value, _) in enumerate(knots):
+        if i != main:
+            total = total + np.interp(latch, k, value)
+    return Observations(
+        "counter", latch[:-1], latch[1:], np.diff(total), knot_t_s=latch, knot_value=total, knot_sd_s=sd
+    )
 
 
 def build_design(timeline: Segments, obs: Observations) -> tuple[FloatArray, FloatArray]:

@@ -5,7 +5,8 @@ these checks look at what it did give and say when a number deserves doubt:
 
 * ``layers-undetermined``: some layers got NaN (with the reasons);
 * ``layer-power-implausible``: a layer's power is negative or several times the highest power any reading saw;
-* ``residual-large``: the fit leaves residuals large against the mean power read;
+* ``residual-large``: the fit leaves residuals large against the mean power read (beyond what the timing
+  of the readings explains);
 * ``readings-downweighted``: the robust fit set aside a large share of the readings (published late,
   stamped wrongly, or a sensor the model does not describe);
 * ``sum-vs-direct``: layers plus overhead disagree with the whole-inference energy read directly from the
@@ -111,12 +112,17 @@ def plausibility_findings(attribution: Attribution, thresholds: PlausibilityThre
 
     mean = _finite(x.get("mean_power_w"))
     rms = _finite(attribution.residual_rms_w)
-    if math.isfinite(mean) and mean > 0 and math.isfinite(rms) and rms > th.residual_fraction * mean:
+    # What the readings' timing alone explains (a counter change known only to lie in its bracket) is
+    # noise the error bars carry, not a model the readings contradict.
+    timing = np.nan_to_num(_finite(x.get("timing_noise_w")))
+    allowed = math.hypot(th.residual_fraction * mean, timing) if math.isfinite(mean) else math.nan
+    if math.isfinite(mean) and mean > 0 and math.isfinite(rms) and rms > allowed:
         findings.append(
             Finding(
                 "residual-large",
                 "attribution",
-                f"the fit leaves a residual of {rms:.3g} W RMS against a mean power of {mean:.3g} W read",
+                f"the fit leaves a residual of {rms:.3g} W RMS against a mean power of {mean:.3g} W read"
+                + (f" ({timing:.3g} W of it explained by the readings' timing)" if timing > 0 else ""),
                 "the sensor's readings do not follow the layer model: check that nothing else ran, that the "
                 "sensor's update period is right, and measure again on a quieter machine",
             )
