@@ -49,7 +49,7 @@ def _options(model: Path, **kw: object) -> MeasureOptions:
 def test_without_sensor_time_only(small_onnx: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     result = measure(_options(small_onnx, sensor="none"), out)
-    assert result.energy_unavailable is not None and "--sensor none" in result.energy_unavailable
+    assert result.energy_unavailable is not None and "sensor 'none'" in result.energy_unavailable
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [
         "context.parquet",  # the real machine's channels (at least CPU load from /proc/stat)
         "events.parquet",

@@ -275,14 +275,17 @@ def _energy_line(result: Any) -> str:
     )
     undetermined = a.get("undetermined_layers") or []
     check = run.get("check") or {}
-    if undetermined:
-        # The reason is said once, in the warning that follows the results.
-        text += f"; {len(undetermined)} of {len(attribution.layers)} layers undetermined (n/a), no layer sum"
-    else:
+    summed = check.get("inference_energy_j") is not None and check.get("layers_energy_j") is not None
+    if summed:
         text += (
             f"; layers sum to {check['layers_energy_j']:.4g} J + overhead {check['overhead_energy_j']:.4g} J "
             f"= {check['inference_energy_j']:.4g} J ({_percent(check['relative_difference'])} vs direct)"
         )
+    if undetermined:
+        # The reason is said once, in the warning that follows the results.
+        share = check.get("undetermined_share")
+        text += f"; {len(undetermined)} of {len(attribution.layers)} layers undetermined (n/a)"
+        text += f", {share:.2%} of the time" if summed and share is not None else ", no layer sum"
     text += f"; idle measured {_watts(a.get('idle_measured_w'))}, fitted {_watts(a.get('idle_fitted_w'))}"
     missed = a.get("runs_not_covered") or 0
     if missed:

@@ -93,7 +93,7 @@ def plot_power_profile(
             if events.end_ns[i] - events.start_ns[i] > 0.01 * span
         ]
         top = max([attribution.idle_power_w, *[p for p in long_enough if np.isfinite(p)]], default=1.0)
-        ax.set_ylim(0, 1.5 * top)
+        ax.set_ylim(0, 1.5 * max(top, 1e-3))
     ax.set_xlabel("time since the start of the inference (ms)")
     ax.set_ylabel("power (W)" if attribution is not None or timeline is not None else "")
     if attribution is None and timeline is None:

@@ -33,7 +33,7 @@ def test_time_only_summary(tiny_onnx: Path, tmp_path: Path, capsys: pytest.Captu
     assert main(_args(tiny_onnx, out, "--sensor", "none")) == 0
     printed = capsys.readouterr().out
     assert "measured layers" in printed and "by layer type" in printed
-    assert printed.count("energy: not measured") == 1 and "--sensor none" in printed
+    assert printed.count("energy: not measured") == 1 and "sensor 'none'" in printed
     assert "energy_j" not in printed.split("by layer type")[0]
     assert json.loads((out / "run.json").read_text())["status"] == "complete"
 
