@@ -8,7 +8,6 @@ status is passed through.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import subprocess
 import sys
@@ -74,10 +73,9 @@ def _outputs(args: argparse.Namespace) -> tuple[Path, Path | None]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from synergy.atomic import write_text_atomic
     from synergy.clock import unix_time_s
     from synergy.monitor import Monitor
-    from synergy.monitor.window import finite_or_none
+    from synergy.results.jsonio import write_json
 
     command = list(args.command)
     if command and command[0] == "--":
@@ -121,7 +119,7 @@ def _run(args: argparse.Namespace) -> int:
         "idle_after_w": after.power_w if after is not None else None,
     }
     result.pop("name")
-    write_text_atomic(output, json.dumps(finite_or_none(result), indent=2) + "\n")
+    write_json(output, result)
     if log is not None and monitor.timeline is not None:
         _write_log(log, monitor.timeline, window.t0_ns, window.t1_ns or window.t0_ns)
     if not args.quiet:

@@ -7,10 +7,12 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from synergy.results.jsonio import clean_json
+
 if TYPE_CHECKING:
     from synergy.monitor.monitor import Monitor
 
-__all__ = ["FLAGS", "Window", "WindowEnergy", "finite_or_none"]
+__all__ = ["FLAGS", "Window", "WindowEnergy"]
 
 #: Every quality flag a window may carry, and what it means.
 FLAGS: dict[str, str] = {
@@ -65,17 +67,6 @@ class WindowEnergy:
 
 
 _NAN = float("nan")
-
-
-def finite_or_none(value: Any) -> Any:
-    """A non-finite float as ``None`` (JSON has no NaN), recursively through dicts, lists and tuples."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: finite_or_none(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [finite_or_none(v) for v in value]
-    return value
 
 
 @dataclass(eq=False)
@@ -133,7 +124,7 @@ class Window:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: marks, time and every energy figure (NaN as ``None``)."""
         e = self.resolve()
-        clean = finite_or_none
+        clean = clean_json
         return {
             "name": self.name,
             "t0_ns": self.t0_ns,
