@@ -173,6 +173,7 @@ def _rich_progress(console: Any) -> Any:
 def _run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from synergy.measurement.signals import Interrupted
     from synergy.study import run_study
 
     out = args.output or _default_dir(args.zoo or "default")
@@ -180,13 +181,13 @@ def _run(args: argparse.Namespace) -> int:
     drawer = _rich_progress(Console(file=sys.stderr))
     try:
         result = run_study(options, out, resume=args.resume, force=args.force, target=args.target, progress=drawer)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         drawer.stop()
         sys.stderr.write(
             f"interrupted: the networks finished so far are stored in {out}; continue with "
             f"'synergy study --resume -o {out}'\n"
         )
-        return 130
+        return 128 + exc.signum if isinstance(exc, Interrupted) else 130
     finally:
         drawer.stop()
     stdout = sys.stdout

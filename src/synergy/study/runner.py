@@ -37,6 +37,7 @@ import pandas as pd
 from synergy.clock import unix_time_s
 from synergy.errors import OutputExistsError, SynergyError, UsageError
 from synergy.measurement.options import MeasureOptions
+from synergy.measurement.signals import SignalGuard
 from synergy.study.collect import (
     TARGET_CHOICES,
     TARGET_TEXT,
@@ -513,7 +514,8 @@ def run_study(
         UsageError: a bad setting or an unsafe network name; ``resume`` on a directory without a study,
             with other settings, or with a damaged stored network.
         SensorUnavailable, SensorPermissionError: the named sensor is absent or unreadable.
-        KeyboardInterrupt: re-raised once the networks finished so far are stored (``status: partial``).
+        KeyboardInterrupt: re-raised once the networks finished so far are stored (``status: partial``);
+            SIGTERM and SIGHUP end a study as Ctrl-C does (:class:`~synergy.measurement.signals.Interrupted`).
     """
     from synergy.sensors.discovery import open_sensor
 
@@ -522,12 +524,20 @@ def run_study(
     _check_target(out, options, resume, force)
     open_sensor(options.sensor, root=options.sysfs_root).close()  # fail before touching anything
     out.mkdir(parents=True, exist_ok=True)
-    with StudyLock(out):
-        return _run_locked(options, out, resume, force, target, progress or StudyProgress())
+    with StudyLock(out), SignalGuard() as guard:
+        result = _run_locked(options, out, resume, force, target, progress or StudyProgress(), guard)
+        guard.raise_pending()
+    return result
 
 
 def _run_locked(
-    options: StudyOptions, out: Path, resume: bool, force: bool, target: str, progress: StudyProgress
+    options: StudyOptions,
+    out: Path,
+    resume: bool,
+    force: bool,
+    target: str,
+    progress: StudyProgress,
+    guard: SignalGuard,
 ) -> StudyResult:
     state = _prepare(out, options, resume, force)
     done = [e for e in options.zoo if _is_done(out, e)]
@@ -562,9 +572,10 @@ def _run_locked(
             write_json(out / "study.json", state)
             progress.network_done(entry, "done", time.monotonic() - t0, None)
     except KeyboardInterrupt:
-        state["status"] = "partial"
-        state["measure_wall_s"] = float(state.get("measure_wall_s", 0.0)) + time.monotonic() - started
-        write_json(out / "study.json", state)
+        with guard.deferred():  # a second signal waits until the partial state is on disk
+            state["status"] = "partial"
+            state["measure_wall_s"] = float(state.get("measure_wall_s", 0.0)) + time.monotonic() - started
+            write_json(out / "study.json", state)
         raise
     state["measure_wall_s"] = float(state.get("measure_wall_s", 0.0)) + time.monotonic() - started
     write_json(out / "study.json", state)

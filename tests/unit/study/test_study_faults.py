@@ -218,6 +218,29 @@ def test_kill_9_mid_study_then_resume_loses_nothing_measured(tmp_path: Path) -> 
     assert not list((out / "networks").glob(".partial-*"))
 
 
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
+def test_a_signal_mid_study_stores_a_partial_study_and_exits_128_plus_n(tmp_path: Path, signum: int) -> None:
+    zoo = tmp_path / "zoo.txt"
+    zoo.write_text("".join(f"{e.model} {','.join(map(str, e.input_shape or ()))}\n" for e in TWO))
+    out = tmp_path / "study"
+    argv = [sys.executable, "-m", "synergy", "study", str(zoo), "--sensor", "none", "--runs", "2", "--warmup", "0"]
+    argv += ["--idle-s", "2", "-o", str(out)]  # the signal lands in the second network's idle
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+    first = out / "networks" / "all_cnn_c" / "run.json"
+    deadline = time.monotonic() + 600
+    while not first.is_file() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signum)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 128 + signum, err
+    assert "Traceback" not in err and "--resume" in err
+    state = json.loads((out / "study.json").read_text())
+    assert state["status"] == "partial" and state["networks"]["all_cnn_c"]["status"] == "done"
+    kept = _snapshot(out / "networks" / "all_cnn_c")
+    assert main(["study", "--resume", "-o", str(out)]) == 0
+    assert _snapshot(out / "networks" / "all_cnn_c") == kept
+
+
 # --- damaged stored networks and bad settings ---------------------------------------------------------------------
 
 
