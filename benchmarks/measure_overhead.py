@@ -17,8 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from synergy.graph.spec import parse_model_spec
-from synergy.runtime.models import default_input_shape, export_onnx
+from synergy.graph.resolve import resolve_model
 from synergy.runtime.onnxruntime import OnnxRuntime
 
 
@@ -31,8 +30,8 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        spec = parse_model_spec(f"torchvision:{args.model}")
-        onnx_path = export_onnx(spec, default_input_shape(spec), work / "model.onnx")
+        model = resolve_model(f"torchvision:{args.model}")
+        onnx_path = model.export_onnx(model.input_shapes(), work / "model.onnx")
         plain = OnnxRuntime(onnx_path, work / "plain", threads=1, profile=False)
         recorded = OnnxRuntime(onnx_path, work / "recorded", threads=1, profile=True)
         for _ in range(args.warmup):

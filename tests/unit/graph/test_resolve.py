@@ -15,8 +15,7 @@ from torch import nn
 import synergy
 from synergy.errors import InputShapeError, ModelSpecError, UntrustedCodeError
 from synergy.graph.resolve import DEFAULT_INPUT_SHAPE, ResolvedModel, as_shapes, resolve_model
-from synergy.graph.spec import check_memory, parse_model_spec
-from synergy.runtime.models import build_torch_model, default_input_shape, export_onnx
+from synergy.graph.spec import check_memory
 
 NB201 = "nb201:|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
 
@@ -53,10 +52,7 @@ def test_module_callable_takes_its_declared_input_shape(nets: Path) -> None:
     model = resolve_model("resolve_nets:Declared")
     assert model.kind == "callable" and model.input_shapes() == ((1, 3, 8, 8),)
     assert synergy.analyze("resolve_nets:Declared").input_shapes == ((1, 3, 8, 8),)
-    # the runtimes' former entry points agree
-    spec = parse_model_spec("resolve_nets:Declared")
-    assert default_input_shape(spec) == (1, 3, 8, 8)
-    assert isinstance(build_torch_model(spec), nn.Module)
+    assert isinstance(model.build_torch(), nn.Module)
     # without a declaration: the documented default
     assert resolve_model("resolve_nets:plain").input_shapes() == (DEFAULT_INPUT_SHAPE,)
 
@@ -156,8 +152,8 @@ def test_unbounded_work_is_refused_up_front() -> None:
 
 
 def test_errors_are_the_same_everywhere(nets: Path) -> None:
-    typo = parse_model_spec("torchvision:resnt18")
-    for attempt in (lambda: synergy.analyze("torchvision:resnt18"), lambda: build_torch_model(typo)):
+    typo = resolve_model("torchvision:resnt18")
+    for attempt in (lambda: synergy.analyze("torchvision:resnt18"), typo.build_torch):
         with pytest.raises(ModelSpecError, match="did you mean resnet18"):
             attempt()
     with pytest.raises(ModelSpecError, match="did you mean plain") as info:
@@ -168,9 +164,9 @@ def test_errors_are_the_same_everywhere(nets: Path) -> None:
     with pytest.raises(ModelSpecError, match="is an ONNX model, not a PyTorch one"):
         ResolvedModel("m.onnx", "onnx", "x", spec=None).build_torch()
     # a shape the model cannot take, in the analysis's words, on the export path too
-    spec = parse_model_spec("synergy.zoo.cifar:nin")
+    nin = resolve_model("synergy.zoo.cifar:nin")
     with pytest.raises(InputShapeError, match=r"input shape 1,1,32,32 does not fit synergy\.zoo\.cifar:nin"):
-        export_onnx(spec, (1, 1, 32, 32), nets / "model.onnx")
+        nin.export_onnx(((1, 1, 32, 32),), nets / "model.onnx")
 
 
 def test_code_named_by_a_data_file_is_refused_and_sys_path_restored(nets: Path) -> None:
@@ -184,7 +180,7 @@ def test_code_named_by_a_data_file_is_refused_and_sys_path_restored(nets: Path) 
     # the package's own networks, and any code the user asks for
     assert resolve_model("synergy.zoo.cifar:nin", origin="run.json").kind == "callable"
     assert synergy.analyze("resolve_nets:Declared", origin="run.json", trust_code=True).macs > 0
-    build_torch_model(parse_model_spec("resolve_nets:plain"))  # the runtimes' former entry point too
+    resolve_model("resolve_nets:plain").build_torch()
     # after an import from the current directory, sys.path is what it was
     assert sys.path == before
     assert str(nets) not in sys.path

@@ -10,17 +10,16 @@ import pytest
 
 from synergy.alignment.events import LayerEvents
 from synergy.errors import AlignmentError
-from synergy.graph.spec import parse_model_spec
+from synergy.graph.resolve import resolve_model
 from synergy.runtime.base import MeasureSettings
-from synergy.runtime.models import default_input_shape, export_onnx
 from synergy.runtime.onnx_mapping import map_optimized_graph
 from synergy.runtime.onnxruntime import OnnxRuntime, calibrate_profiler_clock, parse_profile
 
 
 @pytest.fixture(scope="module")
 def resnet18_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    spec = parse_model_spec("torchvision:resnet18")
-    return export_onnx(spec, default_input_shape(spec), tmp_path_factory.mktemp("export") / "resnet18.onnx")
+    model = resolve_model("torchvision:resnet18")
+    return model.export_onnx(model.input_shapes(), tmp_path_factory.mktemp("export") / "resnet18.onnx")
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +32,8 @@ def measured(resnet18_onnx: Path, tmp_path_factory: pytest.TempPathFactory) -> t
 def test_export_never_reuses_a_file_by_its_name(tmp_path: Path) -> None:
     path = tmp_path / "model.onnx"
     path.write_bytes(b"another model's export")
-    spec = parse_model_spec("synergy.zoo.cifar:nin")
-    assert export_onnx(spec, default_input_shape(spec), path) == path
+    model = resolve_model("synergy.zoo.cifar:nin")
+    assert model.export_onnx(model.input_shapes(), path) == path
     graph = onnx.load(str(path)).graph
     assert graph.input[0].type.tensor_type.shape.dim[3].dim_value == 32 and len(graph.node) > 10
 
