@@ -16,10 +16,10 @@ import time
 import numpy as np
 
 from synergy.graph.nb201 import EDGE_OPS
+from synergy.graph.tablecache import analyze_many
 from synergy.models import MODELS
 from synergy.models.data import LayerData
 from synergy.predictor import Predictor, training_domain
-from synergy.tablecache import analyze_many
 
 
 def main() -> int:

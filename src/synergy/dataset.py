@@ -3,7 +3,7 @@
 **Network level**: a CSV with a ``model`` column (a MODEL spec; relative paths resolve against the CSV's
 folder), an optional ``input_shape`` column (``1,3,32,32``) and the target column: one measured total per
 network, which is all most public data and most external meters give. Each network is analysed (through
-the cache of :mod:`synergy.tablecache`) and the models fit the *sum* of their per-layer predictions to the
+the cache of :mod:`synergy.graph.tablecache`) and the models fit the *sum* of their per-layer predictions to the
 total, so per-layer estimates come out of whole-network data.
 
 **Layer level**: ``layers.csv`` files or run directories written by ``synergy measure``. Since run format 2
@@ -36,12 +36,12 @@ import pandas as pd
 
 from synergy.errors import DatasetError, NoEnergyError, ResultFormatError, SynergyError
 from synergy.graph.spec import parse_input_shape
+from synergy.graph.tablecache import analyze_many
 from synergy.layers import LayerTable
 from synergy.models.counters import COUNTER_COLUMNS
 from synergy.models.data import LayerData
 from synergy.models.features import layer_frame, rows_frame
 from synergy.results.runs import read_run_json
-from synergy.tablecache import analyze_many
 
 __all__ = [
     "LayerData",

@@ -56,8 +56,8 @@ def _is_run(model: str) -> bool:
 
 def _predict(predictor: Predictor, models: list[str], args: argparse.Namespace) -> list[Prediction]:
     from synergy.dataset import load_measured_layers
+    from synergy.graph.tablecache import analyze_many
     from synergy.models.features import layer_frame
-    from synergy.tablecache import analyze_many
 
     specs = [m for m in models if not _is_run(m)]
     if specs:

@@ -9,11 +9,11 @@ import numpy as np
 
 from synergy.clock import wall_offset_ns
 from synergy.context import Finding
+from synergy.context.metadata import system_metadata
 from synergy.measurement.assemble import Energy
 from synergy.measurement.options import MeasureOptions
 from synergy.measurement.run import RunOutcome, settings_of
 from synergy.measurement.session import Session
-from synergy.metadata import system_metadata
 from synergy.results.schema import RUN_FORMAT_VERSION, RunJson
 
 #: Version of the ``run.json`` layout (:data:`synergy.results.schema.RUN_FORMAT_VERSION`).

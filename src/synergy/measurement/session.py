@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from synergy.context import ChannelSet, SystemContext, collect_context, discover_channels
+from synergy.context.metadata import cpu_frequencies_hz
 from synergy.counters import PerfCounters
 from synergy.graph.spec import ModelSpec
 from synergy.measurement.build import BuiltModel, build_runtime
 from synergy.measurement.options import CONTEXT_POLL_S, MeasureOptions
-from synergy.metadata import cpu_frequencies_hz
 from synergy.runtime.base import Runtime
 from synergy.sampling.sampler import Sampler
 from synergy.sensors.base import NullSensor, Sensor

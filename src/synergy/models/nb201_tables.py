@@ -75,7 +75,7 @@ class NB201Tables:
     def _load(self) -> None:
         if self._uniform:
             return
-        from synergy.tablecache import analyze_many
+        from synergy.graph.tablecache import analyze_many
 
         tables = analyze_many([(self.spec(uniform_arch(op)), self.input_shapes) for op in _EDGE_OPS], workers=1)
         self._uniform = dict(zip(_EDGE_OPS, tables, strict=True))

@@ -56,7 +56,7 @@ def default_cache_dir() -> Path:
 def _code_fingerprint() -> str:
     """Hash of the analysis code (``synergy/graph``, ``layers.py``, ``analysis.py``): tables from other code
     are never reused."""
-    root = Path(__file__).resolve().parent
+    root = Path(__file__).resolve().parents[1]
     digest = hashlib.sha256()
     for path in sorted([*root.joinpath("graph").glob("*.py"), root / "layers.py", root / "analysis.py"]):
         digest.update(path.name.encode())

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import synergy.tablecache as tablecache
+import synergy.graph.tablecache as tablecache
 from synergy.errors import UntrustedCodeError
 from synergy.layers import LayerTable
 from synthetic_nets import networks
