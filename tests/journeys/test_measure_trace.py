@@ -37,8 +37,10 @@ def test_a_meter_log_covering_the_run_gives_each_layer_its_energy(
         mono_now = now - wall_offset_ns() / 1e9
         log = _meter_log(tmp_path / "meter.csv", mono_now - 5, mono_now + 300, 100.0)
     out = tmp_path / "run"
+    # A power log holds points: a 10 µs layer is seen by a 1 kHz row in one run of a hundred, so 600 runs give
+    # every layer several rows (with 60 runs, two or three layers were seen by none, and rightly got NaN).
     args = ["measure", net_spec, "--input-shape", SHAPE, "--runtime", "torch", "--sensor", f"trace:{log}"]
-    args += ["--trace-offset", offset, "--runs", "60", "--warmup", "2", "--idle-s", "0.3", "--no-counters"]
+    args += ["--trace-offset", offset, "--runs", "600", "--warmup", "2", "--idle-s", "0.3", "--no-counters"]
     assert main([*args, "--no-context", "-o", str(out)]) == 0
     assert "energy: " in capsys.readouterr().out
     layers = pd.read_csv(out / "layers.csv")
