@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from synergy.errors import MeasurementCheckError, MeasurementError, SynergyWarning
@@ -150,8 +151,22 @@ def _finish(
     )
 
 
+#: Mean run time over the median beyond which the runs' spread is said (energies and times are means).
+_SKEW_RATIO = 1.25
+
+
 def _busy_note(session: Session, outcome: RunOutcome, counters: dict[str, Any] | None, notes: list[str]) -> None:
-    run_s = float(outcome.events.run_duration_s().mean())
+    durations = outcome.events.run_duration_s()
+    run_s = float(durations.mean())
+    median_s = float(np.median(durations))
+    if median_s > 0 and run_s > _SKEW_RATIO * median_s:
+        notes.append(
+            f"the runs took {run_s * 1e3:.3g} ms on average, {run_s / median_s:.2g}× their median "
+            f"({median_s * 1e3:.3g} ms): other work delayed some of them, and the energy per inference and the "
+            "layers' times are means that include the delays; stop that work (see 'synergy system') or pin the "
+            "run with taskset"
+        )
+        return  # the on-CPU share below would say the same
     on_cpu = (counters or {}).get("per_inference", {}).get("task_clock_ns")
     if on_cpu is not None and session.options.threads == 1 and on_cpu * 1e-9 < 0.8 * run_s:
         notes.append(
