@@ -384,7 +384,7 @@ def _run_targets(read: _Run, target: str) -> np.ndarray:
     if measured and "undetermined_reason" in rows.columns:
         # A layer the readings could not determine has no value, and says why: it is left out like a 0 J
         # layer (listed among the dropped), not taken for a damaged row.
-        reasons = rows["undetermined_reason"].fillna("").astype(str).str.strip()
+        reasons = rows["undetermined_reason"].astype(object).fillna("").astype(str).str.strip()  # all NaN: floats
         undetermined = pd.to_numeric(values, errors="coerce").isna() & (reasons != "")
         values = values.mask(undetermined, 0.0)
     return _check_targets(values, target, str(csv), names, zero_ok=measured)
