@@ -51,6 +51,7 @@ __all__ = [
     "load_network_csv",
     "load_training_data",
     "network_frame",
+    "result_layers",
     "si_target",
 ]
 
@@ -342,10 +343,31 @@ def _read_run(
     if layers is None:
         records = [{str(k): v for k, v in r.items()} for r in rows.rename(columns={"layer": "name"}).to_dict("records")]
         layers = rows_frame(records)
+    return _Run(csv, rows, _with_counters(layers, rows), table, meta)
+
+
+def _with_counters(layers: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    """``layers`` with the counter columns of the measured ``rows``."""
     for column in COUNTER_COLUMNS:
         if column in rows.columns:
             layers[column] = pd.to_numeric(rows[column], errors="coerce").to_numpy(dtype=float)
-    return _Run(csv, rows, layers, table, meta)
+    return layers
+
+
+def result_layers(rows: pd.DataFrame, name: str) -> pd.DataFrame:
+    """The layer frame of a measurement held in memory (``MeasureResult.layers``), as
+    :func:`load_measured_layers` reads it from a run directory, counter columns included.
+
+    Raises:
+        DatasetError: the rows are empty, or carry no analysis features (the model could not be analysed).
+    """
+    from synergy.results.layers import feature_frame, has_features
+
+    if rows.empty:
+        raise DatasetError(f"the measurement of {name} has no layers")
+    if not has_features(rows):
+        raise DatasetError(f"the layers measured of {name} carry no analysis features: the model could not be analysed")
+    return _with_counters(feature_frame(rows), rows)
 
 
 def _run_targets(read: _Run, target: str) -> np.ndarray:
@@ -362,7 +384,7 @@ def _run_targets(read: _Run, target: str) -> np.ndarray:
     if measured and "undetermined_reason" in rows.columns:
         # A layer the readings could not determine has no value, and says why: it is left out like a 0 J
         # layer (listed among the dropped), not taken for a damaged row.
-        reasons = rows["undetermined_reason"].fillna("").astype(str).str.strip()
+        reasons = rows["undetermined_reason"].astype(object).fillna("").astype(str).str.strip()  # all NaN: floats
         undetermined = pd.to_numeric(values, errors="coerce").isna() & (reasons != "")
         values = values.mask(undetermined, 0.0)
     return _check_targets(values, target, str(csv), names, zero_ok=measured)

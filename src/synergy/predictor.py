@@ -568,14 +568,16 @@ class Predictor:
 
         Args:
             model: a MODEL spec (``torchvision:resnet18``, ``nb201:ARCH``, ``path.onnx``), a path, a
-                :class:`~synergy.layers.LayerTable`, a built ``torch.nn.Module`` (``input_shape``
-                required), or a run directory or ``layers.csv`` of ``synergy measure`` (its measured
-                layers, with their counters).
+                :class:`~synergy.layers.LayerTable`, a built ``torch.nn.Module`` (its input: ``input_shape``,
+                else the module's own ``input_shape`` attribute, as for a MODEL), a run directory or
+                ``layers.csv`` of ``synergy measure``, or a :class:`~synergy.measurement.MeasureResult`
+                (their measured layers, with their counters).
             input_shape: the network's input shapes (default: the model's own).
             warn: issue the prediction's domain problems as :class:`~synergy.errors.DomainWarning`.
 
         Raises:
-            ModelSpecError, InputShapeError: the model cannot be analysed (as :func:`synergy.analyze`).
+            ModelSpecError, InputShapeError: the model cannot be analysed (as :func:`synergy.analyze`), or a
+                module has no input shape.
             DatasetError: a run that cannot be read.
         """
         if isinstance(model, LayerTable):
@@ -589,14 +591,27 @@ class Predictor:
             from synergy.analysis import analyze
 
             return self.predict_tables([analyze(str(model), input_shape)], warn=warn)[0]
+        from synergy.measurement.result import MeasureResult
+
+        if isinstance(model, MeasureResult):
+            from synergy.dataset import result_layers
+
+            return self.predict_frames([result_layers(model.layers, model.model)], [model.model], warn=warn)[0]
         if callable(getattr(model, "forward", None)) and callable(getattr(model, "parameters", None)):
-            if input_shape is None:
-                raise ModelSpecError(f"a {type(model).__name__} module has no input shape of its own: give input_shape")
+            from synergy.graph.resolve import declared_input_shapes
+
+            shapes = input_shape if input_shape is not None else declared_input_shapes(model)
+            if shapes is None:
+                raise ModelSpecError(
+                    f"a {type(model).__name__} module has no input shape of its own: give input_shape, or give "
+                    "the module (or its class) an input_shape attribute such as (1, 3, 224, 224)"
+                )
             from synergy.graph.torch_frontend import analyze_module
 
-            return self.predict_tables([analyze_module(model, input_shape, name=type(model).__name__)], warn=warn)[0]
+            return self.predict_tables([analyze_module(model, shapes, name=type(model).__name__)], warn=warn)[0]
         raise ModelSpecError(
-            f"cannot predict a {type(model).__name__}: give a MODEL spec, a path, a LayerTable or a torch module"
+            f"cannot predict a {type(model).__name__}: give a MODEL spec, a path, a LayerTable, a MeasureResult or "
+            "a torch module"
         )
 
     def predict_tables(

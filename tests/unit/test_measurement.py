@@ -97,7 +97,7 @@ def test_existing_output_is_refused_and_untouched(small_onnx: Path, tmp_path: Pa
 
 def test_force_replaces_exactly_what_synergy_wrote(small_onnx: Path, tmp_path: Path) -> None:
     out = tmp_path / "mine"
-    measure(_options(small_onnx, sensor="none", runs=3), out)
+    measure(_options(small_onnx, sensor="none", runs=3, keep_models=True), out)
     manifest = json.loads((out / ".synergy-manifest.json").read_text())
     assert {"run.json", "layers.csv", "events.parquet", "ort/optimized.onnx"} <= set(manifest["files"])
     (out / "samples.parquet").write_bytes(b"a previous run's samples")  # as if listed by a sensor run

@@ -1,6 +1,6 @@
 """``synergy measure MODEL [--runtime R] [--sensor S] [--trace-offset S|wall] [--sysfs-root DIR] [--runs N]
 [--warmup N] [--threads N] [--idle-s S] [--isolation [--isolation-s S]] [--strict] [--no-context]
-[--pmic-calibration A,B] [--top N] [--sort COLUMN] [-o DIR] [--force]``.
+[--pmic-calibration A,B] [--keep-models] [--top N] [--sort COLUMN] [-o DIR] [--force]``.
 
 Every default comes from :class:`synergy.measurement.options.MeasureOptions` (the one source of them for the
 command line, the Python API and ``study``)."""
@@ -128,6 +128,12 @@ def register(subparsers: Any) -> None:
         help="measuring time of each isolated layer; at least ten sensor time constants are used "
         "(default: %(default)s)",
     )
+    parser.add_argument(
+        "--keep-models",
+        action="store_true",
+        help="keep ONNX Runtime's optimised graph with its weights (ort/optimized.onnx); by default only the model "
+        "that was run is kept, its SHA-256 in run.json",
+    )
     add_top_sort_options(parser)
     parser.add_argument("-o", "--output", type=Path, default=None, metavar="DIR", help="output directory")
     parser.add_argument(
@@ -140,7 +146,6 @@ def register(subparsers: Any) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from synergy.errors import MeasurementCheckError
     from synergy.measurement import MeasureResult, default_output_dir, measure
@@ -166,47 +171,83 @@ def _run(args: argparse.Namespace) -> int:
         isolation_s=args.isolation_s,
         trace_offset=args.trace_offset,
         pmic_calibration=args.pmic_calibration,
+        keep_models=args.keep_models,
     )
     _check_sort(args.sort)
     out_dir = args.output or default_output_dir(args.model)
     console = Console(file=sys.stderr)
-    bar: Progress | None = None
-    task = None
-
-    def progress(done: int, total: int) -> None:
-        # Started on the first completed run, so errors before any run stay one clean line.
-        nonlocal bar, task
-        if bar is None:
-            bar = Progress(
-                TextColumn("measuring"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeRemainingColumn(),
-                console=console,
-                transient=True,
-            )
-            bar.start()
-            task = bar.add_task("runs", total=total)
-        assert task is not None
-        bar.update(task, completed=done, total=total)
-
+    display = _Display(console)
     failure: MeasurementCheckError | None = None
     try:
-        result = measure(options, out_dir, force=args.force, progress=progress)
+        result = measure(options, out_dir, force=args.force, progress=display.progress, stage=display.stage)
     except MeasurementCheckError as exc:
         if not isinstance(exc.result, MeasureResult):
             raise
         result, failure = exc.result, exc
     except Interrupted as exc:
+        display.stop()
         sys.stderr.write(f"interrupted by {exc}: the completed runs are in {out_dir} (status: partial)\n")
         return 128 + exc.signum
     finally:
-        if bar is not None:
-            bar.stop()
+        display.stop()
     _summary(result, args)
     if failure is not None:
         raise failure
     return 0
+
+
+class _Display:
+    """The current step on stderr from the first second (a spinner), then a progress bar over the runs.
+
+    Both are transient: an error before any run stays one clean line, and the summary follows on stdout.
+    """
+
+    def __init__(self, console: Any) -> None:
+        self.console = console
+        self.status: Any = None
+        self.bar: Any = None
+        self.task: Any = None
+
+    def stage(self, name: str) -> None:
+        if name == "runs":
+            return  # the bar takes over on the first completed run
+        self._stop_bar()
+        if self.status is None:
+            self.status = self.console.status(f"{name}…")
+            self.status.start()
+        else:
+            self.status.update(f"{name}…")
+
+    def progress(self, done: int, total: int) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        if self.bar is None:
+            self._stop_status()
+            self.bar = Progress(
+                TextColumn("measuring"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=self.console,
+                transient=True,
+            )
+            self.bar.start()
+            self.task = self.bar.add_task("runs", total=total)
+        self.bar.update(self.task, completed=done, total=total)
+
+    def _stop_status(self) -> None:
+        if self.status is not None:
+            self.status.stop()
+            self.status = None
+
+    def _stop_bar(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+
+    def stop(self) -> None:
+        self._stop_status()
+        self._stop_bar()
 
 
 def _summary(result: Any, args: argparse.Namespace) -> None:

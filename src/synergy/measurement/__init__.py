@@ -1,12 +1,13 @@
 """Measuring a network layer by layer: run it repeatedly, record every layer on the monotonic clock while
 sampling a power sensor, and give every layer its time and energy.
 
-The controlled setting follows the SyNERGY papers: one fixed input, ``threads`` intra-op threads (1 by
-default), warm-up runs, then ``runs`` measured inferences, each after a small random pause so that sensor
-updates fall at every phase of an inference. The sensor is sampled from ``idle_s`` seconds before the first
-run (the idle power) until shortly after the last; energy is attributed to layers by a joint solve over all
-runs (:mod:`synergy.alignment.attribute`). A ``trace:FILE`` sensor (an external meter's log) is read after
-the runs and aligned by an offset, the wall clock, or a sync pattern emitted before the runs.
+The controlled setting follows the SyNERGY papers: one fixed input (or the user's batches in turn),
+``threads`` intra-op threads (1 by default), warm-up runs, then ``runs`` measured inferences, each after a
+small random pause so that sensor updates fall at every phase of an inference. The sensor is sampled from
+``idle_s`` seconds before the first run (the idle power) until shortly after the last; energy is attributed
+to layers by a joint solve over all runs (:mod:`synergy.alignment.attribute`). A ``trace:FILE`` sensor (an
+external meter's log) is read after the runs and aligned by an offset, the wall clock, or a sync pattern
+emitted before the runs.
 
 The model is any form :func:`synergy.graph.resolve.resolve_model` takes (``.onnx``, ``torchvision:NAME``,
 ``nb201:ARCH``, ``package.module:callable``, and in the Python API an in-memory ``nn.Module`` or
@@ -23,7 +24,10 @@ command), :mod:`~synergy.measurement.build` (the model and its runtime),
 Outputs (all written atomically into one directory, listed in its manifest): ``layers.csv``, ``run.json``,
 ``events.parquet`` (per-layer events), ``runs.parquet`` (run windows), ``samples.parquet`` (the sensor's
 timeline), ``context.parquet`` (the context channels), ``power_profile.png``, and for ONNX Runtime
-``ort/optimized.onnx``, ``ort/ort_profile.json`` (and ``model.onnx`` when a PyTorch model was exported).
+``ort/ort_profile.json`` (``ort/optimized.onnx`` too with ``keep_models``) and ``model.onnx`` when a
+PyTorch model was exported. Without an output directory the same content stays in the returned
+:class:`~synergy.measurement.result.MeasureResult` (its :meth:`~synergy.measurement.result.MeasureResult.save`
+writes it).
 ``run.json`` is written first with ``"status": "running"``; an interruption or a failure leaves the runs
 completed so far written with ``"status": "partial"``.
 """

@@ -4,7 +4,8 @@ turns its model into a runtime, through :func:`synergy.graph.resolve.resolve_mod
 The model is resolved and analysed before anything else is opened or written: a bad spec, a typo, a shape
 the model cannot take is reported in the analysis's words, and no output directory exists yet. A PyTorch
 model measured on ONNX Runtime is exported into the session's private work folder under a name keyed by
-its content and input (``model-<hash>.onnx``), never taken from a file of the same name.
+its content and input (``model-<hash>.onnx``), never taken from a file of the same name. The user's own
+batches, when given, replace the runtime's random input (:meth:`~synergy.runtime.base.Runtime.set_input`).
 """
 
 from __future__ import annotations
@@ -18,12 +19,20 @@ from synergy.errors import InputShapeError, ModelSpecError, SynergyError
 from synergy.graph.resolve import ResolvedModel, resolve_model
 from synergy.graph.spec import ModelSpec
 from synergy.layers import LayerTable
+from synergy.measurement.inputs import GivenInputs
 from synergy.measurement.options import MeasureOptions
 from synergy.runtime.base import Runtime
 
-__all__ = ["BuiltModel", "build_runtime"]
+__all__ = ["BuiltModel", "Stage", "build_runtime", "no_stage"]
 
 Shapes = tuple[tuple[int, ...], ...]
+
+#: Told the name of each step as it begins (``"exporting to ONNX"``).
+Stage = Callable[[str], None]
+
+
+def no_stage(name: str) -> None:
+    """A stage callback that reports nothing."""
 
 
 class BuiltModel:
@@ -84,6 +93,8 @@ def build_runtime(
     work_dir: Path,
     warn: Callable[[str], None],
     counters: PerfCounters | None,
+    inputs: GivenInputs | None = None,
+    stage: Stage = no_stage,
 ) -> BuiltModel:
     """The runtime ``options.runtime`` prepared for ``model``, and its layer table.
 
@@ -93,10 +104,13 @@ def build_runtime(
         work_dir: a private folder for the export and ONNX Runtime's files.
         warn: called with a note when the layer table cannot be built.
         counters: opened event counters, or ``None``.
+        inputs: the user's batches (``None``: a random input of the model's shapes).
+        stage: told each step as it begins.
 
     Raises:
         ModelSpecError, InputShapeError: the model cannot be resolved, built, exported or run as asked.
     """
+    stage("analysing model")
     resolved = _resolved(model, options)
     shapes = resolved.input_shapes(options.input_shape)
     table = _analyze(resolved, shapes, warn)
@@ -104,8 +118,11 @@ def build_runtime(
     if options.runtime == "onnxruntime":
         from synergy.runtime.onnxruntime import OnnxRuntime
 
-        onnx_path = resolved.onnx_file(work_dir, shapes)
         exported = not resolved.is_onnx
+        if exported:
+            stage("exporting to ONNX")
+        onnx_path = resolved.onnx_file(work_dir, shapes)
+        stage("loading ONNX Runtime")
         analysis = table if resolved.is_onnx else _analyze(resolve_model(onnx_path), shapes, warn)
         runtime: Runtime = OnnxRuntime(
             onnx_path,
@@ -116,10 +133,22 @@ def build_runtime(
             seed=options.seed,
             counters=counters,
         )
-        return BuiltModel(runtime, analysis, onnx_path, exported, resolved, shapes)
+        return _fed(BuiltModel(runtime, analysis, onnx_path, exported, resolved, shapes), inputs)
     from synergy.runtime.torch_eager import TorchEagerRuntime
 
+    stage("loading PyTorch")
     runtime = TorchEagerRuntime(
         resolved.build_torch(shapes), shapes[0], threads=options.threads, seed=options.seed, counters=counters
     )
-    return BuiltModel(runtime, table, None, False, resolved, shapes)
+    return _fed(BuiltModel(runtime, table, None, False, resolved, shapes), inputs)
+
+
+def _fed(built: BuiltModel, inputs: GivenInputs | None) -> BuiltModel:
+    """``built`` with the user's batches as its runtime's input (the runtime is closed if they do not fit)."""
+    if inputs is not None:
+        try:
+            built.runtime.set_input(inputs.arrays())
+        except BaseException:
+            built.runtime.close()
+            raise
+    return built

@@ -57,6 +57,8 @@ class MeasureOptions:
             machine), or ``None``: a sync pattern is emitted before the runs and found in the log.
         pmic_calibration: for the Raspberry Pi PMIC sensor, ``(a, b)`` with board power = a × the rails'
             sum + b W, fitted against a wall meter (``None``: the rails' sum).
+        keep_models: keep ONNX Runtime's optimised graph (``ort/optimized.onnx``, with its weights) beside
+            the results; by default only the model that was run is kept (its ``onnx_sha256`` in ``run.json``).
     """
 
     model: str
@@ -80,6 +82,7 @@ class MeasureOptions:
     isolation_s: float = 1.0
     trace_offset: float | str | None = None
     pmic_calibration: tuple[float, float] | None = None
+    keep_models: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""

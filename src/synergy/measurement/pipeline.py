@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synergy.errors import MeasurementCheckError, MeasurementError, SynergyWarning
+from synergy.errors import InputShapeError, MeasurementCheckError, MeasurementError, SynergyWarning, UsageError
 from synergy.graph.resolve import ResolvedModel, resolve_model
 from synergy.measurement.assemble import (
     Energy,
@@ -24,106 +25,190 @@ from synergy.measurement.assemble import (
     counter_results,
     layer_table,
 )
+from synergy.measurement.build import no_stage
+from synergy.measurement.inputs import GivenInputs, given_inputs, input_record
 from synergy.measurement.options import MeasureOptions
 from synergy.measurement.outputs import OutputDir, check_output
-from synergy.measurement.record import final_record, initial_record, status_of
-from synergy.measurement.result import MeasureResult
+from synergy.measurement.record import file_sha256, final_record, initial_record, status_of
+from synergy.measurement.result import MeasureResult, write_result
 from synergy.measurement.run import RunOutcome, measure_runs
 from synergy.measurement.session import Session, open_session
 from synergy.measurement.signals import SignalGuard
 from synergy.results.jsonio import dumps_json
-from synergy.results.layers import write_layers
 from synergy.results.schema import RunJson
 
-__all__ = ["measure"]
+__all__ = ["STAGES", "measure"]
 
 Progress = Callable[[int, int], None]
+
+#: Told the name of each step of ``measure`` as it begins.
+Stage = Callable[[str], None]
+
+#: The steps ``measure`` reports to its ``stage`` callback, in order (those that do not apply are skipped).
+STAGES: tuple[str, ...] = (
+    "resolving model",
+    "opening sensor",
+    "analysing model",
+    "exporting to ONNX",
+    "loading ONNX Runtime",
+    "loading PyTorch",
+    "reading the machine's state",
+    "measuring idle",
+    "warm-up",
+    "runs",
+    "isolation",
+    "attributing",
+    "writing",
+)
 
 #: The name, in the output directory, of the ONNX file exported from a PyTorch model.
 _EXPORTED_ONNX = "model.onnx"
 
+#: The fields of :class:`MeasureOptions` that ``measure`` takes as keywords (the model is its first argument).
+_OPTION_NAMES: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(MeasureOptions) if f.name != "model")
+
 
 def measure(
-    options: MeasureOptions,
-    out_dir: str | Path,
+    model_or_spec: Any,
+    out_dir: str | Path | None = None,
     *,
+    inputs: Any = None,
     force: bool = False,
     progress: Progress | None = None,
+    stage: Stage | None = None,
     example_input: Any = None,
+    **options: Any,
 ) -> MeasureResult:
-    """Measure a network layer by layer and write the results to ``out_dir``.
+    """Measure a network layer by layer; write the results to ``out_dir``, or keep them in memory.
 
-    ``options.model`` is a MODEL spec, or in the Python API an in-memory ``torch.nn.Module`` or
-    ``onnx.ModelProto``: its input is ``example_input`` (a tensor, tensors or shapes), else
-    ``options.input_shape``, else the model's declared ``input_shape``. The options recorded in ``run.json``
-    then name the model by its class (``Sequential``). An in-memory module is measured, and left, in eval mode.
+    ``model_or_spec`` is a MODEL spec (a ``str``, or a path), an in-memory ``torch.nn.Module`` or ``onnx.ModelProto``,
+    or a whole :class:`MeasureOptions`; the keywords ``options`` are fields of :class:`MeasureOptions`
+    (``runs=``, ``sensor=``, ``runtime=``, ``threads=`` ...), replacing those of a given one. The options
+    recorded in ``run.json`` name an in-memory model by its class (``Sequential``); it is measured, and left,
+    in eval mode.
+
+    The values fed to the model are ``inputs``: a tensor (one batch), a list or tuple of tensors (a list of
+    batches of a model with one input), or an iterable of batches (a ``DataLoader``: of a ``(x, y)`` batch,
+    ``x`` is fed). The measured runs cycle through the batches (at most ``runs`` are taken), which must all
+    have one shape. Without ``inputs``, one random input of the model's shapes is fed: those of
+    ``example_input`` (a tensor, tensors or shapes; only their shapes count), else ``input_shape``, else the
+    model's declared ``input_shape``. ``run.json`` records which (``inputs``).
+
+    Without ``out_dir``, nothing is written but in a private work folder removed afterwards: the result
+    holds every table, and :meth:`MeasureResult.save` writes the same files later.
 
     Every input is checked before anything is written: a bad option, model, shape or sensor leaves no
-    directory. SIGTERM and SIGHUP end the runs as Ctrl-C does; the completed runs are written
-    (``status: partial``) and the interruption is re-raised (:class:`~synergy.measurement.signals.Interrupted`
-    for a signal).
+    directory, and the batches' shapes are checked before the sensor is opened. SIGTERM and SIGHUP end the
+    runs as Ctrl-C does; the completed runs are written (``status: partial``) and the interruption is
+    re-raised (:class:`~synergy.measurement.signals.Interrupted` for a signal).
 
     Args:
-        options: what to measure and how.
-        out_dir: the output directory (refused if it exists, unless ``force``).
+        model_or_spec: the model, or the options with the model.
+        out_dir: the output directory (refused if it exists, unless ``force``); ``None``: in memory.
+        inputs: the values fed to the model (see above); ``None``: a random input.
         force: reuse an existing output directory that synergy wrote: the files its manifest lists are
             replaced; a directory synergy did not write is refused unless empty.
         progress: called after each measured run with (runs done, runs planned), and with isolation after
             each looped layer (counted on after the runs).
+        stage: called with the name of each step as it begins (:data:`STAGES`), from the first.
         example_input: the input of an in-memory model (its shapes are measured; the values are not).
+        options: fields of :class:`MeasureOptions`.
 
     Raises:
-        UsageError: a bad option value.
+        UsageError: a bad option value, or a keyword that is no option.
         OutputExistsError: ``out_dir`` exists and ``force`` is false, or holds foreign files (nothing touched).
         OutputWriteError: the output cannot be written (a full disk, a read-only folder).
-        ModelSpecError, InputShapeError: the model cannot be built or run.
+        ModelSpecError, InputShapeError: the model cannot be built or run, or the batches differ in shape.
         SensorUnavailable, SensorPermissionError: the named sensor is absent or unreadable.
         MeasurementError: no run completed.
-        MeasurementCheckError: ``options.strict`` and the checks found problems (everything was written;
-            the result is the error's ``result``).
+        MeasurementCheckError: ``strict`` and the checks found problems (everything was written; the
+            result is the error's ``result``).
         KeyboardInterrupt: re-raised after the completed runs were written (``status: partial``).
     """
-    options, model = _resolve(options, example_input)
-    out = Path(out_dir)
-    check_output(out, force)  # before the sensor is opened: nothing to close on refusal
+    tell = stage or no_stage
+    tell("resolving model")
+    chosen = _options(model_or_spec, options)
+    given = given_inputs(inputs, chosen.runs) if inputs is not None else None
+    resolved_options, resolved = _resolve(chosen, example_input, given)
+    out = Path(out_dir) if out_dir is not None else None
+    if out is not None:
+        check_output(out, force)  # before the sensor is opened: nothing to close on refusal
     notes: list[str] = []
-    spec: Any = model  # the session builds the resolved model (an in-memory one included)
-    with open_session(options, spec, notes) as session, SignalGuard() as guard:
+    spec: Any = resolved  # the session builds the resolved model (an in-memory one included)
+    with open_session(resolved_options, spec, notes, given, tell) as session, SignalGuard() as guard:
+        output: OutputDir | None = None
         with guard.deferred():
-            output = OutputDir.claim(out, force)
-            start = initial_record(options)
-            start["onnx_file"] = _EXPORTED_ONNX if session.built.exported else None
-            output.write_text("run.json", dumps_json(start))
-        outcome = measure_runs(session, progress, notes, guard)
+            start = initial_record(session.options)
+            built = session.built
+            start["onnx_file"] = _EXPORTED_ONNX if built.exported else None
+            start["onnx_sha256"] = file_sha256(built.onnx_path) if built.onnx_path is not None else None
+            start["inputs"] = input_record(given, built.input_shapes)
+            if out is not None:
+                output = OutputDir.claim(out, force)
+                output.write_text("run.json", dumps_json(start))
+        outcome = measure_runs(session, progress, notes, guard, tell)
         with guard.deferred():
-            measured = _finish(session, outcome, output, start, notes)
+            measured = _finish(session, outcome, output, start, notes, tell)
     measured = _conclude(measured, outcome, notes)
     guard.raise_pending()
     return measured
 
 
-def _resolve(options: MeasureOptions, example_input: Any) -> tuple[MeasureOptions, ResolvedModel]:
+def _options(model: Any, given: dict[str, Any]) -> MeasureOptions:
+    """The options: ``model`` (or the options it is) with the keywords ``given`` in place of their fields."""
+    unknown = sorted(set(given) - set(_OPTION_NAMES))
+    if unknown:
+        raise UsageError(
+            f"measure() has no option {unknown[0]!r} (not a field of MeasureOptions): use one of "
+            + ", ".join(_OPTION_NAMES)
+        )
+    if isinstance(model, MeasureOptions):
+        return dataclasses.replace(model, **given) if given else model
+    if isinstance(model, os.PathLike):
+        model = os.fspath(model)
+    return MeasureOptions(model=model, **given)
+
+
+def _resolve(
+    options: MeasureOptions, example_input: Any, given: GivenInputs | None = None
+) -> tuple[MeasureOptions, ResolvedModel]:
     """The options (an in-memory model named by its class) validated, and the resolved model."""
-    given: Any = options.model
-    if not isinstance(given, str):
-        model = resolve_model(given, example_input)
-        options = dataclasses.replace(options, model=model.name)
+    if given is not None:
+        if example_input is not None:
+            raise UsageError("give the inputs or an example input, not both (the inputs set the shapes)")
+        if options.input_shape is not None and tuple(map(tuple, options.input_shape)) != given.shapes:
+            want = ";".join("x".join(map(str, s)) for s in options.input_shape)
+            got = "x".join(map(str, given.shapes[0]))
+            raise InputShapeError(f"the inputs have shape {got} but the input shape given is {want}: give one")
+    model: Any = options.model
+    if not isinstance(model, str):
+        resolved = resolve_model(model, given.example() if given is not None else example_input)
+        options = dataclasses.replace(options, model=resolved.name)
         options.validate()
-        return options, model
+        return options, resolved
+    if given is not None:
+        options = dataclasses.replace(options, input_shape=given.shapes)
     options.validate()
-    return options, resolve_model(given)
+    return options, resolve_model(model)
 
 
 def _finish(
-    session: Session, outcome: RunOutcome, output: OutputDir, start: RunJson, notes: list[str]
+    session: Session,
+    outcome: RunOutcome,
+    output: OutputDir | None,
+    start: RunJson,
+    notes: list[str],
+    stage: Stage,
 ) -> MeasureResult:
     """Attribute, assemble and write everything (signals wait until it is on disk)."""
     if outcome.events.n_runs == 0:
         failed: dict[str, Any] = {**start, "status": "partial" if outcome.interrupted else "failed", "runs": 0}
-        output.write_text("run.json", dumps_json({**failed, "runtime": outcome.runtime_info}))
+        if output is not None:
+            output.write_text("run.json", dumps_json({**failed, "runtime": outcome.runtime_info}))
         if outcome.interrupted is not None:
             raise outcome.interrupted
         raise MeasurementError("no inference completed; nothing to attribute")
+    stage("attributing")
     energy = attribute_energy(session, outcome, notes)
     outcome.sensor_info = session.sensor.describe()  # a meter log's alignment is known only now
     layers = layer_table(session.runtime, outcome.events, session.built.analysis)
@@ -135,20 +220,33 @@ def _finish(
     blocks["context"], findings = context_results(session, outcome, layers)
     findings = [*findings, *attribution_findings(energy)]
     failed_checks = session.options.strict and bool(findings) and outcome.interrupted is None
-    _write_tables(session, outcome, output, layers, energy, notes)
-    record = final_record(start, session, outcome, energy, blocks, findings, notes, status_of(outcome, failed_checks))
-    output.write_text("run.json", dumps_json(record))
-    return MeasureResult(
-        output.path,
+    result = MeasureResult(
+        output.path if output is not None else None,
         layers,
-        dict(record),
+        {},
         energy.attribution,
         energy.reason,
         outcome.interrupted is not None,
         notes,
         findings,
         session.before,
+        **_tables(session, outcome, energy),
     )
+    result.files = _runtime_files(session)
+    _, reads = context_reads(session, outcome)
+    png = _plot(session, outcome, layers, energy, list(reads.values()), notes)
+    if png is not None:
+        result.files["power_profile.png"] = png
+    result.run = dict(
+        final_record(start, session, outcome, energy, blocks, findings, notes, status_of(outcome, failed_checks))
+    )
+    if output is not None:
+        stage("writing")
+        write_result(output, result)
+        result.files = {name: output.path / name for name in result.files}
+    else:
+        result.files = {name: _read(content) for name, content in result.files.items()}
+    return result
 
 
 #: Mean run time over the median beyond which the runs' spread is said (energies and times are means).
@@ -176,67 +274,69 @@ def _busy_note(session: Session, outcome: RunOutcome, counters: dict[str, Any] |
         )
 
 
-def _write_tables(
-    session: Session, outcome: RunOutcome, output: OutputDir, layers: pd.DataFrame, energy: Energy, notes: list[str]
-) -> None:
-    """layers.csv, isolated.csv, the Parquet files, the ONNX files and the power profile."""
+def _read(content: bytes | Path) -> bytes:
+    return content if isinstance(content, bytes) else content.read_bytes()
+
+
+def _tables(session: Session, outcome: RunOutcome, energy: Energy) -> dict[str, Any]:
+    """The tables of the result: events, runs, samples, context and isolation (``None`` where absent)."""
     from synergy.alignment.isolation import isolated_frame
     from synergy.context.results import context_frame
 
-    output.write("layers.csv", lambda tmp: write_layers(tmp, layers))
-    if energy.isolated:
-        output.write("isolated.csv", lambda tmp: isolated_frame(energy.isolated).to_csv(tmp, index=False))
     events = outcome.events
-    output.write("events.parquet", lambda tmp: events.to_frame().to_parquet(tmp, index=False))
-    output.write("runs.parquet", lambda tmp: events.runs_frame().to_parquet(tmp, index=False))
     timeline = energy.timeline
-    if timeline is not None and len(timeline) > 0:
-        output.write("samples.parquet", timeline.to_parquet)
-    sampled, reads = context_reads(session, outcome)
-    if sampled:
-        output.write("context.parquet", lambda tmp: context_frame(sampled).to_parquet(tmp, index=False))
-    _copy_runtime_files(session, output)
-    _plot(session, outcome, output, layers, energy, list(reads.values()), notes)
+    sampled, _ = context_reads(session, outcome)
+    return {
+        "events": events.to_frame(),
+        "runs": events.runs_frame(),
+        "samples": timeline if timeline is not None and len(timeline) > 0 else None,
+        "context": context_frame(sampled) if sampled else None,
+        "isolated": isolated_frame(energy.isolated) if energy.isolated else None,
+    }
 
 
-def _copy_runtime_files(session: Session, output: OutputDir) -> None:
-    """The exported model and ONNX Runtime's optimised graph and profile, from the private work folder."""
+def _runtime_files(session: Session) -> dict[str, bytes | Path]:
+    """The exported model and ONNX Runtime's profile (and, with ``keep_models``, its optimised graph), from
+    the private work folder."""
     built = session.built
+    files: dict[str, bytes | Path] = {}
     if built.exported and built.onnx_path is not None and built.onnx_path.is_file():
-        output.copy(_EXPORTED_ONNX, built.onnx_path)
+        files[_EXPORTED_ONNX] = built.onnx_path
     ort = session.work_dir / "ort"
-    for name in ("optimized.onnx", "optimized.onnx.data", "ort_profile.json"):
+    kept = ("optimized.onnx", "optimized.onnx.data") if session.options.keep_models else ()
+    for name in (*kept, "ort_profile.json"):
         if (ort / name).is_file():
-            output.copy(f"ort/{name}", ort / name)
+            files[f"ort/{name}"] = ort / name
+    return files
 
 
 def _plot(
     session: Session,
     outcome: RunOutcome,
-    output: OutputDir,
     layers: pd.DataFrame,
     energy: Energy,
     context: list[Any],
     notes: list[str],
-) -> None:
+) -> Path | None:
+    """The power profile, drawn into the work folder (``None``, and a note, when it cannot be drawn)."""
     from synergy.measurement.plot import plot_power_profile
 
     options = session.options
+    path = session.work_dir / "power_profile.png"
     try:
-        output.write(
-            "power_profile.png",
-            lambda tmp: plot_power_profile(
-                tmp,
-                outcome.events,
-                list(layers["category"]),
-                attribution=energy.attribution,
-                timeline=energy.timeline if energy.attribution is not None else None,
-                context=context,
-                title=f"{options.model} ({options.runtime}, {options.threads} thread(s)): one inference",
-            ),
+        plot_power_profile(
+            path,
+            outcome.events,
+            list(layers["category"]),
+            attribution=energy.attribution,
+            timeline=energy.timeline if energy.attribution is not None else None,
+            context=context,
+            title=f"{options.model} ({options.runtime}, {options.threads} thread(s)): one inference",
         )
     except (ValueError, RuntimeError) as exc:
         notes.append(f"power_profile.png was not drawn: {exc}")
+        return None
+    return path
 
 
 def _conclude(measured: MeasureResult, outcome: RunOutcome, notes: list[str]) -> MeasureResult:
@@ -247,9 +347,10 @@ def _conclude(measured: MeasureResult, outcome: RunOutcome, notes: list[str]) ->
     if measured.run.get("status") == "failed-checks":
         findings = measured.findings
         codes = ", ".join(sorted({finding.code for finding in findings}))
+        where = f"the results were written to {measured.out_dir}" if measured.out_dir else "the results are in memory"
         raise MeasurementCheckError(
-            f"{len(findings)} measurement check(s) failed under --strict ({codes}); the results were written to "
-            f"{measured.out_dir}: fix the conditions listed above and measure again",
+            f"{len(findings)} measurement check(s) failed under --strict ({codes}); {where} (this error's "
+            "result): fix the conditions listed above and measure again",
             measured,
         )
     return measured

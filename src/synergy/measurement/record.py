@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,7 +21,16 @@ from synergy.results.schema import RUN_FORMAT_VERSION, RunJson
 #: Version of the ``run.json`` layout (:data:`synergy.results.schema.RUN_FORMAT_VERSION`).
 FORMAT_VERSION = RUN_FORMAT_VERSION
 
-__all__ = ["FORMAT_VERSION", "final_record", "initial_record", "status_of"]
+__all__ = ["FORMAT_VERSION", "file_sha256", "final_record", "initial_record", "status_of"]
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's content, hex (read in blocks: a model may be large)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def initial_record(options: MeasureOptions) -> RunJson:

@@ -15,6 +15,7 @@ from typing import Any
 from synergy.alignment.events import LayerEvents, RunRecord
 from synergy.alignment.isolation import LoopRecord, loop_plan
 from synergy.clock import now_ns
+from synergy.measurement.build import Stage, no_stage
 from synergy.measurement.session import Session
 from synergy.measurement.signals import SignalGuard
 from synergy.runtime.base import MeasureSettings, isolation_of
@@ -94,29 +95,54 @@ def _emit_sync(session: Session) -> Any:
     return emit_sync_pattern()
 
 
-def _runs(session: Session, outcome: RunOutcome, progress: Progress | None) -> None:
+def _staged(progress: Progress | None, stage: Stage) -> Progress:
+    """``progress`` that first tells ``stage`` the runs have begun (after the warm-up: the first run done)."""
+    begun = False
+
+    def step(done: int, total: int) -> None:
+        nonlocal begun
+        if not begun:
+            begun = True
+            stage("runs")
+        if progress is not None:
+            progress(done, total)
+
+    return step
+
+
+def _runs(session: Session, outcome: RunOutcome, progress: Progress | None, stage: Stage) -> None:
     """Idle, the runs and the isolation loops; an interruption or failure is kept in ``outcome``."""
     options = session.options
     try:
         outcome.sync = _emit_sync(session)
         powered = session.energy_reason is None  # sampled live, or logged by a meter
+        if powered and options.idle_s > 0:
+            stage("measuring idle")
         time.sleep(options.idle_s if powered else 0.0)
         outcome.idle_end_ns = now_ns()
-        session.runtime.measure(settings_of(session), progress)
+        stage("warm-up")
+        session.runtime.measure(settings_of(session), _staged(progress, stage))
         if powered:
             time.sleep(min(0.2, max(options.idle_s, 0.05)))
+            if options.isolation and isolation_of(session.runtime) is not None:
+                stage("isolation")
             _isolate(session, outcome, progress)
     except (KeyboardInterrupt, Exception) as exc:  # keep what ran, then re-raise
         outcome.interrupted = outcome.interrupted or exc
 
 
 def measure_runs(
-    session: Session, progress: Progress | None, notes: list[str], guard: SignalGuard | None = None
+    session: Session,
+    progress: Progress | None,
+    notes: list[str],
+    guard: SignalGuard | None = None,
+    stage: Stage = no_stage,
 ) -> RunOutcome:
     """Sample idle, run the inferences (and the isolation loops), and collect what they left.
 
     Args:
         guard: signals are deferred by it while the runs are collected (after the runs ended).
+        stage: told each step as it begins (``"measuring idle"``, ``"warm-up"``, ``"runs"``, ``"isolation"``).
     """
     options, runtime, sampler = session.options, session.runtime, session.sampler
     if options.isolation and not session.live_power:
@@ -125,7 +151,7 @@ def measure_runs(
     outcome.plan = loop_plan(session.time_constant_s, measure_s=options.isolation_s)
     if sampler is not None:
         sampler.start()
-    _runs(session, outcome, progress)
+    _runs(session, outcome, progress, stage)
     with guard.deferred() if guard is not None else contextlib.nullcontext():
         # The thread may have ended on its own (its only sensor vanished): stop() still collects what it saw.
         outcome.sampled = sampler.stop() if sampler is not None else None

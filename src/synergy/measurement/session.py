@@ -16,7 +16,8 @@ from synergy.context import ChannelSet, SystemContext, collect_context, discover
 from synergy.context.metadata import cpu_frequencies_hz
 from synergy.counters import PerfCounters
 from synergy.graph.spec import ModelSpec
-from synergy.measurement.build import BuiltModel, build_runtime
+from synergy.measurement.build import BuiltModel, Stage, build_runtime, no_stage
+from synergy.measurement.inputs import GivenInputs
 from synergy.measurement.options import CONTEXT_POLL_S, MeasureOptions
 from synergy.runtime.base import Runtime
 from synergy.sampling.sampler import Sampler
@@ -99,8 +100,18 @@ def _open_sensor(options: MeasureOptions) -> Sensor:
 
 
 @contextmanager
-def open_session(options: MeasureOptions, spec: ModelSpec, notes: list[str]) -> Iterator[Session]:
+def open_session(
+    options: MeasureOptions,
+    spec: ModelSpec,
+    notes: list[str],
+    inputs: GivenInputs | None = None,
+    stage: Stage = no_stage,
+) -> Iterator[Session]:
     """Open every resource of a measurement; all are closed when the block ends.
+
+    Args:
+        inputs: the user's batches (``None``: a random input of the model's shapes).
+        stage: told each step as it begins (``"opening sensor"``).
 
     Raises:
         SensorUnavailable, SensorPermissionError: the named sensor is absent or unreadable.
@@ -108,16 +119,19 @@ def open_session(options: MeasureOptions, spec: ModelSpec, notes: list[str]) -> 
     """
     with ExitStack() as stack:
         work_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="synergy-measure-")))
+        stage("opening sensor")
         sensor = _open_sensor(options)
         stack.callback(sensor.close)
         # Opened before the runtime, so threads it creates (ONNX Runtime's pool) are counted too.
         counters = PerfCounters() if options.counters else None
         if counters is not None:
             stack.callback(counters.close)
-        built = build_runtime(spec, options, work_dir, notes.append, counters)
+        built = build_runtime(spec, options, work_dir, notes.append, counters, inputs, stage)
         stack.callback(built.runtime.close)
         energy_reason = sensor.reason if isinstance(sensor, NullSensor) else None
         frequencies_before = cpu_frequencies_hz()
+        if options.context:
+            stage("reading the machine's state")
         channels, before = _channels(options, stack)
         live = energy_reason is None and getattr(sensor, "live", True)
         yield Session(

@@ -5,7 +5,9 @@
 - **1**: the first layout; the whole inference's energy was ``energy_j``.
 - **2**: ``energy_j`` is ``inference_energy_j`` (``energy_j`` is a *layer's* energy in ``layers.csv``);
   ``layers.csv`` carries every analysis feature of its layers (:data:`FEATURE_COLUMNS`), so nothing
-  downstream analyses the model again.
+  downstream analyses the model again. Added since, optional (absent from older files of this version):
+  ``inputs`` (the values fed: ``source`` ``given`` or ``random``, ``batches``, ``shapes``) and
+  ``onnx_sha256`` (the ONNX file ONNX Runtime ran; ``ort/optimized.onnx`` is kept only when asked).
 
 Readers (:mod:`synergy.results.runs`) accept every version up to :data:`RUN_FORMAT_VERSION`, upgrade the
 older ones in memory and refuse a newer one.
@@ -70,6 +72,8 @@ class RunJson(TypedDict, total=False):
     trace: dict[str, Any] | None
     analysis: dict[str, Any] | None
     onnx_file: str | None  # the export ONNX Runtime ran, in the run directory (None: the user's file, or torch)
+    onnx_sha256: str | None  # the SHA-256 of the ONNX file ONNX Runtime ran (None: torch)
+    inputs: dict[str, Any]  # the values fed: source (given | random), batches, shapes
     uncalled_layers: list[str]  # leaf modules no run called (torch runtime; their work is in no layer)
     system: dict[str, Any]
     context: dict[str, Any] | None

@@ -1,8 +1,10 @@
 """What every runtime offers: repeated inferences with every layer's start and end on the monotonic clock.
 
 A runtime is prepared once (model loaded, session built, warm-up runs done), then :meth:`Runtime.measure`
-runs ``runs`` inferences of one fixed input with a small random pause before each, so that sensor updates
-fall at every phase of an inference, and returns the runs' :class:`~synergy.alignment.events.RunRecord`.
+runs ``runs`` inferences of one fixed random input with a small random pause before each, so that sensor
+updates fall at every phase of an inference, and returns the runs' :class:`~synergy.alignment.events.RunRecord`.
+:meth:`Runtime.set_input` replaces the random input by the user's batches (the measured runs cycle through
+them).
 Layer names are :attr:`Runtime.layers` (the *measured* layers: for ONNX Runtime a fused node is one
 measured layer that contains several analysis layers, listed in :attr:`Runtime.contains`).
 """
@@ -11,19 +13,21 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
+import numpy.typing as npt
 
 from synergy.alignment.events import RunRecord
+from synergy.errors import InputShapeError
 from synergy.measurement.options import MeasureOptions
 
 if TYPE_CHECKING:
     from synergy.alignment.isolation import LoopRecord
 
-__all__ = ["Isolating", "MeasureSettings", "Runtime", "isolation_of", "pause"]
+__all__ = ["Isolating", "MeasureSettings", "Runtime", "check_batch", "isolation_of", "pause"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,20 @@ def pause(rng: np.random.Generator, bounds: tuple[float, float]) -> None:
         time.sleep(float(rng.uniform(lo, hi)))
 
 
+def check_batch(index: int, batch: Sequence[npt.NDArray[Any]], expected: Sequence[tuple[int, ...]]) -> None:
+    """Refuse a batch (number ``index`` from 0) whose inputs are not those a runtime was prepared for.
+
+    Raises:
+        InputShapeError: another number of inputs, or another shape; the message names expected and got.
+    """
+    if len(batch) != len(expected):
+        raise InputShapeError(f"batch {index + 1} gives {len(batch)} input(s) but the model takes {len(expected)}")
+    for array, shape in zip(batch, expected, strict=True):
+        if tuple(array.shape) != tuple(shape):
+            want, got = "x".join(map(str, shape)), "x".join(map(str, array.shape))
+            raise InputShapeError(f"batch {index + 1} does not fit the model: expected shape {want}, got {got}")
+
+
 #: Called after each measured run with (runs done, runs planned).
 Progress = Callable[[int, int], None]
 
@@ -95,6 +113,17 @@ class Runtime(ABC):
     @abstractmethod
     def describe(self) -> dict[str, Any]:
         """JSON-ready description: runtime, version, settings, optimisation level, device."""
+
+    def set_input(self, batches: Sequence[Sequence[npt.NDArray[Any]]]) -> None:
+        """Feed these batches instead of the random input: measured run *i* takes batch *i* mod *n*.
+
+        Args:
+            batches: each batch as one array per model input, of the shapes the runtime was prepared for.
+
+        Raises:
+            InputShapeError: a batch of other shapes or another number of inputs, or a runtime that takes none.
+        """
+        raise InputShapeError(f"the {self.name} runtime runs its own input only")
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release the session or model. Idempotent."""

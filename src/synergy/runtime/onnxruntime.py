@@ -26,6 +26,7 @@ give per-node hardware counters: counters are per inference on this runtime.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ from synergy.alignment.events import RunRecord
 from synergy.clock import now_ns, wall_offset_ns
 from synergy.counters import PerfCounters
 from synergy.errors import AlignmentError, MeasurementError, ModelSpecError
-from synergy.runtime.base import MeasureSettings, Progress, Runtime, pause
+from synergy.runtime.base import MeasureSettings, Progress, Runtime, check_batch, pause
 from synergy.runtime.onnx_mapping import NodeMapping, map_optimized_graph
 
 __all__ = ["ClockCalibration", "OnnxRuntime", "calibrate_profiler_clock", "parse_profile"]
@@ -263,6 +264,8 @@ class OnnxRuntime(Runtime):
                 raise InputShapeError(f"input {inp.name!r} has dynamic shape {inp.shape}: give --input-shape")
             dtype = _DTYPES.get(inp.type, np.float32)
             self.feeds[inp.name] = rng.standard_normal(shape).astype(dtype)
+        self._feeds = [self.feeds]
+        self._fed = 0
         self.mapping: NodeMapping | None = None
         if profile:
             # The mapping needs the graphs' structure only, not the weights (which may live in external files).
@@ -291,15 +294,43 @@ class OnnxRuntime(Runtime):
         self.layers = tuple(names)
         self.optimized_nodes = {label: node.name for label, node in zip(names, optimized.graph.node, strict=True)}
 
+    def set_input(self, batches: Sequence[Sequence[npt.NDArray[Any]]]) -> None:
+        """Feed the user's batches (numpy arrays, cast to the inputs' types) instead of the random input;
+        run *i* takes batch *i* mod *n*.
+
+        Raises:
+            InputShapeError: a batch of other shapes than the inputs prepared, or another number of inputs.
+        """
+        names = list(self.feeds)
+        expected = [tuple(self.feeds[name].shape) for name in names]
+        feeds = []
+        for index, batch in enumerate(batches):
+            check_batch(index, batch, expected)
+            feeds.append(
+                {
+                    name: np.ascontiguousarray(array, dtype=self.feeds[name].dtype)
+                    for name, array in zip(names, batch, strict=True)
+                }
+            )
+        if feeds:
+            self._feeds, self.feeds, self._fed = feeds, feeds[0], 0
+
+    def _next_feed(self) -> dict[str, npt.NDArray[Any]]:
+        """The inputs of the next run (the batches in turn)."""
+        feed = self._feeds[self._fed % len(self._feeds)]
+        self._fed += 1
+        return feed
+
     def run_once(self) -> tuple[int, int]:
         """One inference; returns monotonic ns before and after (counter increments kept aside)."""
+        feed = self._next_feed()
         if self.counters is None:
             before = now_ns()
-            self.session.run(None, self.feeds)
+            self.session.run(None, feed)
             return before, now_ns()
         counts = self.counters.read()
         before = now_ns()
-        self.session.run(None, self.feeds)
+        self.session.run(None, feed)
         after = now_ns()
         self._run_counts.append(self.counters.delta(counts, self.counters.read()))
         return before, after
@@ -312,6 +343,7 @@ class OnnxRuntime(Runtime):
         try:
             for _ in range(settings.warmup):
                 brackets.append(self.run_once())
+            self._fed = 0  # measured run i takes batch i mod n
             for i in range(settings.runs):
                 pause(rng, settings.pause_s)
                 brackets.append(self.run_once())

@@ -23,9 +23,11 @@ to fit in the machine's.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from synergy.alignment.events import RunRecord
 from synergy.alignment.isolation import LoopRecord
@@ -33,7 +35,7 @@ from synergy.clock import now_ns
 from synergy.counters import PerfCounters
 from synergy.graph.leaves import leaf_modules
 from synergy.graph.spec import check_memory, input_bytes
-from synergy.runtime.base import MeasureSettings, Progress, Runtime, pause
+from synergy.runtime.base import MeasureSettings, Progress, Runtime, check_batch, pause
 
 __all__ = ["TorchEagerRuntime"]
 
@@ -76,6 +78,8 @@ class TorchEagerRuntime(Runtime):
         self.model = model.eval().to(self.device)
         generator = torch.Generator().manual_seed(seed)
         self.input = torch.randn(*input_shape, generator=generator).to(self.device)
+        self._inputs: list[Any] = [self.input]
+        self._fed = 0
         self._sync = torch.cuda.synchronize if self.device.type == "cuda" else None
         leaves = leaf_modules(self.model)
         self._module_names = [name for name, _ in leaves]
@@ -96,6 +100,30 @@ class TorchEagerRuntime(Runtime):
         self._wrap(self.model, self._run_marked(self.model.forward))
         self._records: list[RunRecord] = []
         self._torch_version = torch.__version__
+
+    def set_input(self, batches: Sequence[Sequence[npt.NDArray[Any]]]) -> None:
+        """Feed the user's batches (copied onto the device) instead of the random input; run *i* takes
+        batch *i* mod *n*.
+
+        Raises:
+            InputShapeError: a batch of another shape than the input prepared, or of several inputs.
+        """
+        import torch
+
+        shape = tuple(self.input.shape)
+        for index, batch in enumerate(batches):
+            check_batch(index, batch, [shape])
+        if not batches:
+            return
+        self._inputs = [torch.from_numpy(np.array(batch[0])).to(self.device) for batch in batches]
+        self.input = self._inputs[0]
+        self._fed = 0
+
+    def _next_input(self) -> Any:
+        """The input of the next run (the batches in turn)."""
+        value = self._inputs[self._fed % len(self._inputs)]
+        self._fed += 1
+        return value
 
     def _wrap(self, module: Any, forward: Any) -> None:
         """Make ``forward`` the module's own (remembering what :meth:`close` restores)."""
@@ -169,7 +197,7 @@ class TorchEagerRuntime(Runtime):
         self._calls = {}
         self._run_counts = ()
         with torch.inference_mode():
-            self.model(self.input)
+            self.model(self._next_input())
         before, after = self._run_span
         run_counts = self._run_counts
         order = sorted(range(len(self._marks)), key=lambda i: self._marks[i][1])
@@ -246,6 +274,7 @@ class TorchEagerRuntime(Runtime):
         self._records = []
         for _ in range(max(settings.warmup, 1)):
             self.run_once()
+        self._fed = 0  # measured run i takes batch i mod n
         for i in range(settings.runs):
             pause(rng, settings.pause_s)
             self._records.append(self.run_once())

@@ -445,7 +445,7 @@ def _undetermined(layers: pd.DataFrame) -> pd.Series:
     energy = pd.to_numeric(layers.get("energy_j", pd.Series(float("nan"), index=layers.index)), errors="coerce")
     if "undetermined_reason" not in layers.columns:
         return pd.Series(False, index=layers.index)
-    reasons = layers["undetermined_reason"].fillna("").astype(str).str.strip()
+    reasons = layers["undetermined_reason"].astype(object).fillna("").astype(str).str.strip()
     return energy.isna() & (reasons != "")
 
 
