@@ -170,10 +170,18 @@ def _import_path() -> Iterator[None]:
         sys.path[:] = saved
 
 
+#: Hash of each module's file when this resolver imported it: a changed file is imported again.
+_IMPORTED: dict[str, str] = {}
+
+
 def _module_file(module_name: str) -> Path | None:
-    """The file a module would be imported from, found without importing anything."""
+    """The file a module would be imported from, found without importing anything.
+
+    A module imported by someone else (the user's own ``import``) is that module's file; one this resolver
+    imported, or none yet, is the file the search path finds now (the current directory first), so that a
+    module of the same name in another folder is not taken for it."""
     loaded = sys.modules.get(module_name)
-    if loaded is not None and getattr(loaded, "__file__", None):
+    if loaded is not None and module_name not in _IMPORTED and getattr(loaded, "__file__", None):
         return Path(str(loaded.__file__))
     parts = module_name.split(".")
     for entry in [os.getcwd(), *sys.path]:
@@ -193,18 +201,18 @@ def _file_hash(path: Path | None) -> str:
         return ""
 
 
-#: Hash of each module's file when this resolver imported it: a changed file is imported again.
-_IMPORTED: dict[str, str] = {}
-
-
 def _import(spec: ModelSpec, module_name: str) -> Any:
     importlib.invalidate_caches()
     with _import_path():
         try:
             module = sys.modules.get(module_name)
             if module is not None and module_name in _IMPORTED:
-                digest = _file_hash(_module_file(module_name))
-                if digest != _IMPORTED[module_name]:
+                found = _module_file(module_name)
+                loaded = getattr(module, "__file__", None)
+                if found is not None and (loaded is None or Path(loaded).resolve() != found.resolve()):
+                    del sys.modules[module_name]  # a module of that name in another folder now
+                    module = importlib.import_module(module_name)
+                elif _file_hash(found) != _IMPORTED[module_name]:
                     module = importlib.reload(module)
             else:
                 module = importlib.import_module(module_name)

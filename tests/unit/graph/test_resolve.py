@@ -194,6 +194,17 @@ def test_edited_module_file_is_imported_again(nets: Path) -> None:
     assert synergy.analyze("resolve_nets:plain", [(1, 3, 8, 8)]).macs == 6 * 36 * 27
 
 
+def test_a_module_of_the_same_name_in_another_folder_is_not_taken_for_it(
+    nets: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert synergy.analyze("resolve_nets:plain", [(1, 3, 8, 8)]).macs == 4 * 36 * 27
+    other = tmp_path_factory.mktemp("other")
+    (other / "resolve_nets.py").write_text(textwrap.dedent(_NETS).replace("nn.Conv2d(3, 4, 3)", "nn.Conv2d(3, 7, 3)"))
+    monkeypatch.chdir(other)
+    assert synergy.analyze("resolve_nets:plain", [(1, 3, 8, 8)]).macs == 7 * 36 * 27
+    assert Path(sys.modules["resolve_nets"].__file__ or "").parent == other
+
+
 def test_as_shapes_accepts_shapes_and_tensors() -> None:
     assert as_shapes(None) is None
     assert as_shapes((1, 3, 8, 8)) == ((1, 3, 8, 8),)
