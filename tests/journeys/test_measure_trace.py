@@ -89,7 +89,8 @@ def test_without_an_offset_the_sync_pattern_aligns_the_log(
     log.write_text("t_s,power_w\n" + "\n".join(f"{t:.6f},{p}" for t, p in zip(t_mono - offset_s, power, strict=True)))
     out = tmp_path / "run"
     args = ["measure", net_spec, "--input-shape", SHAPE, "--runtime", "torch", "--sensor", f"trace:{log}"]
-    args += ["--runs", "40", "--warmup", "1", "--idle-s", "0.3", "--no-counters", "--no-context", "-o", str(out)]
+    # Points again: 600 runs give every layer several rows (see above).
+    args += ["--runs", "600", "--warmup", "1", "--idle-s", "0.3", "--no-counters", "--no-context", "-o", str(out)]
     assert main(args) == 0
     capsys.readouterr()
     run = json.loads((out / "run.json").read_text())

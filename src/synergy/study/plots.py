@@ -113,6 +113,13 @@ def plot_network_predictions(
     for ax, ev in zip(axes.flat, evaluations, strict=False):
         y, p = np.asarray(ev.measured, float), np.asarray(ev.predicted, float)
         ok = (y > 0) & (p > 0)
+        if not ok.any():  # nothing to draw on log axes: say so in the panel
+            ax.text(0.5, 0.5, "no network with a positive\nmeasured and predicted value", ha="center",
+                    va="center", fontsize=8, transform=ax.transAxes)  # fmt: skip
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(f"{ev.model}", fontsize=9)
+            continue
         lo, hi = float(min(y[ok].min(), p[ok].min())) / 1.3, float(max(y[ok].max(), p[ok].max())) * 1.3
         grid = np.array([lo, hi])
         ax.fill_between(grid, grid * 0.9, grid * 1.1, color="k", alpha=0.08, lw=0)
