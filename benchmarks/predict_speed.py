@@ -19,7 +19,7 @@ from synergy.graph.nb201 import EDGE_OPS
 from synergy.graph.tablecache import analyze_many
 from synergy.models import MODELS
 from synergy.models.data import LayerData
-from synergy.predictor import Predictor, training_domain
+from synergy.models.predictor import Predictor, training_domain
 
 
 def main() -> int:

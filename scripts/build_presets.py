@@ -25,10 +25,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from synergy.dataset import LayerData, TrainingSet
-from synergy.fitting import fit_predictor
 from synergy.models import MODELS
+from synergy.models.dataset import LayerData, TrainingSet
 from synergy.models.evaluate import plot_predictions, scores_frame, small_train
+from synergy.models.fitting import fit_predictor
 from synergy.models.nb201_tables import NB201Tables
 
 ROOT = Path(__file__).resolve().parents[1]

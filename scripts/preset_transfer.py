@@ -24,7 +24,7 @@ import pandas as pd
 from synergy.models.data import LayerData
 from synergy.models.evaluate import metrics
 from synergy.models.nb201_tables import NB201Tables
-from synergy.predictor import load_predictor
+from synergy.models.predictor import load_predictor
 
 ROOT = Path(__file__).resolve().parents[1]
 PRESETS = {"onnx": "rpi5-onnxruntime", "torchmobile": "rpi5-torchmobile", "litert": "rpi5-litert"}

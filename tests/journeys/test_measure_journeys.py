@@ -13,7 +13,7 @@ import torch
 
 from journeys.conftest import SHAPE, quick
 from synergy.cli import main
-from synergy.dataset import load_layer_runs
+from synergy.models.dataset import load_layer_runs
 from synergy.results.schema import FEATURE_COLUMNS
 from synergy.testing.sysfs import Constant, SysfsWriter, build_rapl
 

@@ -11,9 +11,9 @@ import pytest
 import torch
 
 import synergy
-from synergy.dataset import load_layer_runs, load_measured_layers
 from synergy.graph.leaves import leaf_modules
-from synergy.predictor import preset_names
+from synergy.models.dataset import load_layer_runs, load_measured_layers
+from synergy.models.predictor import preset_names
 from synergy.testing.sysfs import Constant, SysfsWriter, build_rapl
 
 

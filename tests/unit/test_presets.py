@@ -15,7 +15,7 @@ from synergy.layers import LayerTable, op_category
 from synergy.models import MODELS
 from synergy.models.data import LayerData
 from synergy.models.evaluate import small_train
-from synergy.predictor import load_predictor, preset_names
+from synergy.models.predictor import load_predictor, preset_names
 
 PRESETS = ("rpi5-onnxruntime", "rpi5-torchmobile", "rpi5-litert")
 CONV_HEAVY = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"

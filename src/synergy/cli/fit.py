@@ -73,7 +73,7 @@ def _check_output(path: Path | None, force: bool) -> None:
 
 
 def _load(args: argparse.Namespace) -> Any:
-    from synergy.dataset import load_training_data
+    from synergy.models.dataset import load_training_data
 
     with _progress("analysing networks") as bar:
         task = bar.add_task("analyse", total=None) if bar is not None else None
@@ -99,9 +99,9 @@ def _load(args: argparse.Namespace) -> Any:
 def _run(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from synergy.fitting import fit_predictor, offered_models
     from synergy.models import BASELINE, COUNTER_MODELS, MODELS
     from synergy.models.evaluate import plot_predictions
+    from synergy.models.fitting import fit_predictor, offered_models
 
     for path in (args.output, args.plot):
         _check_output(path, args.force)

@@ -17,7 +17,7 @@ from synergy.cli.common import add_format_option, add_input_shape_option, add_tr
 from synergy.cli.format import add_top_sort_options, messages_once, render_table, top_sorted, wrap_message
 
 if TYPE_CHECKING:
-    from synergy.predictor import Prediction, Predictor
+    from synergy.models.predictor import Prediction, Predictor
 
 __all__ = ["register"]
 
@@ -55,8 +55,8 @@ def _is_run(model: str) -> bool:
 
 
 def _predict(predictor: Predictor, models: list[str], args: argparse.Namespace) -> list[Prediction]:
-    from synergy.dataset import load_measured_layers
     from synergy.graph.tablecache import analyze_many
+    from synergy.models.dataset import load_measured_layers
     from synergy.models.features import layer_frame
 
     specs = [m for m in models if not _is_run(m)]
@@ -87,7 +87,7 @@ def _run(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from synergy.layers import op_category
-    from synergy.predictor import load_predictor
+    from synergy.models.predictor import load_predictor
 
     predictor = load_predictor(args.predictor)
     predictions = _predict(predictor, list(args.models), args)

@@ -67,7 +67,8 @@ class Finding:
 
     Attributes:
         code: stable identifier (``cpu-governor``, ``turbo``, ``clock-not-locked``, ``frequency-changed``,
-            ``thermal-threshold``, ``temperature-drift``, ``throttling``, ``cpu-busy``).
+            ``thermal-threshold``, ``temperature-drift``, ``throttling``, ``cpu-busy``; the measurement adds
+            ``runs-delayed``).
         subject: what it is about (a policy, a rail, a zone, a GPU).
         message: what was seen, with the numbers.
         remedy: what to do, in words.

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synergy.context.checks import Finding
 from synergy.errors import InputShapeError, MeasurementCheckError, MeasurementError, SynergyWarning, UsageError
 from synergy.graph.resolve import ResolvedModel, resolve_model
 from synergy.measurement.assemble import (
@@ -218,7 +219,7 @@ def _finish(
         blocks["isolation"] = add_isolation(layers, energy, outcome, session)
     _busy_note(session, outcome, blocks["counters"], notes)
     blocks["context"], findings = context_results(session, outcome, layers)
-    findings = [*findings, *attribution_findings(energy)]
+    findings = [*findings, *attribution_findings(energy), *_delay_findings(outcome)]
     failed_checks = session.options.strict and bool(findings) and outcome.interrupted is None
     result = MeasureResult(
         output.path if output is not None else None,
@@ -249,22 +250,35 @@ def _finish(
     return result
 
 
-#: Mean run time over the median beyond which the runs' spread is said (energies and times are means).
+#: Mean run time over the median beyond which the runs' spread is a finding (energies and times are means).
 _SKEW_RATIO = 1.25
+#: Fewer runs than this say nothing about their spread.
+_SKEW_MIN_RUNS = 10
+
+
+def _delay_findings(outcome: RunOutcome) -> list[Finding]:
+    """``runs-delayed`` when other work made the mean run (what energies follow) much longer than the median."""
+    durations = outcome.events.run_duration_s()
+    if len(durations) < _SKEW_MIN_RUNS:
+        return []
+    mean_s, median_s = float(durations.mean()), float(np.median(durations))
+    if median_s <= 0 or mean_s <= _SKEW_RATIO * median_s:
+        return []
+    return [
+        Finding(
+            "runs-delayed",
+            "runs",
+            f"the runs took {mean_s * 1e3:.3g} ms on average, {mean_s / median_s:.2g}× their median "
+            f"({median_s * 1e3:.3g} ms): the energy per inference and the layers' times are means and include "
+            "the delays",
+            "other work delayed some runs: stop it (see 'synergy system') or pin the run with taskset, and "
+            "measure again",
+        )
+    ]
 
 
 def _busy_note(session: Session, outcome: RunOutcome, counters: dict[str, Any] | None, notes: list[str]) -> None:
-    durations = outcome.events.run_duration_s()
-    run_s = float(durations.mean())
-    median_s = float(np.median(durations))
-    if median_s > 0 and run_s > _SKEW_RATIO * median_s:
-        notes.append(
-            f"the runs took {run_s * 1e3:.3g} ms on average, {run_s / median_s:.2g}× their median "
-            f"({median_s * 1e3:.3g} ms): other work delayed some of them, and the energy per inference and the "
-            "layers' times are means that include the delays; stop that work (see 'synergy system') or pin the "
-            "run with taskset"
-        )
-        return  # the on-CPU share below would say the same
+    run_s = float(outcome.events.run_duration_s().mean())
     on_cpu = (counters or {}).get("per_inference", {}).get("task_clock_ns")
     if on_cpu is not None and session.options.threads == 1 and on_cpu * 1e-9 < 0.8 * run_s:
         notes.append(

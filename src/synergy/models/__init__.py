@@ -4,7 +4,7 @@
 features, fitted on data of either level. :data:`COUNTER_MODELS` holds those that also need per-layer
 hardware counters (layer-level data from ``synergy measure``), offered only where the data has them.
 Every estimator follows the scikit-learn contract (``__init__`` only stores parameters, ``fit`` returns
-``self``, learned state ends in ``_``); the additive ones take a :class:`~synergy.dataset.LayerData` so
+``self``, learned state ends in ``_``); the additive ones take a :class:`~synergy.models.dataset.LayerData` so
 that one network-level target can be spread over its layers.
 """
 

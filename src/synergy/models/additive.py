@@ -246,7 +246,7 @@ def resolve_op_keys(seen: dict[str, dict[str, Any]], data: LayerData) -> tuple[L
 def _check_data(model: object, X: Any, y: Any | None = None) -> tuple[LayerData, np.ndarray | None]:
     name = type(model).__name__
     if not isinstance(X, LayerData):
-        raise TypeError(f"{name} takes a LayerData (see synergy.dataset), got {type(X).__name__}")
+        raise TypeError(f"{name} takes a LayerData (see synergy.models.dataset), got {type(X).__name__}")
     if y is None:
         return X, None
     target = np.asarray(y, dtype=float).ravel()

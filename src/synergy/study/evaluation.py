@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from synergy.dataset import TrainingSet
 from synergy.errors import DatasetError
 from synergy.models import MODELS
 from synergy.models.data import LayerData
+from synergy.models.dataset import TrainingSet
 from synergy.models.evaluate import Evaluation, grouped_cv, metrics
 from synergy.models.features import FEATURES, LABELS
 

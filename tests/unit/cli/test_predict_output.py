@@ -6,7 +6,7 @@ import pytest
 
 from synergy.cli import main
 from synergy.cli.predict import _warn
-from synergy.predictor import Prediction
+from synergy.models.predictor import Prediction
 
 ARCH = "nb201:|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
 

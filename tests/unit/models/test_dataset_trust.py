@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from synergy.dataset import load_layer_runs, load_network_csv
 from synergy.errors import UntrustedCodeError
+from synergy.models.dataset import load_layer_runs, load_network_csv
 from unit.code_from_data import plant_evil
 
 

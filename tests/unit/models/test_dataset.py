@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from synergy.dataset import load_layer_runs, load_network_csv, load_training_data, si_target
 from synergy.errors import DatasetError
+from synergy.models.dataset import load_layer_runs, load_network_csv, load_training_data, si_target
 
 ARCH = "|nor_conv_3x3~0|+|nor_conv_1x1~0|none~1|+|skip_connect~0|none~1|avg_pool_3x3~2|"
 

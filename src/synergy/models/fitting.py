@@ -1,4 +1,4 @@
-"""Choose, evaluate and fit a model form on training data, producing a :class:`~synergy.predictor.Predictor`."""
+"""Choose, evaluate and fit a model form on training data, producing a :class:`~synergy.models.predictor.Predictor`."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synergy.dataset import TrainingSet
 from synergy.errors import DatasetError
 from synergy.models import BASELINE, COUNTER_MODELS, MODELS
 from synergy.models.counters import CounterSupport, counter_support
+from synergy.models.dataset import TrainingSet
 from synergy.models.evaluate import Evaluation, grouped_cv, scores_frame
-from synergy.predictor import Predictor, training_domain
+from synergy.models.predictor import Predictor, training_domain
 
 __all__ = ["FitResult", "fit_predictor", "offered_models"]
 
@@ -91,7 +91,7 @@ def fit_predictor(
     """Evaluate model forms with grouped K-fold CV and fit the chosen one on all the data.
 
     Args:
-        training: the data (see :mod:`synergy.dataset`).
+        training: the data (see :mod:`synergy.models.dataset`).
         model: the form to fit; ``None`` picks the lowest mean relative error among ``candidates``.
         folds: folds of the grouped cross-validation.
         candidates: forms evaluated when choosing (default: every form the data offers, see

@@ -15,7 +15,7 @@ from synergy.models import COUNTER_MODELS
 from synergy.models.counters import counter_support
 from synergy.models.data import LayerData
 from synergy.models.features import layer_frame
-from synergy.predictor import Predictor, load_predictor, training_domain
+from synergy.models.predictor import Predictor, load_predictor, training_domain
 from synthetic_counters import counter_data
 from synthetic_nets import networks
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from synergy.dataset import load_layer_runs, load_measured_layers
+from synergy.models.dataset import load_layer_runs, load_measured_layers
 from synthetic_counters import write_runs
 
 ARCH = "|nor_conv_3x3~0|+|nor_conv_1x1~0|none~1|+|skip_connect~0|none~1|avg_pool_3x3~2|"

@@ -402,7 +402,7 @@ def load_measured_layers(
 ) -> pd.DataFrame:
     """The layer frame of one measured run (a run directory or ``layers.csv``), counter columns included.
 
-    What :class:`~synergy.predictor.Predictor` needs to predict a run with a model of measured counters.
+    What :class:`~synergy.models.predictor.Predictor` needs to predict a run with a model of measured counters.
     ``trust_code``: see :func:`load_layer_runs`.
 
     Raises:

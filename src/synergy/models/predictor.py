@@ -585,7 +585,7 @@ class Predictor:
         if isinstance(model, (str, Path)):
             path = Path(model)
             if path.is_dir() or (path.suffix.lower() == ".csv" and path.is_file()):
-                from synergy.dataset import load_measured_layers
+                from synergy.models.dataset import load_measured_layers
 
                 return self.predict_frames([load_measured_layers(path)], [str(model)], warn=warn)[0]
             from synergy.analysis import analyze
@@ -594,7 +594,7 @@ class Predictor:
         from synergy.measurement.result import MeasureResult
 
         if isinstance(model, MeasureResult):
-            from synergy.dataset import result_layers
+            from synergy.models.dataset import result_layers
 
             return self.predict_frames([result_layers(model.layers, model.model)], [model.model], warn=warn)[0]
         if callable(getattr(model, "forward", None)) and callable(getattr(model, "parameters", None)):
@@ -634,7 +634,7 @@ class Predictor:
     def predict_frames(
         self, frames: Sequence[pd.DataFrame], names: Sequence[str], *, warn: bool = True
     ) -> list[Prediction]:
-        """Predict networks from layer frames: measured runs (:func:`synergy.dataset.load_measured_layers`,
+        """Predict networks from layer frames: measured runs (:func:`synergy.models.dataset.load_measured_layers`,
         counter columns included) or :func:`~synergy.models.features.layer_frame` of layer tables.
 
         Raises:

@@ -13,7 +13,7 @@ from synergy.errors import DatasetError, DomainWarning, OutputExistsError, Predi
 from synergy.layers import LayerTable
 from synergy.models import MODELS
 from synergy.models.data import LayerData
-from synergy.predictor import (
+from synergy.models.predictor import (
     FORMAT_VERSION,
     LayerPrediction,
     Prediction,
