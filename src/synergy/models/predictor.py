@@ -205,6 +205,7 @@ def model_state(model: Any) -> tuple[str, dict[str, Any], dict[str, Any]]:
         state = {
             "base": _additive_state(model.base_),
             "keys": list(model.keys_),
+            "pairs": list(model.pairs_),
             "mean": [float(v) for v in model.mean_],
             "std": [float(v) for v in model.std_],
             "points": [[float(v) for v in row] for row in model.points_],
@@ -227,13 +228,15 @@ def model_from_state(cls_name: str, params: dict[str, Any], state: dict[str, Any
         model = ResidualModel(**_restore_params(params))
         model.base_ = _additive_from("LayerTypeModel", {}, state["base"])
         model.keys_ = [str(k) for k in state["keys"]]
+        # files written before the adjacent pairs of op keys joined the composition have none
+        model.pairs_ = [str(k) for k in state.get("pairs", [])]
         model.mean_ = np.array(_floats(state["mean"], "mean"))
         model.std_ = np.array(_floats(state["std"], "std", nonneg=True))
         if np.any(model.std_ == 0):
             raise ValueError("std holds zeros")
         points = np.array([_floats(r, "points") for r in state["points"]], dtype=float)
         model.dual_coef_ = np.array(_floats(state["dual_coef"], "dual coefficients"))
-        width = len(model.keys_) + 1
+        width = len(model.keys_) + len(model.pairs_) + 1
         if points.ndim != 2 or points.shape[1] != width or len(model.dual_coef_) != len(points):
             raise ValueError("correction points and coefficients do not match")
         if len(model.mean_) != width or len(model.std_) != width:

@@ -8,6 +8,14 @@ it as a factor: ``prediction = baseline · (1 + correction)``. Each layer's pred
 network's factor, so the layers still sum to the total. Interactions the additive form cannot express
 (caches shared by neighbouring layers, runtime fusion) land in the correction.
 
+With ``neighbours`` (the default) the composition also holds the share of the baseline energy in every
+*adjacent pair* of op keys: layer ``Conv3x3`` run right after ``Relu`` counts to ``Relu>Conv3x3`` (``^`` for
+a network's first layer), in the order of the layer table, which is the order of execution. That is what
+a runtime's fusion and the cache left warm by the previous kernel depend on, and what a count per op key
+cannot see. These features are shares of the network's baseline energy, so they stay as they are when
+every layer grows or shrinks alike with the input; only the log of the baseline total follows the input
+size.
+
 Regularisation and kernel width are chosen by grouped cross-validation on the training data; the
 correction is clipped to ±``clip`` so that it can never dominate the physics far from the training data.
 """
@@ -17,6 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.model_selection import GroupKFold
 
@@ -24,14 +33,33 @@ from synergy.errors import NotFittedError
 from synergy.models.additive import LayerTypeModel, _check_data
 from synergy.models.data import LayerData
 
-__all__ = ["ResidualModel", "composition"]
+__all__ = ["ResidualModel", "adjacent_pairs", "composition"]
 
 
-def composition(base: LayerTypeModel, data: LayerData, keys: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Per unit: the share of the baseline prediction in each of ``keys`` and log of the baseline total.
+def adjacent_pairs(frame: pd.DataFrame) -> np.ndarray:
+    """Per layer, ``previous op key>op key`` within its network in frame order (``^`` before the first)."""
+    prev = frame.groupby("network", sort=False)["op_key"].shift(1)
+    return np.asarray((prev.fillna("^").astype(str) + ">" + frame["op_key"].astype(str)).to_numpy(), dtype=object)
+
+
+def _shares(units: np.ndarray, labels: np.ndarray, layers: np.ndarray, names: list[str], n_units: int) -> np.ndarray:
+    """Per unit, the sum of ``layers`` whose label is each of ``names`` (labels not in ``names`` left out)."""
+    index = {k: i for i, k in enumerate(names)}
+    cols = np.fromiter((index.get(str(v), -1) for v in labels), dtype=int, count=len(labels))
+    out = np.zeros((n_units, len(names)))
+    ok = cols >= 0
+    np.add.at(out, (units[ok], cols[ok]), layers[ok])
+    return out
+
+
+def composition(
+    base: LayerTypeModel, data: LayerData, keys: list[str], pairs: list[str] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per unit: the share of the baseline prediction in each of ``keys``, then in each adjacent pair of op
+    keys of ``pairs`` (see :func:`adjacent_pairs`), and the log of the baseline total.
 
     Returns:
-        ``(features, baseline_totals)``; features have ``len(keys) + 1`` columns.
+        ``(features, baseline_totals)``; features have ``len(keys) + len(pairs) + 1`` columns.
     """
     resolved, _ = base.resolve_keys(data)
     layers = base.predict_layers(resolved)
@@ -40,11 +68,10 @@ def composition(base: LayerTypeModel, data: LayerData, keys: list[str]) -> tuple
     np.add.at(totals, units, layers)
     if base.level_ == "network":
         totals = totals + base.network_cost_
-    index = {k: i for i, k in enumerate(keys)}
-    cols = resolved.frame["op_key"].map(index).fillna(-1).to_numpy(dtype=int)
-    shares = np.zeros((data.n_units, len(keys)))
-    ok = cols >= 0
-    np.add.at(shares, (units[ok], cols[ok]), layers[ok])
+    shares = _shares(units, resolved.frame["op_key"].to_numpy(), layers, keys, data.n_units)
+    if pairs:
+        labels = adjacent_pairs(resolved.frame)
+        shares = np.column_stack([shares, _shares(units, labels, layers, pairs, data.n_units)])
     safe = np.where(totals > 0, totals, 1.0)
     feats = np.column_stack([shares / safe[:, None], np.log(safe)])
     return feats, totals
@@ -65,21 +92,24 @@ class ResidualModel(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         max_points: at most this many training networks are kept for the correction (a random subset,
             seeded) so that predictor files stay small.
         cv: folds of the grouped cross-validation choosing ``alpha`` and ``gamma``.
+        neighbours: add the shares of adjacent pairs of op keys to the composition.
     """
 
     def __init__(
         self,
-        alphas: tuple[float, ...] = (0.1, 0.3, 1.0, 3.0),
-        gammas: tuple[float, ...] = (0.03, 0.1, 0.3),
+        alphas: tuple[float, ...] = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0),
+        gammas: tuple[float, ...] = (0.0003, 0.001, 0.003, 0.01, 0.03, 0.1),
         clip: float = 0.3,
         max_points: int = 1000,
         cv: int = 5,
+        neighbours: bool = True,
     ):
         self.alphas = alphas
         self.gammas = gammas
         self.clip = clip
         self.max_points = max_points
         self.cv = cv
+        self.neighbours = neighbours
 
     def _fit_krr(self, Z: np.ndarray, r: np.ndarray, alpha: float, gamma: float) -> np.ndarray:
         K = _rbf(Z, Z, gamma)
@@ -96,7 +126,8 @@ class ResidualModel(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         assert target is not None
         base = LayerTypeModel().fit(data, target)
         keys = sorted(base.op_keys_)
-        feats, totals = composition(base, data, keys)
+        pairs = sorted({str(p) for p in adjacent_pairs(data.frame)}) if self.neighbours else []
+        feats, totals = composition(base, data, keys, pairs)
         # A unit the baseline puts at zero (a layer whose fitted terms all vanished) has no relative error to
         # learn; its prediction stays zero whatever the factor.
         r = np.divide(target, totals, out=np.ones_like(target), where=totals > 0) - 1.0
@@ -128,6 +159,7 @@ class ResidualModel(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         _, alpha, gamma = best
         self.base_ = base
         self.keys_ = keys
+        self.pairs_ = pairs
         self.mean_ = mean
         self.std_ = std
         self.points_ = Z
@@ -150,7 +182,7 @@ class ResidualModel(RegressorMixin, BaseEstimator):  # type: ignore[misc]
     def factors(self, X: LayerData) -> np.ndarray:
         """The multiplicative correction ``1 + correction`` of every unit."""
         self._check_fitted()
-        feats, _ = composition(self.base_, X, self.keys_)
+        feats, _ = composition(self.base_, X, self.keys_, self.pairs_)
         Z = (feats - self.mean_) / self.std_
         corr = np.clip(_rbf(Z, self.points_, self.gamma_) @ self.dual_coef_, -self.clip, self.clip)
         return np.asarray(1.0 + corr)

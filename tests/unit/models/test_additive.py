@@ -11,6 +11,7 @@ from synergy.layers import Layer, LayerTable
 from synergy.models import MODELS, LayerTypeModel, MacLinearModel, OpMeanBaseline, PolynomialModel, ResidualModel
 from synergy.models.data import LayerData
 from synergy.models.evaluate import metrics
+from synergy.models.residual import adjacent_pairs
 from synthetic_nets import conv, cost, eltwise, linear, networks
 
 
@@ -100,6 +101,31 @@ def test_residual_learns_a_composition_effect() -> None:
     assert e_res < e_base
     factors = res.factors(data.subset(test))
     assert np.all(np.abs(factors - 1) <= res.clip + 1e-12)
+
+
+def test_adjacent_pairs_follow_the_layer_order_within_each_network() -> None:
+    tables, _ = networks(2, seed=7)
+    data = LayerData.from_tables(tables)
+    pairs = adjacent_pairs(data.frame)
+    for unit in range(2):
+        keys = list(data.frame.loc[data.frame["unit"] == unit, "op_key"])
+        expected = [f"{a}>{b}" for a, b in zip(["^", *keys[:-1]], keys, strict=True)]
+        assert list(pairs[data.frame["unit"].to_numpy() == unit]) == expected
+
+
+def test_residual_learns_which_op_follows_which() -> None:
+    tables, y = networks(240, seed=8)
+    data = LayerData.from_tables(tables)
+    # 20 % more energy where the classifier runs right after an Add: the op counts cannot tell
+    after_add = np.array([t.layers[-2].op == "Add" for t in tables])
+    y = y * (1 + 0.2 * after_add)
+    train, test = np.arange(180), np.arange(180, 240)
+    errors = {}
+    for neighbours in (False, True):
+        model = ResidualModel(neighbours=neighbours).fit(data.subset(train), y[train])
+        assert (len(model.pairs_) > 0) == neighbours
+        errors[neighbours] = metrics(y[test], model.predict(data.subset(test)))["mean_err"]
+    assert errors[True] < 0.7 * errors[False]
 
 
 @pytest.mark.parametrize("factory", [OpMeanBaseline, MacLinearModel, LayerTypeModel, PolynomialModel, ResidualModel])

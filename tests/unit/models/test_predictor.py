@@ -11,7 +11,7 @@ import pytest
 
 from synergy.errors import DatasetError, DomainWarning, OutputExistsError, PredictorFormatError, SynergyWarning
 from synergy.layers import LayerTable
-from synergy.models import MODELS
+from synergy.models import MODELS, ResidualModel
 from synergy.models.data import LayerData
 from synergy.models.predictor import (
     FORMAT_VERSION,
@@ -45,6 +45,22 @@ def test_round_trip(tmp_path: Path, name: str) -> None:
     doc = json.loads(path.read_text())
     assert doc["format"] == "synergy-predictor" and doc["format_version"] == FORMAT_VERSION
     assert "macs" in doc["features"] and doc["domain"]["op_keys"]
+
+
+def test_residual_files_without_adjacent_pairs_still_load(tmp_path: Path) -> None:
+    tables, y = networks(40, seed=11)
+    data = LayerData.from_tables(tables)
+    model = ResidualModel(neighbours=False).fit(data, y)
+    predictor = Predictor("residual", model, "energy_j", "J", "energy_mj", training_domain(data), {"scores": {}}, {})
+    path = predictor.save(tmp_path / "p.json")
+    doc = json.loads(path.read_text())
+    # the form of the files written before the composition held adjacent pairs of op keys
+    del doc["model"]["state"]["pairs"], doc["model"]["params"]["neighbours"]
+    path.write_text(json.dumps(doc))
+    loaded = load_predictor(path)
+    new, _ = networks(5, seed=12)
+    a = [p.total for p in predictor.predict_tables(new)]
+    np.testing.assert_allclose(a, [p.total for p in loaded.predict_tables(new)], rtol=1e-12)
 
 
 def test_refuses_to_overwrite(tmp_path: Path) -> None:
