@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from synergy.layers import Layer, LayerTable
+from synergy.graph.layers import Layer, LayerTable
 
 #: Cost per layer: fixed J + J per MAC + J per byte, per op key.
 COSTS = {

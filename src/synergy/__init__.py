@@ -31,12 +31,12 @@ __version__ = "0.1.0"
 #: ``import synergy`` and the command line start fast.
 _LAZY: dict[str, str] = {
     "Discovery": "synergy.sensors.discovery",
-    "Layer": "synergy.layers",
-    "LayerTable": "synergy.layers",
+    "Layer": "synergy.graph.layers",
+    "LayerTable": "synergy.graph.layers",
     "Monitor": "synergy.monitor",
     "Window": "synergy.monitor",
-    "analyze": "synergy.analysis",
-    "op_category": "synergy.layers",
+    "analyze": "synergy.graph.analysis",
+    "op_category": "synergy.graph.layers",
     "DomainWarning": "synergy.errors",
     "MeasureOptions": "synergy.measurement",
     "MeasureResult": "synergy.measurement",

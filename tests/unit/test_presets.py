@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from synergy.errors import DomainWarning
+from synergy.graph.layers import LayerTable, op_category
 from synergy.graph.tablecache import analyze_many
-from synergy.layers import LayerTable, op_category
 from synergy.models import MODELS
 from synergy.models.data import LayerData
 from synergy.models.evaluate import small_train

@@ -31,7 +31,7 @@ class RunRecord:
         layer_index: index of each executed layer (into the runtime's measured-layer names), in order.
         layer_start_ns: start of each executed layer, ns.
         layer_end_ns: end of each executed layer, ns.
-        counters: event-counter increments over the whole inference (see :mod:`synergy.counters`).
+        counters: event-counter increments over the whole inference (see :mod:`synergy.runtime.counters`).
         layer_counters: event-counter increments of each executed layer (runtimes that can read them at
             layer boundaries), one tuple per layer.
     """

@@ -11,7 +11,7 @@ from synergy.cli.common import add_format_option, add_input_shape_option
 from synergy.cli.format import add_top_sort_options, top_sorted
 
 if TYPE_CHECKING:
-    from synergy.layers import LayerTable
+    from synergy.graph.layers import LayerTable
 
 __all__ = ["register", "render_table"]
 
@@ -146,7 +146,7 @@ def register(subparsers: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from synergy.analysis import analyze
+    from synergy.graph.analysis import analyze
 
     table = analyze(args.model, args.input_shape)
     out = sys.stdout

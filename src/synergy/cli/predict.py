@@ -86,7 +86,7 @@ def _warn(predictions: list[Prediction]) -> None:
 def _run(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from synergy.layers import op_category
+    from synergy.graph.layers import op_category
     from synergy.models.predictor import load_predictor
 
     predictor = load_predictor(args.predictor)

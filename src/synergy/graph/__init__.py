@@ -1,1 +1,1 @@
-"""Static analysis of networks: frontends that turn a model into a :class:`~synergy.layers.LayerTable`."""
+"""Static analysis of networks: frontends that turn a model into a :class:`~synergy.graph.layers.LayerTable`."""

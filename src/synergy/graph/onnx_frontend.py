@@ -40,6 +40,7 @@ from pathlib import Path
 import onnx
 
 from synergy.errors import UnsupportedOpWarning
+from synergy.graph.layers import Layer, LayerTable
 from synergy.graph.onnx_graph import InferredGraph, infer_graph, load_model
 from synergy.graph.onnx_ops import (
     ELEMENTWISE_OPS,
@@ -52,7 +53,6 @@ from synergy.graph.onnx_ops import (
     op_key,
 )
 from synergy.graph.spec import ModelSpec
-from synergy.layers import Layer, LayerTable
 
 __all__ = ["analyze_onnx", "analyze_onnx_file"]
 

@@ -46,8 +46,8 @@ from synergy.graph.spec import ModelSpec, check_memory, input_bytes, parse_model
 if TYPE_CHECKING:
     from torch import nn
 
+    from synergy.graph.layers import LayerTable
     from synergy.graph.torch_models import ModelSource
-    from synergy.layers import LayerTable
 
 __all__ = [
     "DEFAULT_INPUT_SHAPE",

@@ -29,8 +29,8 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from synergy.atomic import write_bytes_atomic
+from synergy.graph.layers import LayerTable
 from synergy.graph.resolve import resolve_model
-from synergy.layers import LayerTable
 
 __all__ = ["analyze_many", "default_cache_dir"]
 
@@ -54,11 +54,10 @@ def default_cache_dir() -> Path:
 
 @functools.cache
 def _code_fingerprint() -> str:
-    """Hash of the analysis code (``synergy/graph``, ``layers.py``, ``analysis.py``): tables from other code
-    are never reused."""
-    root = Path(__file__).resolve().parents[1]
+    """Hash of the analysis code (``synergy/graph``): tables from other code are never reused."""
+    root = Path(__file__).resolve().parent
     digest = hashlib.sha256()
-    for path in sorted([*root.joinpath("graph").glob("*.py"), root / "layers.py", root / "analysis.py"]):
+    for path in sorted(root.glob("*.py")):
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
@@ -97,7 +96,7 @@ def _write(path: Path, table: LayerTable) -> None:
 
 
 def _analyze_one(item: Item) -> LayerTable:
-    from synergy.analysis import analyze
+    from synergy.graph.analysis import analyze
 
     spec, shapes = item
     return analyze(spec, shapes)

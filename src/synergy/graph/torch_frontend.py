@@ -33,11 +33,11 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from synergy.errors import GraphError, InputShapeError, ModelSpecError, SynergyError, UnsupportedOpWarning
 from synergy.graph import formulas as f
+from synergy.graph.layers import Layer, LayerTable, op_category
 from synergy.graph.leaves import is_leaf, leaf_modules
 from synergy.graph.spec import check_memory, input_bytes
 from synergy.graph.torch_models import ModelSource, module_input_shapes, one_line
 from synergy.graph.torch_ops import FREE_OPS, HANDLERS, HIDDEN_OPS, OpCost, OpHandler, canonical_op
-from synergy.layers import Layer, LayerTable, op_category
 
 __all__ = ["analyze_module", "analyze_source", "module_op"]
 

@@ -20,7 +20,7 @@ from synergy.context import Finding, check, collect_context, summarize
 from synergy.context import Timeline as ContextTimeline
 from synergy.context.results import LAYER_RAILS, from_sampler, layer_spans, summary_rails
 from synergy.errors import AlignmentError, DatasetError, SamplingError, UndeterminedError
-from synergy.layers import LayerTable, op_category
+from synergy.graph.layers import LayerTable, op_category
 from synergy.measurement.run import RunOutcome
 from synergy.measurement.session import Session
 from synergy.models.features import FEATURES, layer_frame

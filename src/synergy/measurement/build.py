@@ -14,14 +14,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from synergy.counters import PerfCounters
 from synergy.errors import InputShapeError, ModelSpecError, SynergyError
+from synergy.graph.layers import LayerTable
 from synergy.graph.resolve import ResolvedModel, resolve_model
 from synergy.graph.spec import ModelSpec
-from synergy.layers import LayerTable
 from synergy.measurement.inputs import GivenInputs
 from synergy.measurement.options import MeasureOptions
 from synergy.runtime.base import Runtime
+from synergy.runtime.counters import PerfCounters
 
 __all__ = ["BuiltModel", "Stage", "build_runtime", "no_stage"]
 

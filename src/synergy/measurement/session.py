@@ -14,12 +14,12 @@ from typing import Any
 
 from synergy.context import ChannelSet, SystemContext, collect_context, discover_channels
 from synergy.context.metadata import cpu_frequencies_hz
-from synergy.counters import PerfCounters
 from synergy.graph.spec import ModelSpec
 from synergy.measurement.build import BuiltModel, Stage, build_runtime, no_stage
 from synergy.measurement.inputs import GivenInputs
 from synergy.measurement.options import CONTEXT_POLL_S, MeasureOptions
 from synergy.runtime.base import Runtime
+from synergy.runtime.counters import PerfCounters
 from synergy.sampling.sampler import Sampler
 from synergy.sensors.base import NullSensor, Sensor
 

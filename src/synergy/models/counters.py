@@ -23,7 +23,7 @@ Like SyNERGY's, both are models of convolution layers. Every other layer (poolin
 connected ...) is predicted by a :class:`~synergy.models.additive.LayerTypeModel` fitted on those layers,
 so that every layer gets a prediction and networks can be summed.
 
-Counter columns are those ``synergy measure`` writes (:mod:`synergy.counters`): on ARM ``ase_spec``
+Counter columns are those ``synergy measure`` writes (:mod:`synergy.runtime.counters`): on ARM ``ase_spec``
 (Advanced SIMD operations) and ``bus_access``; on x86 and ARM ``instructions``, ``cycles``,
 ``cache_misses``. :func:`counter_support` picks SIMD and bus where both are present on every covered
 layer, otherwise every hardware counter that is. ``task_clock_ns`` (CPU time, a software counter) is

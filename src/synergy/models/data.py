@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synergy.layers import LayerTable
+from synergy.graph.layers import LayerTable
 from synergy.models.features import frame_from_rows, layer_rows
 
 __all__ = ["LayerData"]

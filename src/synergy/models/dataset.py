@@ -35,9 +35,9 @@ import numpy as np
 import pandas as pd
 
 from synergy.errors import DatasetError, NoEnergyError, ResultFormatError, SynergyError
+from synergy.graph.layers import LayerTable
 from synergy.graph.spec import parse_input_shape
 from synergy.graph.tablecache import analyze_many
-from synergy.layers import LayerTable
 from synergy.models.counters import COUNTER_COLUMNS
 from synergy.models.data import LayerData
 from synergy.models.features import layer_frame, rows_frame

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synergy.layers import Layer, LayerTable, op_category
+from synergy.graph.layers import Layer, LayerTable, op_category
 
 __all__ = [
     "FEATURES",

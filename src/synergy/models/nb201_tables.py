@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from synergy.layers import Layer, LayerTable
+from synergy.graph.layers import Layer, LayerTable
 
 __all__ = ["NB201Tables", "uniform_arch"]
 

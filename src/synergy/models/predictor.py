@@ -39,7 +39,7 @@ import pandas as pd
 
 from synergy.atomic import write_text_atomic
 from synergy.errors import DomainWarning, ModelSpecError, OutputExistsError, PredictorFormatError
-from synergy.layers import LayerTable, op_category
+from synergy.graph.layers import LayerTable, op_category
 from synergy.models.additive import AdditiveModel, LayerTypeModel, MacLinearModel, OpMeanBaseline, PolynomialModel, Term
 from synergy.models.counters import COUNTER_DOCS, HARDWARE_COUNTERS, LayerChainModel, LayerCounterModel
 from synergy.models.data import LayerData
@@ -571,7 +571,7 @@ class Predictor:
 
         Args:
             model: a MODEL spec (``torchvision:resnet18``, ``nb201:ARCH``, ``path.onnx``), a path, a
-                :class:`~synergy.layers.LayerTable`, a built ``torch.nn.Module`` (its input: ``input_shape``,
+                :class:`~synergy.graph.layers.LayerTable`, a built ``torch.nn.Module`` (its input: ``input_shape``,
                 else the module's own ``input_shape`` attribute, as for a MODEL), a run directory or
                 ``layers.csv`` of ``synergy measure``, or a :class:`~synergy.measurement.MeasureResult`
                 (their measured layers, with their counters).
@@ -591,7 +591,7 @@ class Predictor:
                 from synergy.models.dataset import load_measured_layers
 
                 return self.predict_frames([load_measured_layers(path)], [str(model)], warn=warn)[0]
-            from synergy.analysis import analyze
+            from synergy.graph.analysis import analyze
 
             return self.predict_tables([analyze(str(model), input_shape)], warn=warn)[0]
         from synergy.measurement.result import MeasureResult

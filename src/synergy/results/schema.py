@@ -19,8 +19,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
-from synergy.counters import DEFAULT_EVENTS
 from synergy.models.features import FEATURES
+from synergy.runtime.counters import DEFAULT_EVENTS
 
 __all__ = [
     "COUNTER_NAMES",

@@ -36,9 +36,9 @@ import numpy.typing as npt
 
 from synergy.alignment.events import RunRecord
 from synergy.clock import now_ns, wall_offset_ns
-from synergy.counters import PerfCounters
 from synergy.errors import AlignmentError, MeasurementError, ModelSpecError
 from synergy.runtime.base import MeasureSettings, Progress, Runtime, check_batch, pause
+from synergy.runtime.counters import PerfCounters
 from synergy.runtime.onnx_mapping import NodeMapping, map_optimized_graph
 
 __all__ = ["ClockCalibration", "OnnxRuntime", "calibrate_profiler_clock", "parse_profile"]

@@ -32,10 +32,10 @@ import numpy.typing as npt
 from synergy.alignment.events import RunRecord
 from synergy.alignment.isolation import LoopRecord
 from synergy.clock import now_ns
-from synergy.counters import PerfCounters
 from synergy.graph.leaves import leaf_modules
 from synergy.graph.spec import check_memory, input_bytes
 from synergy.runtime.base import MeasureSettings, Progress, Runtime, check_batch, pause
+from synergy.runtime.counters import PerfCounters
 
 __all__ = ["TorchEagerRuntime"]
 

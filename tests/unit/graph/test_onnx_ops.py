@@ -11,9 +11,9 @@ from onnx import TensorProto, helper, numpy_helper
 from onnx_builders import ort_output_shapes, single_node_model
 
 from synergy.errors import InputShapeError, UnsupportedOpWarning
+from synergy.graph.layers import Layer
 from synergy.graph.onnx_frontend import analyze_onnx_file
 from synergy.graph.onnx_ops import einsum_cost
-from synergy.layers import Layer
 
 
 def _only(path: Path, shapes: tuple[tuple[int, ...], ...] | None = None) -> Layer:

@@ -17,11 +17,11 @@ from onnx import TensorProto, helper, numpy_helper
 from torch import nn
 from torch.nn import functional as F  # noqa: N812
 
-from synergy.analysis import analyze
 from synergy.cli import main
 from synergy.errors import UnsupportedOpWarning
+from synergy.graph.analysis import analyze
+from synergy.graph.layers import LayerTable
 from synergy.graph.onnx_frontend import analyze_onnx_file
-from synergy.layers import LayerTable
 
 #: torchvision's shufflenet_v2_x1_0 at 1×3×224×224 (FlopCounterMode total / 2; the PyTorch frontend agrees).
 SHUFFLENET_MACS = 144_907_992

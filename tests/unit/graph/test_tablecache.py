@@ -10,7 +10,7 @@ import pytest
 
 import synergy.graph.tablecache as tablecache
 from synergy.errors import UntrustedCodeError
-from synergy.layers import LayerTable
+from synergy.graph.layers import LayerTable
 from synthetic_nets import networks
 
 A, B = "torchvision:resnet18", "torchvision:alexnet"

@@ -17,8 +17,8 @@ from torch import nn
 import synergy
 from synergy.errors import GraphError, InputShapeError, ModelSpecError, UnsupportedOpWarning
 from synergy.graph import formulas as f
+from synergy.graph.layers import LayerTable
 from synergy.graph.torch_frontend import analyze_module
-from synergy.layers import LayerTable
 
 
 def _run(module: nn.Module, *shapes: tuple[int, ...], meta: bool = False) -> LayerTable:

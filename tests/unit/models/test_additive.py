@@ -7,7 +7,7 @@ import pytest
 from sklearn.base import clone
 
 from synergy.errors import NotFittedError
-from synergy.layers import Layer, LayerTable
+from synergy.graph.layers import Layer, LayerTable
 from synergy.models import MODELS, LayerTypeModel, MacLinearModel, OpMeanBaseline, PolynomialModel, ResidualModel
 from synergy.models.data import LayerData
 from synergy.models.evaluate import metrics

@@ -12,12 +12,12 @@ from hypothesis import strategies as st
 from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from synergy.counters import DEFAULT_EVENTS
 from synergy.errors import DatasetError, NotFittedError
 from synergy.models import ChainModel, CounterModel, LayerChainModel, LayerCounterModel
 from synergy.models.counters import COUNTER_COLUMNS, SIMD_BUS, counter_support
 from synergy.models.data import LayerData
 from synergy.models.features import rows_frame
+from synergy.runtime.counters import DEFAULT_EVENTS
 from synthetic_counters import K_BUS, K_SIMD, A, B, C, counter_data
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from synergy.layers import Layer, LayerTable
+from synergy.graph.layers import Layer, LayerTable
 from synergy.models.features import FEATURES, kernel_area, layer_frame, op_key, rows_frame
 from synthetic_nets import conv, eltwise
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from synergy.analysis import analyze
+from synergy.graph.analysis import analyze
 from synergy.models.nb201_tables import NB201Tables, uniform_arch
 
 ARCHS = (

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from synergy.errors import DatasetError, DomainWarning, OutputExistsError, PredictorFormatError, SynergyWarning
-from synergy.layers import LayerTable
+from synergy.graph.layers import LayerTable
 from synergy.models import MODELS, ResidualModel
 from synergy.models.data import LayerData
 from synergy.models.predictor import (

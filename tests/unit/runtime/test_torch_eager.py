@@ -86,7 +86,7 @@ def test_marks_bracket_the_forward_itself() -> None:
 
 
 def test_counters_are_read_at_layer_boundaries() -> None:
-    from synergy.counters import PerfCounters
+    from synergy.runtime.counters import PerfCounters
 
     with PerfCounters() as counters:
         if not counters.names:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from synergy.analysis import analyze
+from synergy.graph.analysis import analyze
 from synergy.zoo.cifar import INPUT_SHAPE, all_cnn_c, nin
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 
-from synergy.layers import Layer, LayerTable, op_category
+from synergy.graph.layers import Layer, LayerTable, op_category
 
 
 def _table() -> LayerTable:

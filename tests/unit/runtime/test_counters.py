@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from synergy.counters import DEFAULT_EVENTS, CounterEvent, PerfCounters
+from synergy.runtime.counters import DEFAULT_EVENTS, CounterEvent, PerfCounters
 
 
 def test_task_clock_counts_this_thread() -> None:

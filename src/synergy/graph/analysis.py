@@ -1,11 +1,11 @@
-"""``analyze``: turn any model into a :class:`~synergy.layers.LayerTable`."""
+"""``analyze``: turn any model into a :class:`~synergy.graph.layers.LayerTable`."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from synergy.graph.layers import LayerTable
 from synergy.graph.resolve import resolve_model
-from synergy.layers import LayerTable
 
 __all__ = ["analyze"]
 
