@@ -47,14 +47,16 @@ def test_measure_in_memory_save_rerun_and_predict(tmp_path: Path, monkeypatch: p
     batches = [torch.randn(*Net.input_shape, generator=generator) for _ in range(3)]
     with SysfsWriter(tree, {"package-0": Constant(20.0)}, default=Constant(0.0)), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a loaded machine may be reported
-        cell = {"inputs": batches, "runs": 30, "sensor": "rapl", "sysfs_root": root, "runtime": "torch"}
+        # 200 runs of this net (about a millisecond each) span hundreds of updates of the 1 ms counter: enough
+        # for its six layers even when a loaded machine publishes them late (with 30, all six came out NaN once).
+        cell = {"inputs": batches, "runs": 200, "sensor": "rapl", "sysfs_root": root, "runtime": "torch"}
         result = synergy.measure(module, **cell)
         again = synergy.measure(module, **cell)  # the cell run again
     assert list(notebook.iterdir()) == []  # nothing written where the notebook runs
     assert set(result.layers["layer"]) == {name for name, _ in leaf_modules(module)}
     assert result.run["inference_energy_j"] > 0 and result.layers["energy_j"].notna().any()
     assert result.run["inputs"] == {"source": "given", "batches": 3, "shapes": [list(Net.input_shape)]}
-    assert again.run["runs"] == 30 and list(again.layers["layer"]) == list(result.layers["layer"])
+    assert again.run["runs"] == 200 and list(again.layers["layer"]) == list(result.layers["layer"])
     text = repr(result)
     assert len(text) < 200 and text.startswith("<MeasureResult Net: 6 layers, ") and "per inference" in text
     assert "<table" in result._repr_html_()
