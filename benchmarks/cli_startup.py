@@ -4,7 +4,7 @@ Reports, each as the median of ``--repeat`` fresh processes:
 
 * ``synergy --help`` and ``synergy COMMAND --help`` for every command, seconds (target: under 0.3 s);
 * ``python -c pass`` on the same interpreter, the floor every process pays;
-* ``synergy analyze torchvision:NAME --format json`` and a script that builds the same torchvision model
+* ``synergy analyze torchvision:NAME`` (its table) and a script that builds the same torchvision model
   and counts it under ``torch.utils.flop_counter.FlopCounterMode``, and their ratio (target: at most 1).
 
 Usage::
@@ -65,7 +65,7 @@ def main() -> None:
     report["help_s"]["synergy"] = _time([py, "-m", "synergy", "--help"], args.repeat)
     for command in COMMANDS:
         report["help_s"][command] = _time([py, "-m", "synergy", command, "--help"], args.repeat)
-    analyze_s = _time([py, "-m", "synergy", "analyze", f"torchvision:{args.model}", "--format", "json"], args.repeat)
+    analyze_s = _time([py, "-m", "synergy", "analyze", f"torchvision:{args.model}"], args.repeat)
     flop_s = _time([py, "-c", FLOP_SCRIPT.format(name=args.model)], args.repeat)
     report.update(
         {
@@ -78,8 +78,7 @@ def main() -> None:
     )
     report["cpu_s"] = dict(_CPU)
     report["analyze_over_flop_counter_cpu"] = (
-        _CPU[f"-m synergy analyze torchvision:{args.model} --format json"]
-        / _CPU[f"-c {FLOP_SCRIPT.format(name=args.model)}"]
+        _CPU[f"-m synergy analyze torchvision:{args.model}"] / _CPU[f"-c {FLOP_SCRIPT.format(name=args.model)}"]
     )
     report["load_average"] = os.getloadavg()
     if args.json:

@@ -73,11 +73,16 @@ def render_table(
     rows.add_column("output", no_wrap=True)
     for header in ("MACs", "params", "bytes", "extra", "FLOP/B"):
         rows.add_column(header, justify="right", no_wrap=True)
-    order = table.to_frame().reset_index(drop=True)
-    order["_index"] = range(len(order))
-    shown, hidden = top_sorted(order, top, sort)
     layers = list(table)
-    for index in shown["_index"]:
+    if sort is None:  # the order of execution, cut to top: no frame needed
+        indices = list(range(len(layers)))[:top] if top is not None else list(range(len(layers)))
+        hidden = len(layers) - len(indices)
+    else:
+        order = table.to_frame().reset_index(drop=True)
+        order["_index"] = range(len(order))
+        shown, hidden = top_sorted(order, top, sort)
+        indices = [int(i) for i in shown["_index"]]
+    for index in indices:
         layer = layers[int(index)]
         rows.add_row(
             layer.name + (" !" if layer.unsupported else ""),
@@ -95,7 +100,7 @@ def render_table(
     kinds.add_column("type")
     for header in ("layers", "MACs", "% MACs", "params", "bytes", "extra"):
         kinds.add_column(header, justify="right", no_wrap=True)
-    for record in table.by_category().to_dict("records"):
+    for record in table.grouped_totals("category"):
         count = {key: int(value) for key, value in record.items() if key != "category"}
         extra = sum(count[f"flops_{kind}"] for kind in ("norm", "activation", "pooling", "elementwise"))
         kinds.add_row(

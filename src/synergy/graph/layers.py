@@ -15,9 +15,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["EXTRA_FLOP_CLASSES", "Layer", "LayerTable", "op_category"]
 
@@ -302,6 +303,8 @@ class LayerTable:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per layer, with the columns of :data:`FRAME_COLUMNS`; shapes as ``1x3x224x224`` text."""
+        import pandas as pd  # here, not at import: the analysis and its JSON need no pandas
+
         rows = []
         for layer in self.layers:
             row = layer.to_dict()
@@ -310,24 +313,38 @@ class LayerTable:
             rows.append({key: row[key] for key in FRAME_COLUMNS})
         return pd.DataFrame(rows, columns=list(FRAME_COLUMNS))
 
+    #: The summed columns of :meth:`grouped_totals`.
+    GROUPED_COLUMNS = (
+        "macs",
+        "params",
+        "weight_bytes",
+        "input_bytes",
+        "output_bytes",
+        "bytes_moved",
+        "flops_norm",
+        "flops_activation",
+        "flops_pooling",
+        "flops_elementwise",
+        "flops",
+    )
+
+    def grouped_totals(self, key: str) -> list[dict[str, Any]]:
+        """Per value of ``key`` (``op``, ``category``), in order of first appearance: ``key``, ``layers`` and
+        the sums of :attr:`GROUPED_COLUMNS` (plain Python: the table view needs no pandas)."""
+        groups: dict[str, dict[str, Any]] = {}
+        for layer in self.layers:
+            row = layer.to_dict()
+            blank = {key: row[key], "layers": 0, **dict.fromkeys(self.GROUPED_COLUMNS, 0)}
+            group = groups.setdefault(str(row[key]), blank)
+            group["layers"] += 1
+            for column in self.GROUPED_COLUMNS:
+                group[column] += row[column]
+        return list(groups.values())
+
     def _grouped(self, key: str) -> pd.DataFrame:
-        frame = self.to_frame()
-        numeric = [
-            "macs",
-            "params",
-            "weight_bytes",
-            "input_bytes",
-            "output_bytes",
-            "bytes_moved",
-            "flops_norm",
-            "flops_activation",
-            "flops_pooling",
-            "flops_elementwise",
-            "flops",
-        ]
-        grouped = frame.groupby(key, sort=False)[numeric].sum()
-        grouped.insert(0, "layers", frame.groupby(key, sort=False).size())
-        return grouped.reset_index()
+        import pandas as pd
+
+        return pd.DataFrame(self.grouped_totals(key), columns=[key, "layers", *self.GROUPED_COLUMNS])
 
     def by_op(self) -> pd.DataFrame:
         """Totals per canonical op type, in order of first appearance."""

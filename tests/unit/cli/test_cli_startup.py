@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -56,3 +57,18 @@ def test_command_help_loads_no_heavy_module(command: str) -> None:
         f"    cli.main([{command!r}, '--help'])"
     )
     assert _loaded(body) == []
+
+
+def test_analyze_loads_only_what_the_analysis_needs(tmp_path: Path) -> None:
+    """The analysis and its table need torch (or onnx) and rich, never the data-frame stack."""
+    source = tmp_path / "startup_net.py"
+    source.write_text("from torch import nn\n\ndef build():\n    return nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU())\n")
+    for view in ([], ["--format", "json"]):
+        body = (
+            f"import contextlib, io, os, sys; os.chdir({str(tmp_path)!r}); sys.path.insert(0, {str(tmp_path)!r})\n"
+            "import synergy.cli as cli\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            f"    assert cli.main(['analyze', 'startup_net:build', '--input-shape', '1,3,8,8', *{view!r}]) == 0"
+        )
+        loaded = _loaded(body)
+        assert "torch" in loaded and not {"pandas", "scipy", "sklearn", "pyarrow", "matplotlib"} & set(loaded), loaded
