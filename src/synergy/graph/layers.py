@@ -313,20 +313,8 @@ class LayerTable:
             rows.append({key: row[key] for key in FRAME_COLUMNS})
         return pd.DataFrame(rows, columns=list(FRAME_COLUMNS))
 
-    #: The summed columns of :meth:`grouped_totals`.
-    GROUPED_COLUMNS = (
-        "macs",
-        "params",
-        "weight_bytes",
-        "input_bytes",
-        "output_bytes",
-        "bytes_moved",
-        "flops_norm",
-        "flops_activation",
-        "flops_pooling",
-        "flops_elementwise",
-        "flops",
-    )
+    #: The summed columns of :meth:`grouped_totals`: every count of :data:`FRAME_COLUMNS` (not the ratio).
+    GROUPED_COLUMNS = tuple(c for c in FRAME_COLUMNS[FRAME_COLUMNS.index("macs") :] if c != "arithmetic_intensity")
 
     def grouped_totals(self, key: str) -> list[dict[str, Any]]:
         """Per value of ``key`` (``op``, ``category``), in order of first appearance: ``key``, ``layers`` and
