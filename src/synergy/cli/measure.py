@@ -262,8 +262,10 @@ def _summary(result: Any, args: argparse.Namespace) -> None:
     out.write(render_table(frame, title=title, hidden=hidden))
     out.write(render_table(result.breakdown(), title="by layer type"))
     run = result.run
+    from synergy.measurement.pipeline import SKEW_RATIO
+
     mean_s = run.get("inference_s_mean")
-    spread = f", mean {mean_s * 1e3:.3f} ms" if mean_s and mean_s > 1.25 * run["inference_s"] else ""
+    spread = f", mean {mean_s * 1e3:.3f} ms" if mean_s and mean_s > SKEW_RATIO * run["inference_s"] else ""
     out.write(f"inference: {run['inference_s'] * 1e3:.3f} ms (median of {run['runs']} runs{spread})\n")
     out.write(_energy_line(result))
 

@@ -18,12 +18,13 @@ before anything is analysed, unless ``trust_code`` is given.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gzip
 import hashlib
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
@@ -147,24 +148,20 @@ def analyze_many(
         progress(done, total)
     missing = [item for item, table in distinct.items() if table is None]
     n_workers = workers if workers is not None else min(8, os.cpu_count() or 1)
-    if len(missing) < _POOL_THRESHOLD or n_workers <= 1:
-        results = (_analyze_one(item) for item in missing)
-        for item, table in zip(missing, results, strict=False):
+    with contextlib.ExitStack() as stack:
+        results: Iterator[LayerTable]
+        if len(missing) < _POOL_THRESHOLD or n_workers <= 1:
+            results = map(_analyze_one, missing)
+        else:
+            pool = stack.enter_context(ProcessPoolExecutor(max_workers=n_workers, mp_context=get_context("spawn")))
+            results = pool.map(_analyze_one, missing, chunksize=16)
+        for item, table in zip(missing, results, strict=True):
             distinct[item] = table
             if use_cache:
                 _write(paths[item], table)
             done += 1
             if progress:
                 progress(done, total)
-    else:
-        with ProcessPoolExecutor(max_workers=n_workers, mp_context=get_context("spawn")) as pool:
-            for item, table in zip(missing, pool.map(_analyze_one, missing, chunksize=16), strict=True):
-                distinct[item] = table
-                if use_cache:
-                    _write(paths[item], table)
-                done += 1
-                if progress:
-                    progress(done, total)
     out: list[LayerTable] = []
     for item in items:
         found = distinct[item]

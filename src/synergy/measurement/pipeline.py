@@ -26,7 +26,7 @@ from synergy.measurement.assemble import (
     counter_results,
     layer_table,
 )
-from synergy.measurement.build import no_stage
+from synergy.measurement.build import Stage, no_stage
 from synergy.measurement.inputs import GivenInputs, given_inputs, input_record
 from synergy.measurement.options import MeasureOptions
 from synergy.measurement.outputs import OutputDir, check_output
@@ -41,9 +41,6 @@ from synergy.results.schema import RunJson
 __all__ = ["STAGES", "measure"]
 
 Progress = Callable[[int, int], None]
-
-#: Told the name of each step of ``measure`` as it begins.
-Stage = Callable[[str], None]
 
 #: The steps ``measure`` reports to its ``stage`` callback, in order (those that do not apply are skipped).
 STAGES: tuple[str, ...] = (
@@ -221,6 +218,7 @@ def _finish(
     blocks["context"], findings = context_results(session, outcome, layers)
     findings = [*findings, *attribution_findings(energy), *_delay_findings(outcome)]
     failed_checks = session.options.strict and bool(findings) and outcome.interrupted is None
+    sampled, reads = context_reads(session, outcome)
     result = MeasureResult(
         output.path if output is not None else None,
         layers,
@@ -231,10 +229,9 @@ def _finish(
         notes,
         findings,
         session.before,
-        **_tables(session, outcome, energy),
+        **_tables(outcome, energy, sampled),
     )
     result.files = _runtime_files(session)
-    _, reads = context_reads(session, outcome)
     png = _plot(session, outcome, layers, energy, list(reads.values()), notes)
     if png is not None:
         result.files["power_profile.png"] = png
@@ -251,7 +248,7 @@ def _finish(
 
 
 #: Mean run time over the median beyond which the runs' spread is a finding (energies and times are means).
-_SKEW_RATIO = 1.25
+SKEW_RATIO = 1.25
 #: Fewer runs than this say nothing about their spread.
 _SKEW_MIN_RUNS = 10
 
@@ -262,7 +259,7 @@ def _delay_findings(outcome: RunOutcome) -> list[Finding]:
     if len(durations) < _SKEW_MIN_RUNS:
         return []
     mean_s, median_s = float(durations.mean()), float(np.median(durations))
-    if median_s <= 0 or mean_s <= _SKEW_RATIO * median_s:
+    if median_s <= 0 or mean_s <= SKEW_RATIO * median_s:
         return []
     return [
         Finding(
@@ -292,14 +289,13 @@ def _read(content: bytes | Path) -> bytes:
     return content if isinstance(content, bytes) else content.read_bytes()
 
 
-def _tables(session: Session, outcome: RunOutcome, energy: Energy) -> dict[str, Any]:
+def _tables(outcome: RunOutcome, energy: Energy, sampled: dict[str, Any]) -> dict[str, Any]:
     """The tables of the result: events, runs, samples, context and isolation (``None`` where absent)."""
     from synergy.alignment.isolation import isolated_frame
     from synergy.context.results import context_frame
 
     events = outcome.events
     timeline = energy.timeline
-    sampled, _ = context_reads(session, outcome)
     return {
         "events": events.to_frame(),
         "runs": events.runs_frame(),

@@ -15,7 +15,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -27,7 +27,7 @@ from synergy.measurement.options import MeasureOptions
 if TYPE_CHECKING:
     from synergy.alignment.isolation import LoopRecord
 
-__all__ = ["Isolating", "MeasureSettings", "Runtime", "check_batch", "isolation_of", "pause"]
+__all__ = ["BatchCycle", "Isolating", "MeasureSettings", "Runtime", "check_batch", "isolation_of", "pause"]
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,33 @@ def check_batch(index: int, batch: Sequence[npt.NDArray[Any]], expected: Sequenc
         if tuple(array.shape) != tuple(shape):
             want, got = "x".join(map(str, shape)), "x".join(map(str, array.shape))
             raise InputShapeError(f"batch {index + 1} does not fit the model: expected shape {want}, got {got}")
+
+
+_T = TypeVar("_T")
+
+
+class BatchCycle(Generic[_T]):
+    """The inputs of a runtime's inferences in turn: each call of :meth:`next` takes the next batch, and
+    after :meth:`restart` (before the measured runs) measured run *i* takes batch *i* mod *n*."""
+
+    def __init__(self, batches: Sequence[_T]) -> None:
+        self.batches = list(batches)
+        self._taken = 0
+
+    @property
+    def first(self) -> _T:
+        """The first batch (the one a runtime describes and sizes itself by)."""
+        return self.batches[0]
+
+    def next(self) -> _T:
+        """The batch of the next inference."""
+        batch = self.batches[self._taken % len(self.batches)]
+        self._taken += 1
+        return batch
+
+    def restart(self) -> None:
+        """Start again at the first batch."""
+        self._taken = 0
 
 
 #: Called after each measured run with (runs done, runs planned).

@@ -37,7 +37,7 @@ import numpy.typing as npt
 from synergy.alignment.events import RunRecord
 from synergy.clock import now_ns, wall_offset_ns
 from synergy.errors import AlignmentError, MeasurementError, ModelSpecError
-from synergy.runtime.base import MeasureSettings, Progress, Runtime, check_batch, pause
+from synergy.runtime.base import BatchCycle, MeasureSettings, Progress, Runtime, check_batch, pause
 from synergy.runtime.counters import PerfCounters
 from synergy.runtime.onnx_mapping import NodeMapping, map_optimized_graph
 
@@ -264,8 +264,7 @@ class OnnxRuntime(Runtime):
                 raise InputShapeError(f"input {inp.name!r} has dynamic shape {inp.shape}: give --input-shape")
             dtype = _DTYPES.get(inp.type, np.float32)
             self.feeds[inp.name] = rng.standard_normal(shape).astype(dtype)
-        self._feeds = [self.feeds]
-        self._fed = 0
+        self._feeds: BatchCycle[dict[str, npt.NDArray[Any]]] = BatchCycle([self.feeds])
         self.mapping: NodeMapping | None = None
         if profile:
             # The mapping needs the graphs' structure only, not the weights (which may live in external files).
@@ -313,17 +312,12 @@ class OnnxRuntime(Runtime):
                 }
             )
         if feeds:
-            self._feeds, self.feeds, self._fed = feeds, feeds[0], 0
-
-    def _next_feed(self) -> dict[str, npt.NDArray[Any]]:
-        """The inputs of the next run (the batches in turn)."""
-        feed = self._feeds[self._fed % len(self._feeds)]
-        self._fed += 1
-        return feed
+            self._feeds = BatchCycle(feeds)
+            self.feeds = self._feeds.first
 
     def run_once(self) -> tuple[int, int]:
         """One inference; returns monotonic ns before and after (counter increments kept aside)."""
-        feed = self._next_feed()
+        feed = self._feeds.next()
         if self.counters is None:
             before = now_ns()
             self.session.run(None, feed)
@@ -343,7 +337,7 @@ class OnnxRuntime(Runtime):
         try:
             for _ in range(settings.warmup):
                 brackets.append(self.run_once())
-            self._fed = 0  # measured run i takes batch i mod n
+            self._feeds.restart()  # measured run i takes batch i mod n
             for i in range(settings.runs):
                 pause(rng, settings.pause_s)
                 brackets.append(self.run_once())

@@ -34,7 +34,7 @@ from synergy.alignment.isolation import LoopRecord
 from synergy.clock import now_ns
 from synergy.graph.leaves import leaf_modules
 from synergy.graph.spec import check_memory, input_bytes
-from synergy.runtime.base import MeasureSettings, Progress, Runtime, check_batch, pause
+from synergy.runtime.base import BatchCycle, MeasureSettings, Progress, Runtime, check_batch, pause
 from synergy.runtime.counters import PerfCounters
 
 __all__ = ["TorchEagerRuntime"]
@@ -78,8 +78,7 @@ class TorchEagerRuntime(Runtime):
         self.model = model.eval().to(self.device)
         generator = torch.Generator().manual_seed(seed)
         self.input = torch.randn(*input_shape, generator=generator).to(self.device)
-        self._inputs: list[Any] = [self.input]
-        self._fed = 0
+        self._inputs: BatchCycle[Any] = BatchCycle([self.input])
         self._sync = torch.cuda.synchronize if self.device.type == "cuda" else None
         leaves = leaf_modules(self.model)
         self._module_names = [name for name, _ in leaves]
@@ -115,15 +114,8 @@ class TorchEagerRuntime(Runtime):
             check_batch(index, batch, [shape])
         if not batches:
             return
-        self._inputs = [torch.from_numpy(np.array(batch[0])).to(self.device) for batch in batches]
-        self.input = self._inputs[0]
-        self._fed = 0
-
-    def _next_input(self) -> Any:
-        """The input of the next run (the batches in turn)."""
-        value = self._inputs[self._fed % len(self._inputs)]
-        self._fed += 1
-        return value
+        self._inputs = BatchCycle([torch.from_numpy(np.array(batch[0])).to(self.device) for batch in batches])
+        self.input = self._inputs.first
 
     def _wrap(self, module: Any, forward: Any) -> None:
         """Make ``forward`` the module's own (remembering what :meth:`close` restores)."""
@@ -197,7 +189,7 @@ class TorchEagerRuntime(Runtime):
         self._calls = {}
         self._run_counts = ()
         with torch.inference_mode():
-            self.model(self._next_input())
+            self.model(self._inputs.next())
         before, after = self._run_span
         run_counts = self._run_counts
         order = sorted(range(len(self._marks)), key=lambda i: self._marks[i][1])
@@ -274,7 +266,7 @@ class TorchEagerRuntime(Runtime):
         self._records = []
         for _ in range(max(settings.warmup, 1)):
             self.run_once()
-        self._fed = 0  # measured run i takes batch i mod n
+        self._inputs.restart()  # measured run i takes batch i mod n
         for i in range(settings.runs):
             pause(rng, settings.pause_s)
             self._records.append(self.run_once())
