@@ -92,6 +92,17 @@ class StudyEvaluation:
         return frame
 
 
+def _usable(layers: pd.DataFrame, target: str) -> tuple[np.ndarray, np.ndarray]:
+    values = pd.to_numeric(layers[target], errors="coerce").to_numpy(dtype=float)
+    return values, np.isfinite(values) & (values > 0)
+
+
+def networks_with_target(layers: pd.DataFrame, target: str) -> list[str]:
+    """The networks with at least one layer whose target is a positive number, in table order."""
+    _, keep = _usable(layers, target)
+    return list(dict.fromkeys(layers.loc[keep, "network"].astype(str)))
+
+
 def training_set(layers: pd.DataFrame, target: str, unit: str) -> tuple[TrainingSet, int]:
     """Layer-level training data from the study's layer table (one network per ``network`` value).
 
@@ -100,8 +111,7 @@ def training_set(layers: pd.DataFrame, target: str, unit: str) -> tuple[Training
     Returns:
         The training set and the number of layers left out.
     """
-    values = pd.to_numeric(layers[target], errors="coerce").to_numpy(dtype=float)
-    keep = np.isfinite(values) & (values > 0)
+    values, keep = _usable(layers, target)
     kept = layers.loc[keep].reset_index(drop=True)
     networks = tuple(dict.fromkeys(kept["network"].astype(str)))
     index = {n: i for i, n in enumerate(networks)}

@@ -187,7 +187,7 @@ def _setting(state: dict[str, Any], runs: dict[str, dict[str, Any]]) -> str:
 
 def _evaluation_section(study_eval: Any, img: Path, label: str, unit: str) -> str:
     if study_eval is None:
-        return "<p>The evaluation needs at least two measured networks.</p>"
+        return f"<p>The evaluation needs at least two measured networks with a determined {label}.</p>"
     table = study_eval.table()
     best = study_eval.best()
     head = (

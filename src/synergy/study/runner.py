@@ -593,7 +593,7 @@ def _finish(
     progress: StudyProgress,
     wanted: str,
 ) -> StudyResult:
-    from synergy.study.evaluation import evaluate_models
+    from synergy.study.evaluation import evaluate_models, networks_with_target
     from synergy.study.report import write_report
 
     if not done:
@@ -612,7 +612,8 @@ def _finish(
     write_csv(out / "networks.csv", networks)
     evaluation = None
     study_eval = None
-    if len(done) >= 2:
+    usable = networks_with_target(layers, target)
+    if len(usable) >= 2:
         study_eval = evaluate_models(layers, target, unit, progress=lambda m: progress.phase(f"evaluate {m}"))
         evaluation = study_eval.table()
         write_csv(out / "evaluation.csv", evaluation)
@@ -623,8 +624,14 @@ def _finish(
         write_csv(out / "predictions.csv", study_eval.predictions())
         if study_eval.dropped:
             notes.append(f"{study_eval.dropped} layer(s) with a zero {label} were left out of the evaluation")
-    else:
+    elif len(done) < 2:
         notes.append("the evaluation needs at least 2 measured networks")
+    else:
+        without = [e.name for e in done if e.name not in usable]
+        notes.append(
+            f"the evaluation needs at least 2 networks with a determined {label}: the readings determined"
+            f" no layer of {', '.join(without)}; more runs, or a sensor that updates faster, would"
+        )
     state.update(
         {
             "status": "complete" if not failed and len(done) == len(options.zoo) else "incomplete",

@@ -200,3 +200,15 @@ def test_with_an_energy_sensor_the_target_is_energy(tmp_path: Path) -> None:
     page = result.report.read_text()
     assert "energy per layer (energy_j, J)" in page and "not energy" not in page
     assert (tmp_path / "energy" / "img" / "energy_vs_macs.png").is_file()
+
+    # a network whose readings determined none of its layers leaves one network to learn from: the study
+    # still finishes, and says which network had nothing and what would help
+    other = tmp_path / "energy" / "networks" / TWO[1].name / "layers.csv"
+    stored = pd.read_csv(other)
+    stored["energy_j"] = float("nan")
+    stored["undetermined_reason"] = "fewer observations than unknowns"
+    stored.to_csv(other, index=False)
+    resumed = run_study(load_options(tmp_path / "energy"), tmp_path / "energy", resume=True)
+    assert resumed.state["target"] == "energy_j" and resumed.evaluation is None
+    assert any(TWO[1].name in n and "more runs" in n for n in resumed.notes)
+    assert resumed.report is not None and "with a determined energy" in resumed.report.read_text()
