@@ -27,6 +27,10 @@ class Net(torch.nn.Module):
 
 def build() -> torch.nn.Module:
     return Net()
+
+
+def broken() -> torch.nn.Module:
+    raise RuntimeError("the weights are missing")
 """
 
 #: The input shape of :data:`NET_SOURCE`.

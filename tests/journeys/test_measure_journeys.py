@@ -139,6 +139,7 @@ def test_onnxruntime_and_torch_runs_give_the_same_features(
     [
         ["nosuchmodule:build", "--runtime", "torch", "--input-shape", SHAPE],
         ["journey_net:nothere", "--runtime", "torch", "--input-shape", SHAPE],
+        ["journey_net:broken", "--runtime", "torch", "--input-shape", SHAPE],
         ["torchvision:no_such_net"],
         ["missing.onnx"],
         ["journey_net:build", "--runtime", "torch", "--input-shape", "1,4,16,16"],
@@ -180,3 +181,45 @@ def test_bad_idle_time_leaves_no_output_directory(
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "--idle-s" in err and err.count("\n") == 1
     assert not out.exists()
+
+
+def test_an_output_under_a_file_is_one_line(net_spec: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "a-file").write_text("mine")
+    out = tmp_path / "a-file" / "run"
+    assert _exit_code(["measure", net_spec, "--input-shape", SHAPE, *quick("-o", str(out))]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "not a directory" in err, err
+    assert (tmp_path / "a-file").read_text() == "mine"
+
+
+def test_fit_refuses_before_fitting(net_spec: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An existing output, runs of other sensors or machines, a newer run format: one line, nothing written."""
+    runs = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        argv = ["measure", net_spec, "--input-shape", SHAPE, "--runtime", "torch", "--sensor", "none"]
+        assert main([*argv, *quick("-o", str(out))]) == 0
+        runs.append(out)
+    capsys.readouterr()
+    fit = ["fit", *map(str, runs), "--target", "duration_s", "--model", "layer-type", "--folds", "2", "-o"]
+
+    (tmp_path / "taken").mkdir()
+    assert _exit_code([*fit, str(tmp_path / "taken")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "exists" in err, err
+    assert not any((tmp_path / "taken").iterdir())
+
+    record = json.loads((runs[1] / "run.json").read_text())
+    record["system"] = {**record.get("system", {}), "machine": "riscv64"}
+    (runs[1] / "run.json").write_text(json.dumps(record))
+    assert _exit_code([*fit, str(tmp_path / "p.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "machine" in err and "riscv64" in err, err
+    assert not (tmp_path / "p.json").exists()
+
+    record["format_version"] = 99
+    (runs[1] / "run.json").write_text(json.dumps(record))
+    assert _exit_code([*fit, str(tmp_path / "p.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "newer" in err, err
+    assert not (tmp_path / "p.json").exists()

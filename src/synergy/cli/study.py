@@ -52,8 +52,10 @@ def register(subparsers: Any) -> None:
         help="auto, none, rapl, jetson, nvml, amdgpu, power-supply or trace:FILE (default: auto)",
     )
     parser.add_argument("--sysfs-root", type=Path, default=None, metavar="DIR", help="read sysfs under DIR")
-    parser.add_argument("--runs", type=int, default=None, metavar="N", help="measured inferences per network (30)")
     shown = _HELP_DEFAULT
+    parser.add_argument(
+        "--runs", type=int, default=None, metavar="N", help=f"measured inferences per network ({shown.runs})"
+    )
     parser.add_argument(
         "--warmup", type=int, default=None, metavar="N", help=f"discarded inferences first ({shown.warmup})"
     )

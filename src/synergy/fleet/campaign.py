@@ -31,6 +31,7 @@ from synergy.errors import FleetError, OutputExistsError, SynergyError, UsageErr
 from synergy.fleet.archive import unpack
 from synergy.fleet.broker import Broker
 from synergy.fleet.names import TaskKey, check_board, check_network, inside, task_key
+from synergy.measurement.options import MeasureOptions
 from synergy.study.files import read_json, write_json
 from synergy.zoo import ZooEntry
 
@@ -39,6 +40,8 @@ __all__ = ["FORMAT_VERSION", "CampaignProgress", "CampaignResult", "CampaignSett
 #: Version of the ``campaign.json`` layout.
 FORMAT_VERSION = 1
 
+#: The settings of every measurement default to those of ``synergy measure``.
+_MEASURE = MeasureOptions(model="-")
 _FIELDS = ("runs", "warmup", "threads", "idle_s", "seed")
 
 
@@ -58,11 +61,11 @@ class CampaignSettings:
     boards: tuple[str, ...]
     zoo_name: str = "default"
     repeats: int = 1
-    runs: int = 30
-    warmup: int = 3
-    threads: int = 1
-    idle_s: float = 1.0
-    seed: int = 0
+    runs: int = _MEASURE.runs
+    warmup: int = _MEASURE.warmup
+    threads: int = _MEASURE.threads
+    idle_s: float = _MEASURE.idle_s
+    seed: int = _MEASURE.seed
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""

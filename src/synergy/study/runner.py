@@ -100,7 +100,7 @@ class StudyOptions:
     runtime: str = "torch"
     sensor: str = _MEASURE.sensor
     sysfs_root: Path = _MEASURE.sysfs_root
-    runs: int = 30
+    runs: int = _MEASURE.runs
     warmup: int = _MEASURE.warmup
     threads: int = _MEASURE.threads
     idle_s: float = _MEASURE.idle_s
