@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 import pandas as pd
@@ -479,7 +479,8 @@ class Predictor:
             unseen = pd.DataFrame({"unit": units[mine], "op_key": frame["op_key"].to_numpy()[mine]})
             unseen["value"] = np.asarray(layer_pred, dtype=float)[mine]
             for group, rows in unseen.groupby(["unit", "op_key"], sort=True):
-                unit, key = int(group[0]), str(group[1])  # type: ignore[index, call-overload]
+                pair = cast(tuple[Any, Any], group)
+                unit, key = int(pair[0]), str(pair[1])
                 substitute = mapping[key]
                 how = f"as {substitute}" if substitute else "no similar op type"
                 if not substitute and shared:
