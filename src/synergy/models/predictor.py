@@ -514,9 +514,10 @@ class Predictor:
             macs = np.zeros(data.n_units)
             np.add.at(macs, units, frame["macs"].to_numpy(dtype=float))
             macs_lo, macs_hi = self.domain["unit_macs"]
-            for unit in np.flatnonzero((macs > macs_hi * RANGE_SLACK) | (macs < macs_lo / RANGE_SLACK)):
-                how = f"×{macs[unit] / macs_hi:.2g}" if macs[unit] > macs_hi else f"÷{macs_lo / max(macs[unit], 1):.2g}"
-                beyond[int(unit)].append(f"network macs {how}")
+            for index in np.flatnonzero((macs > macs_hi * RANGE_SLACK) | (macs < macs_lo / RANGE_SLACK)):
+                value = float(macs[index])
+                how = f"×{value / macs_hi:.2g}" if value > macs_hi else f"÷{macs_lo / max(value, 1):.2g}"
+                beyond[int(index)].append(f"network macs {how}")
         counters = self.domain.get("counters", {}) if self.needs_counters else {}
         if counters:
             covered = frame["category"].isin(list(self.estimator.categories)).to_numpy()
