@@ -127,18 +127,26 @@ class MeasureResult:
         )
 
     def breakdown(self) -> pd.DataFrame:
-        """Shares by layer type (conv / pooling / fc / other) of time, energy and MACs, as the paper reports."""
+        """Shares by layer type (conv / pooling / fc / other) of time, energy and MACs, as the paper reports.
+
+        A type with a layer the readings did not determine has no energy (NaN) and no energy share; the
+        other types' energy shares are of the determined layers' energy.
+        """
         frame = self.layers.copy()
         frame["type"] = [_BREAKDOWN.get(c, "other") for c in frame["category"]]
         columns = {"duration_s": "time_share", "macs": "macs_share"}
         if "energy_j" in frame and frame["energy_j"].notna().any():
             columns["energy_j"] = "energy_share"
         grouped = frame.groupby("type")[list(columns)].sum()
+        if "energy_j" in columns:
+            # one undetermined layer leaves its type's energy undetermined: never a partial sum
+            undetermined = frame["energy_j"].isna().groupby(frame["type"]).any()
+            grouped.loc[undetermined[undetermined].index, "energy_j"] = np.nan
         grouped = grouped.reindex([t for t in ("conv", "pooling", "fc", "other") if t in grouped.index])
         out = pd.DataFrame({"type": grouped.index, "layers": frame.groupby("type").size()[grouped.index].values})
         for source, share in columns.items():
             values = grouped[source].to_numpy(dtype=float)
-            total = float(values.sum())
+            total = float(np.nansum(values))
             out[source] = values
             out[share] = values / total if total else np.nan
         return out.reset_index(drop=True)
