@@ -60,6 +60,25 @@ def add_trust_code_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_network_settings_options(parser: argparse.ArgumentParser) -> None:
+    """``--runs``, ``--warmup``, ``--threads``, ``--idle-s`` and ``--seed`` of a command that measures many
+    networks; ``None`` when not given (the defaults, named in the help, are ``MeasureOptions``'s)."""
+    from synergy.measurement.options import MeasureOptions
+
+    shown = MeasureOptions(model="-")
+    parser.add_argument(
+        "--runs", type=int, default=None, metavar="N", help=f"measured inferences per network ({shown.runs})"
+    )
+    parser.add_argument(
+        "--warmup", type=int, default=None, metavar="N", help=f"discarded inferences first ({shown.warmup})"
+    )
+    parser.add_argument("--threads", type=int, default=None, metavar="N", help=f"intra-op threads ({shown.threads})")
+    parser.add_argument(
+        "--idle-s", type=float, default=None, metavar="S", help=f"idle sampled before each network ({shown.idle_s:g})"
+    )
+    parser.add_argument("--seed", type=int, default=None, help=f"seed of pauses and inputs ({shown.seed})")
+
+
 def add_format_option(parser: argparse.ArgumentParser, choices: tuple[str, ...] = ("table", "csv", "json")) -> None:
     """Add ``--format`` to a subcommand."""
     parser.add_argument("--format", choices=choices, default=choices[0], help="output format (default: %(default)s)")

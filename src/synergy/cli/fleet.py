@@ -8,15 +8,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from synergy.measurement.options import MeasureOptions
+from synergy.cli.common import add_network_settings_options
 
 __all__ = ["register"]
 
 #: The settings a campaign records (their defaults are :class:`~synergy.fleet.CampaignSettings`'s).
 _SETTINGS: tuple[str, ...] = ("runs", "warmup", "threads", "idle_s", "seed", "repeats")
-
-#: Defaults named in the help: every measurement's are ``synergy measure``'s.
-_HELP_DEFAULT = MeasureOptions(model="-")
 
 
 def register(subparsers: Any) -> None:
@@ -49,18 +46,7 @@ def register(subparsers: Any) -> None:
     run.add_argument("--boards", default=None, metavar="A,B,C", help="the boards (on --resume: the campaign's)")
     run.add_argument("-o", "--output", type=Path, required=True, metavar="DIR", help="the campaign directory")
     run.add_argument("--repeats", type=int, default=None, metavar="N", help="measurements of each pair (1)")
-    shown = _HELP_DEFAULT
-    run.add_argument(
-        "--runs", type=int, default=None, metavar="N", help=f"measured inferences per network ({shown.runs})"
-    )
-    run.add_argument(
-        "--warmup", type=int, default=None, metavar="N", help=f"discarded inferences first ({shown.warmup})"
-    )
-    run.add_argument("--threads", type=int, default=None, metavar="N", help=f"intra-op threads ({shown.threads})")
-    run.add_argument(
-        "--idle-s", type=float, default=None, metavar="S", help=f"idle sampled before each network ({shown.idle_s:g})"
-    )
-    run.add_argument("--seed", type=int, default=None, help=f"seed of pauses and inputs ({shown.seed})")
+    add_network_settings_options(run)
     run.add_argument("--resume", action="store_true", help="continue the campaign in DIR with its own settings")
     run.add_argument("--ask-s", type=float, default=3.0, metavar="S", help="time boards have to answer (3)")
     run.add_argument("--timeout-s", type=float, default=None, metavar="S", help="stop waiting after S")

@@ -9,16 +9,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from synergy.cli.common import add_trust_code_option, render_frame
-from synergy.measurement.options import MeasureOptions
+from synergy.cli.common import add_network_settings_options, add_trust_code_option, render_frame
 
 __all__ = ["register"]
 
 #: The settings a study records (their defaults are :class:`~synergy.study.StudyOptions`'s).
 _SETTINGS: tuple[str, ...] = ("runtime", "sensor", "sysfs_root", "runs", "warmup", "threads", "idle_s", "seed")
-
-#: Defaults named in the help (the study's own ``runs`` and ``runtime``, otherwise ``measure``'s).
-_HELP_DEFAULT = MeasureOptions(model="-")
 
 
 def register(subparsers: Any) -> None:
@@ -52,18 +48,7 @@ def register(subparsers: Any) -> None:
         help="auto, none, rapl, jetson, nvml, amdgpu, power-supply or trace:FILE (default: auto)",
     )
     parser.add_argument("--sysfs-root", type=Path, default=None, metavar="DIR", help="read sysfs under DIR")
-    shown = _HELP_DEFAULT
-    parser.add_argument(
-        "--runs", type=int, default=None, metavar="N", help=f"measured inferences per network ({shown.runs})"
-    )
-    parser.add_argument(
-        "--warmup", type=int, default=None, metavar="N", help=f"discarded inferences first ({shown.warmup})"
-    )
-    parser.add_argument("--threads", type=int, default=None, metavar="N", help=f"intra-op threads ({shown.threads})")
-    parser.add_argument(
-        "--idle-s", type=float, default=None, metavar="S", help=f"idle sampled before each network ({shown.idle_s:g})"
-    )
-    parser.add_argument("--seed", type=int, default=None, help=f"seed of pauses and inputs ({shown.seed})")
+    add_network_settings_options(parser)
     add_trust_code_option(parser)
     parser.add_argument(
         "--target",
