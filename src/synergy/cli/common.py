@@ -65,7 +65,7 @@ def add_network_settings_options(parser: argparse.ArgumentParser) -> None:
     networks; ``None`` when not given (the defaults, named in the help, are ``MeasureOptions``'s)."""
     from synergy.measurement.options import MeasureOptions
 
-    shown = MeasureOptions(model="-")
+    shown = MeasureOptions  # its defaults are class attributes
     parser.add_argument(
         "--runs", type=int, default=None, metavar="N", help=f"measured inferences per network ({shown.runs})"
     )

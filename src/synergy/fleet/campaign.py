@@ -40,8 +40,6 @@ __all__ = ["FORMAT_VERSION", "CampaignProgress", "CampaignResult", "CampaignSett
 #: Version of the ``campaign.json`` layout.
 FORMAT_VERSION = 1
 
-#: The settings of every measurement default to those of ``synergy measure``.
-_MEASURE = MeasureOptions(model="-")
 _FIELDS = ("runs", "warmup", "threads", "idle_s", "seed")
 
 
@@ -61,11 +59,12 @@ class CampaignSettings:
     boards: tuple[str, ...]
     zoo_name: str = "default"
     repeats: int = 1
-    runs: int = _MEASURE.runs
-    warmup: int = _MEASURE.warmup
-    threads: int = _MEASURE.threads
-    idle_s: float = _MEASURE.idle_s
-    seed: int = _MEASURE.seed
+    # every measurement's settings default to those of ``synergy measure``
+    runs: int = MeasureOptions.runs
+    warmup: int = MeasureOptions.warmup
+    threads: int = MeasureOptions.threads
+    idle_s: float = MeasureOptions.idle_s
+    seed: int = MeasureOptions.seed
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""

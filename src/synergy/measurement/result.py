@@ -137,13 +137,13 @@ class MeasureResult:
         columns = {"duration_s": "time_share", "macs": "macs_share"}
         if "energy_j" in frame and frame["energy_j"].notna().any():
             columns["energy_j"] = "energy_share"
-        grouped = frame.groupby("type")[list(columns)].sum()
+        by_type = frame.groupby("type")
+        grouped = by_type[list(columns)].sum()
         if "energy_j" in columns:
             # one undetermined layer leaves its type's energy undetermined: never a partial sum
-            undetermined = frame["energy_j"].isna().groupby(frame["type"]).any()
-            grouped.loc[undetermined[undetermined].index, "energy_j"] = np.nan
+            grouped["energy_j"] = grouped["energy_j"].where(by_type["energy_j"].count() == by_type.size())
         grouped = grouped.reindex([t for t in ("conv", "pooling", "fc", "other") if t in grouped.index])
-        out = pd.DataFrame({"type": grouped.index, "layers": frame.groupby("type").size()[grouped.index].values})
+        out = pd.DataFrame({"type": grouped.index, "layers": by_type.size()[grouped.index].values})
         for source, share in columns.items():
             values = grouped[source].to_numpy(dtype=float)
             total = float(np.nansum(values))

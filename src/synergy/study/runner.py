@@ -67,17 +67,12 @@ _OWNED_FILES = (
 )
 
 
-#: ``synergy measure``'s defaults, which a study takes over.
-_MEASURE = MeasureOptions(model="-")
-
-
 @dataclass(frozen=True)
 class StudyOptions:
     """What to measure and how (the settings of every network's ``synergy measure``).
 
-    The defaults are :class:`~synergy.measurement.MeasureOptions`'s, but for two that a study of many
-    networks sets on its own: ``runs`` (30 per network: a zoo is measured in minutes, not hours) and
-    ``runtime`` (``torch``: every layer a leaf module, with its on-CPU time counted per layer, which the
+    The defaults are :class:`~synergy.measurement.MeasureOptions`'s, but for ``runtime``, which a study
+    sets on its own (``torch``: every layer a leaf module, with its on-CPU time counted per layer, which the
     study's ``cpu-time`` target needs).
 
     Attributes:
@@ -98,13 +93,13 @@ class StudyOptions:
     zoo: tuple[ZooEntry, ...]
     zoo_name: str = "default"
     runtime: str = "torch"
-    sensor: str = _MEASURE.sensor
-    sysfs_root: Path = _MEASURE.sysfs_root
-    runs: int = _MEASURE.runs
-    warmup: int = _MEASURE.warmup
-    threads: int = _MEASURE.threads
-    idle_s: float = _MEASURE.idle_s
-    seed: int = _MEASURE.seed
+    sensor: str = MeasureOptions.sensor
+    sysfs_root: Path = MeasureOptions.sysfs_root
+    runs: int = MeasureOptions.runs
+    warmup: int = MeasureOptions.warmup
+    threads: int = MeasureOptions.threads
+    idle_s: float = MeasureOptions.idle_s
+    seed: int = MeasureOptions.seed
     trust_code: bool = False
 
     def to_dict(self) -> dict[str, Any]:
@@ -630,7 +625,7 @@ def _finish(
         without = [e.name for e in done if e.name not in usable]
         notes.append(
             f"the evaluation needs at least 2 networks with a determined {label}: the readings determined"
-            f" no layer of {', '.join(without)}; more runs, or a sensor that updates faster, would"
+            f" no layer of {', '.join(without)}; more runs, or a sensor that updates faster, would determine them"
         )
     state.update(
         {
